@@ -1,0 +1,213 @@
+// Package config reads scanstation's one YAML file into a typed Config.
+//
+// Viper stays at this edge: it reads the file and SCANSTATION_* environment overrides, and
+// everything inside the program sees plain Go values. A Config is validated as a whole, so a
+// sysadmin sees every problem at once, each named by its key.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix is the prefix of environment overrides: station.name is SCANSTATION_STATION_NAME.
+const EnvPrefix = "SCANSTATION"
+
+// Config is the whole station configuration.
+type Config struct {
+	Station    Station     `mapstructure:"station"`
+	HotFolders []HotFolder `mapstructure:"hot_folders"`
+	Folders    Folders     `mapstructure:"folders"`
+	Watch      Watch       `mapstructure:"watch"`
+	OCR        OCR         `mapstructure:"ocr"`
+	PDF        PDF         `mapstructure:"pdf"`
+	Signing    Signing     `mapstructure:"signing"`
+	Limits     Limits      `mapstructure:"limits"`
+	Log        Log         `mapstructure:"log"`
+
+	// File is the path the configuration was read from; relative paths in it are resolved
+	// against its folder.
+	File string `mapstructure:"-"`
+}
+
+// Station names the station and the agency whose copies it certifies.
+type Station struct {
+	Name   string `mapstructure:"name"`
+	Agency string `mapstructure:"agency"`
+}
+
+// HotFolder is a folder the scanner saves into.
+type HotFolder struct {
+	Path string `mapstructure:"path"`
+}
+
+// Folders are where results go. Operators look into them with a file manager.
+type Folders struct {
+	Outbox  string `mapstructure:"outbox"`
+	Failed  string `mapstructure:"failed"`
+	Archive string `mapstructure:"archive"`
+	State   string `mapstructure:"state"`
+}
+
+// Watch tunes how complete files are found.
+type Watch struct {
+	Settle time.Duration `mapstructure:"settle"`
+	Rescan time.Duration `mapstructure:"rescan"`
+	Ignore []string      `mapstructure:"ignore"`
+	Events bool          `mapstructure:"events"`
+}
+
+// OCR selects the recognition languages and the number of engines.
+type OCR struct {
+	Languages []string `mapstructure:"languages"`
+	Tessdata  string   `mapstructure:"tessdata"`
+	Workers   int      `mapstructure:"workers"`
+}
+
+// PDF controls how pages are embedded.
+type PDF struct {
+	LosslessAsJPEG bool    `mapstructure:"lossless_as_jpeg"`
+	JPEGQuality    int     `mapstructure:"jpeg_quality"`
+	AssumeDPI      float64 `mapstructure:"assume_dpi"`
+	ICCProfile     string  `mapstructure:"icc_profile"`
+}
+
+// Signing says which PKCS#11 token signs.
+type Signing struct {
+	Module       string `mapstructure:"module"`
+	TokenLabel   string `mapstructure:"token_label"`
+	KeyLabel     string `mapstructure:"key_label"`
+	PINFile      string `mapstructure:"pin_file"`
+	ChainFile    string `mapstructure:"chain_file"`
+	SoftHSM2Conf string `mapstructure:"softhsm2_conf"`
+	Reason       string `mapstructure:"reason"`
+	Location     string `mapstructure:"location"`
+}
+
+// Limits protect the station from hostile or broken files.
+type Limits struct {
+	MaxFileMB     int64 `mapstructure:"max_file_mb"`
+	MaxPages      int   `mapstructure:"max_pages"`
+	MaxMegapixels int64 `mapstructure:"max_megapixels"`
+}
+
+// Log selects the log format.
+type Log struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// defaults lists every key with its default. docs/config.md documents the same list; a test
+// keeps them in step.
+var defaults = map[string]any{
+	"station.name":          "scanstation",
+	"station.agency":        "",
+	"folders.outbox":        "outbox",
+	"folders.failed":        "failed",
+	"folders.archive":       "archive",
+	"folders.state":         "state",
+	"watch.settle":          "2s",
+	"watch.rescan":          "30s",
+	"watch.ignore":          []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload"},
+	"watch.events":          true,
+	"ocr.languages":         []string{"vie", "eng"},
+	"ocr.tessdata":          "",
+	"ocr.workers":           0,
+	"pdf.lossless_as_jpeg":  false,
+	"pdf.jpeg_quality":      85,
+	"pdf.assume_dpi":        300.0,
+	"pdf.icc_profile":       "/usr/share/color/icc/sRGB.icc",
+	"signing.module":        "",
+	"signing.token_label":   "",
+	"signing.key_label":     "",
+	"signing.pin_file":      "",
+	"signing.chain_file":    "",
+	"signing.softhsm2_conf": "",
+	"signing.reason":        "Sao y từ văn bản giấy (số hóa)",
+	"signing.location":      "",
+	"limits.max_file_mb":    500,
+	"limits.max_pages":      2000,
+	"limits.max_megapixels": 200,
+	"log.level":             "info",
+	"log.format":            "text",
+}
+
+// Keys returns every configuration key that has a default, sorted as in docs/config.md.
+func Keys() []string {
+	keys := make([]string, 0, len(defaults)+1)
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	keys = append(keys, "hot_folders")
+	return keys
+}
+
+// Load reads the YAML file at path, applies SCANSTATION_* environment overrides and
+// resolves relative paths against the file's folder. It does not validate: call Validate.
+func Load(path string) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		var notFound *os.PathError
+		if errors.As(err, &notFound) {
+			return nil, fmt.Errorf("config %s: %w", path, notFound.Err)
+		}
+		return nil, fmt.Errorf("config %s: not valid YAML: %w", path, err)
+	}
+	var c Config
+	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true // a typo in a key must not be silently ignored
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.File = abs
+	c.resolvePaths(filepath.Dir(abs))
+	return &c, nil
+}
+
+func (c *Config) resolvePaths(base string) {
+	resolve := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	for i := range c.HotFolders {
+		resolve(&c.HotFolders[i].Path)
+	}
+	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State,
+		&c.OCR.Tessdata, &c.PDF.ICCProfile, &c.Signing.PINFile, &c.Signing.ChainFile, &c.Signing.SoftHSM2Conf} {
+		resolve(p)
+	}
+}
+
+// OCRWorkers is the number of Tesseract engines to run: one per core unless configured.
+func (c *Config) OCRWorkers() int {
+	if c.OCR.Workers > 0 {
+		return c.OCR.Workers
+	}
+	return runtime.NumCPU()
+}

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"text/template"
+	"time"
+)
+
+// Default returns the configuration of a station living in dir: hot-folder dir/inbox and
+// the output folders beside it. Signing is left empty; `scanstation init --dev-token` fills it.
+func Default(dir string) *Config {
+	c := &Config{
+		Station:    Station{Name: "scanstation", Agency: ""},
+		HotFolders: []HotFolder{{Path: dir + "/inbox"}},
+		Folders: Folders{
+			Outbox:  dir + "/outbox",
+			Failed:  dir + "/failed",
+			Archive: dir + "/archive",
+			State:   dir + "/state",
+		},
+		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true},
+		OCR:   OCR{Languages: []string{"vie", "eng"}},
+		PDF:   PDF{JPEGQuality: 85, AssumeDPI: 300, ICCProfile: defaults["pdf.icc_profile"].(string)},
+		Signing: Signing{
+			Reason: defaults["signing.reason"].(string),
+		},
+		Limits: Limits{MaxFileMB: 500, MaxPages: 2000, MaxMegapixels: 200},
+		Log:    Log{Level: "info", Format: "text"},
+	}
+	c.Watch.Ignore = append([]string(nil), defaults["watch.ignore"].([]string)...)
+	return c
+}
+
+// Render writes c as a commented YAML file a sysadmin can edit.
+func Render(c *Config) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := yamlTemplate.Execute(&buf, c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+var yamlTemplate = template.Must(template.New("yaml").Funcs(template.FuncMap{
+	// JSON strings are valid YAML scalars and escape what needs escaping.
+	"q": func(v any) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	},
+}).Parse(`# scanstation configuration. Every key, its default and an example: docs/config.md.
+# Any key can be overridden from the environment: signing.pin_file is SCANSTATION_SIGNING_PIN_FILE.
+# Check it with: scanstation config check --config THIS_FILE
+
+station:
+  name: {{q .Station.Name}}      # shown in the sidecar of every document
+  agency: {{q .Station.Agency}}  # the agency whose copies this station certifies
+
+# Folders the scanner saves into. Sub-folders are watched too.
+hot_folders:
+{{- range .HotFolders}}
+  - path: {{q .Path}}
+{{- end}}
+
+folders:
+  outbox: {{q .Folders.Outbox}}    # signed PDF/A + <name>.json, ready for the exchange software
+  failed: {{q .Folders.Failed}}    # inputs that could not be processed, each with <name>.error.txt
+  archive: {{q .Folders.Archive}}  # originals, moved here once their copy is safely in the outbox
+  state: {{q .Folders.State}}      # the journal and work files; keep on a local disk
+
+watch:
+  settle: {{.Watch.Settle}}   # a file is taken when its size and time stay unchanged this long
+  rescan: {{.Watch.Rescan}}   # full rescan period (network shares send no events)
+  events: {{.Watch.Events}}   # false on filesystems without inotify: rescans alone
+  ignore: {{q .Watch.Ignore}}
+
+ocr:
+  languages: {{q .OCR.Languages}}
+  tessdata: {{q .OCR.Tessdata}}  # empty: Tesseract's default models
+  workers: {{.OCR.Workers}}      # 0: one single-threaded engine per core
+
+pdf:
+  lossless_as_jpeg: {{.PDF.LosslessAsJPEG}}  # true: re-encode PNG/TIFF pages as JPEG for smaller files
+  jpeg_quality: {{.PDF.JPEGQuality}}
+  assume_dpi: {{.PDF.AssumeDPI}}   # for files that carry no resolution
+  icc_profile: {{q .PDF.ICCProfile}}
+
+signing:
+  module: {{q .Signing.Module}}           # the token's PKCS#11 library
+  token_label: {{q .Signing.TokenLabel}}
+  key_label: {{q .Signing.KeyLabel}}
+  pin_file: {{q .Signing.PINFile}}        # must be readable by the station's user only (chmod 600)
+  chain_file: {{q .Signing.ChainFile}}    # PEM: the CA certificates embedded after the agency's
+  softhsm2_conf: {{q .Signing.SoftHSM2Conf}}  # SoftHSM2 only
+  reason: {{q .Signing.Reason}}
+  location: {{q .Signing.Location}}
+
+limits:
+  max_file_mb: {{.Limits.MaxFileMB}}
+  max_pages: {{.Limits.MaxPages}}
+  max_megapixels: {{.Limits.MaxMegapixels}}
+
+log:
+  level: {{q .Log.Level}}    # debug, info, warn, error
+  format: {{q .Log.Format}}  # text or json
+`))

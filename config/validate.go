@@ -1,0 +1,189 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Problem is one thing wrong with a configuration, named by its key.
+type Problem struct {
+	Key    string
+	Reason string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Reason }
+
+// Validate checks the whole configuration and returns every problem found, so a sysadmin can
+// fix them in one go. It looks at the machine too: folders, the PKCS#11 module, the PIN file's
+// permissions, the OCR language models.
+func (c *Config) Validate() []Problem {
+	var ps []Problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Reason: fmt.Sprintf(format, args...)})
+	}
+
+	if len(c.HotFolders) == 0 {
+		add("hot_folders", "no hot-folder is configured; add at least one `- path: /folder/the/scanner/saves/into`")
+	}
+	for i, hf := range c.HotFolders {
+		key := fmt.Sprintf("hot_folders[%d].path", i)
+		if hf.Path == "" {
+			add(key, "is empty")
+			continue
+		}
+		checkDir(add, key, hf.Path, false)
+	}
+
+	outputs := map[string]string{
+		"folders.outbox":  c.Folders.Outbox,
+		"folders.failed":  c.Folders.Failed,
+		"folders.archive": c.Folders.Archive,
+		"folders.state":   c.Folders.State,
+	}
+	for key, dir := range outputs {
+		if dir == "" {
+			add(key, "is empty")
+			continue
+		}
+		checkDir(add, key, dir, true)
+		for _, hf := range c.HotFolders {
+			if hf.Path != "" && (within(dir, hf.Path) || within(hf.Path, dir)) {
+				add(key, "%s overlaps hot-folder %s: the station would take its own output as new scans; use separate folders", dir, hf.Path)
+			}
+		}
+	}
+
+	if c.Watch.Settle <= 0 {
+		add("watch.settle", "must be a positive duration such as 2s")
+	}
+	if c.Watch.Rescan <= 0 {
+		add("watch.rescan", "must be a positive duration such as 30s")
+	}
+	for _, pat := range c.Watch.Ignore {
+		if _, err := filepath.Match(pat, "x"); err != nil {
+			add("watch.ignore", "pattern %q is not a valid glob: %v", pat, err)
+		}
+	}
+
+	if len(c.OCR.Languages) == 0 {
+		add("ocr.languages", "no language is configured; the default is [vie, eng]")
+	}
+	for _, lang := range c.OCR.Languages {
+		if dir := c.tessdataDir(); dir != "" {
+			if _, err := os.Stat(filepath.Join(dir, lang+".traineddata")); err != nil {
+				add("ocr.languages", "no model for %q in %s (install tesseract-ocr-%s or set ocr.tessdata)", lang, dir, lang)
+			}
+		}
+	}
+	if c.OCR.Tessdata != "" {
+		checkDir(add, "ocr.tessdata", c.OCR.Tessdata, false)
+	}
+	if c.OCR.Workers < 0 {
+		add("ocr.workers", "must be 0 (one per core) or a positive number")
+	}
+
+	if c.PDF.JPEGQuality < 1 || c.PDF.JPEGQuality > 100 {
+		add("pdf.jpeg_quality", "must be between 1 and 100, not %d", c.PDF.JPEGQuality)
+	}
+	if c.PDF.AssumeDPI < 50 || c.PDF.AssumeDPI > 2400 {
+		add("pdf.assume_dpi", "must be between 50 and 2400, not %g", c.PDF.AssumeDPI)
+	}
+	checkFile(add, "pdf.icc_profile", c.PDF.ICCProfile, "install icc-profiles-free or point it at an sRGB profile")
+
+	checkFile(add, "signing.module", c.Signing.Module, "the PKCS#11 library of the token (SoftHSM: /usr/lib/softhsm/libsofthsm2.so)")
+	if c.Signing.TokenLabel == "" {
+		add("signing.token_label", "is empty; it is the label of the agency's token (pkcs11-tool --list-slots shows it)")
+	}
+	if c.Signing.KeyLabel == "" {
+		add("signing.key_label", "is empty; it is the label of the signing key on the token")
+	}
+	if checkFile(add, "signing.pin_file", c.Signing.PINFile, "a file holding the token PIN, readable only by the station's user") {
+		if fi, err := os.Stat(c.Signing.PINFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			add("signing.pin_file", "%s can be read by other users (mode %04o); run: chmod 600 %s", c.Signing.PINFile, fi.Mode().Perm(), c.Signing.PINFile)
+		}
+	}
+	if c.Signing.ChainFile != "" {
+		checkFile(add, "signing.chain_file", c.Signing.ChainFile, "PEM file with the CA certificates")
+	}
+	if c.Signing.SoftHSM2Conf != "" {
+		checkFile(add, "signing.softhsm2_conf", c.Signing.SoftHSM2Conf, "SoftHSM2 configuration file")
+	}
+
+	if c.Limits.MaxFileMB <= 0 {
+		add("limits.max_file_mb", "must be positive")
+	}
+	if c.Limits.MaxPages <= 0 {
+		add("limits.max_pages", "must be positive")
+	}
+	if c.Limits.MaxMegapixels <= 0 {
+		add("limits.max_megapixels", "must be positive")
+	}
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format", "%q is not text or json", c.Log.Format)
+	}
+	return ps
+}
+
+// tessdataDir is where the language models are looked for: the configured folder, or the
+// Debian default when it exists (elsewhere Tesseract's own default applies and is not checked).
+func (c *Config) tessdataDir() string {
+	if c.OCR.Tessdata != "" {
+		return c.OCR.Tessdata
+	}
+	const debian = "/usr/share/tesseract-ocr/5/tessdata"
+	if _, err := os.Stat(debian); err == nil {
+		return debian
+	}
+	return ""
+}
+
+func checkDir(add func(string, string, ...any), key, dir string, mayCreate bool) {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		add(key, "%s is not a folder", dir)
+	case os.IsNotExist(err) && mayCreate:
+		// The station creates its output folders; the parent must be there.
+		if _, perr := os.Stat(filepath.Dir(dir)); perr != nil {
+			add(key, "%s does not exist and neither does its parent folder", dir)
+		}
+	case os.IsNotExist(err):
+		add(key, "folder %s does not exist", dir)
+	case err != nil:
+		add(key, "cannot open %s: %v", dir, err)
+	}
+}
+
+func checkFile(add func(string, string, ...any), key, path, what string) bool {
+	if path == "" {
+		add(key, "is empty; it should name %s", what)
+		return false
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case os.IsNotExist(err):
+		add(key, "%s does not exist (%s)", path, what)
+		return false
+	case err != nil:
+		add(key, "cannot open %s: %v", path, err)
+		return false
+	case fi.IsDir():
+		add(key, "%s is a folder, not a file", path)
+		return false
+	}
+	return true
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
