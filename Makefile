@@ -1,0 +1,16 @@
+.PHONY: build test demo bench clean
+
+build:
+	go build -o bin/scanstation ./cmd/scanstation
+
+test:
+	bash scripts/test.sh
+
+demo:
+	bash scripts/demo.sh
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin demo
