@@ -266,8 +266,8 @@ func fitPoints(lines []styledLine, regular, bold *sfnt.Font, dpi float64, column
 	}
 	points = math.Min(points, float64(textHeightPx)/(ems*dpi/72))
 	if points < minimumPoints {
-		return 0, fmt.Errorf("%d lines (the widest %.0f pixels at 1 pt) do not fit the page even at %g pt; give fewer or shorter lines",
-			len(lines), widest, minimumPoints)
+		return 0, fmt.Errorf("%d lines do not fit the page even at %g pt; give fewer or shorter lines",
+			len(lines), minimumPoints)
 	}
 	return math.Floor(points*10) / 10, nil
 }
