@@ -1,0 +1,216 @@
+package pdfa
+
+import (
+	"image"
+	"math"
+	"math/bits"
+	"unicode"
+)
+
+// rect is an axis-aligned rectangle in PDF points, y growing upwards.
+type rect struct{ x0, y0, x1, y1 float64 }
+
+func (r rect) dx() float64 { return r.x1 - r.x0 }
+func (r rect) dy() float64 { return r.y1 - r.y0 }
+
+// matrix is a PDF transformation matrix [a b c d e f].
+type matrix [6]float64
+
+func (m matrix) apply(x, y float64) (float64, float64) {
+	return m[0]*x + m[2]*y + m[4], m[1]*x + m[3]*y + m[5]
+}
+
+// pageGeometry relates the stored image's pixels to the page.
+//
+// Two spaces matter. Stored page space is the PDF page before /Rotate:
+// the image fills it exactly, as scanned. Upright page space is what the
+// reader sees after the viewer has turned the page by /Rotate. The text
+// layer is laid out in upright space, where lines run left to right, and
+// one matrix carries it into stored space.
+type pageGeometry struct {
+	w, h   float64 // stored page size in points
+	sx, sy float64 // points per pixel
+	rotate int     // 0, 90, 180 or 270
+}
+
+func newPageGeometry(img *Image, rotate int) pageGeometry {
+	sx, sy := 72/img.DPIX, 72/img.DPIY
+	return pageGeometry{
+		w: float64(img.Width) * sx, h: float64(img.Height) * sy,
+		sx: sx, sy: sy,
+		rotate: rotate,
+	}
+}
+
+// uprightToStored maps upright page space into stored page space. The
+// viewer turns the stored page clockwise by rotate, so this map turns the
+// upright page counter-clockwise by the same angle and moves it back onto
+// the media box.
+func (g pageGeometry) uprightToStored() matrix {
+	switch g.rotate {
+	case 90:
+		return matrix{0, 1, -1, 0, g.w, 0}
+	case 180:
+		return matrix{-1, 0, 0, -1, g.w, g.h}
+	case 270:
+		return matrix{0, -1, 1, 0, 0, g.h}
+	}
+	return matrix{1, 0, 0, 1, 0, 0}
+}
+
+// storedToUpright is the inverse of uprightToStored.
+func (g pageGeometry) storedToUpright(x, y float64) (float64, float64) {
+	switch g.rotate {
+	case 90:
+		return y, g.w - x
+	case 180:
+		return g.w - x, g.h - y
+	case 270:
+		return g.h - y, x
+	}
+	return x, y
+}
+
+// uprightBox converts a word box in stored image pixels (origin top left)
+// to upright page space.
+func (g pageGeometry) uprightBox(r image.Rectangle) rect {
+	ax, ay := g.storedToUpright(float64(r.Min.X)*g.sx, g.h-float64(r.Min.Y)*g.sy)
+	bx, by := g.storedToUpright(float64(r.Max.X)*g.sx, g.h-float64(r.Max.Y)*g.sy)
+	return rect{math.Min(ax, bx), math.Min(ay, by), math.Max(ax, bx), math.Max(ay, by)}
+}
+
+// skewMatrix turns the stored page by deg degrees counter-clockwise about
+// its centre.
+func (g pageGeometry) skewMatrix(deg float64) matrix {
+	s, c := math.Sincos(deg * math.Pi / 180)
+	cx, cy := g.w/2, g.h/2
+	return matrix{c, s, -s, c, cx - c*cx + s*cy, cy - s*cx - c*cy}
+}
+
+// placedWord is one word of the invisible text layer in upright space.
+type placedWord struct {
+	codes    []uint16 // character codes (UTF-16 units), a trailing space included when one follows
+	x, y     float64  // start of the baseline
+	size     float64  // font size, the same for the whole line
+	hscale   float64  // horizontal scaling in percent (Tz)
+	lineHead bool     // first word of a line
+}
+
+// layoutWords places words in upright page space. Words that follow each
+// other on one line get one baseline and one font size, the line's full
+// height: text extractors join words into lines only when those agree, and
+// the glyph-less font's single glyph is exactly one em tall, so the
+// invisible text then covers the line. Each word is stretched (Tz) so its
+// advance runs to the start of the next word, a space included, which
+// keeps the spaces between words for copy and paste; the last word of a
+// line fills its own box. advance is the glyph's advance width in em.
+func layoutWords(words []Word, g pageGeometry, advance float64) []placedWord {
+	type item struct {
+		box   rect
+		codes []uint16
+	}
+	items := make([]item, 0, len(words))
+	for _, w := range words {
+		codes := textCodes(w.Text, nil)
+		if len(codes) == 0 || w.Box.Dx() <= 0 || w.Box.Dy() <= 0 {
+			continue
+		}
+		items = append(items, item{g.uprightBox(w.Box), codes})
+	}
+
+	placed := make([]placedWord, 0, len(items))
+	for start := 0; start < len(items); {
+		// A line continues while each word lies to the right of the one
+		// before and overlaps it vertically by at least half the smaller
+		// height. Comparing neighbours, not the whole line, follows lines
+		// that drift on a skewed scan.
+		end := start + 1
+		bottom, top := items[start].box.y0, items[start].box.y1
+		for end < len(items) && sameLine(items[end-1].box, items[end].box) {
+			bottom = math.Min(bottom, items[end].box.y0)
+			top = math.Max(top, items[end].box.y1)
+			end++
+		}
+		size := top - bottom
+		for i := start; i < end; i++ {
+			it := items[i]
+			span := it.box.dx()
+			codes := it.codes
+			if i+1 < end {
+				if gap := items[i+1].box.x0 - it.box.x0; gap > span {
+					span = gap
+					codes = append(codes, ' ')
+				}
+			}
+			placed = append(placed, placedWord{
+				codes:    codes,
+				x:        it.box.x0,
+				y:        bottom,
+				size:     size,
+				hscale:   100 * span / (float64(len(codes)) * advance * size),
+				lineHead: i == start,
+			})
+		}
+		start = end
+	}
+	return placed
+}
+
+func sameLine(prev, cur rect) bool {
+	if cur.x0 <= prev.x0 {
+		return false
+	}
+	overlap := math.Min(prev.y1, cur.y1) - math.Max(prev.y0, cur.y0)
+	return overlap >= 0.5*math.Min(prev.dy(), cur.dy())
+}
+
+// textCodes appends to dst the character codes for s under Identity-H: the
+// UTF-16 code units of its characters, which the ToUnicode map sends back
+// to the same characters. Characters that cannot be mapped are left out
+// (NUL, the byte order marks PDF/A forbids in ToUnicode, controls) or
+// replaced (characters outside the BMP, which would need surrogate pairs,
+// become U+FFFD). White space becomes a plain space; leading and trailing
+// space is dropped.
+func textCodes(s string, dst []uint16) []uint16 {
+	start := len(dst)
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			r = ' '
+		case r == 0xFEFF || r == 0xFFFE || unicode.IsControl(r):
+			continue
+		case r > 0xFFFF || r == unicode.ReplacementChar:
+			r = unicode.ReplacementChar
+		}
+		if r == ' ' && (len(dst) == start || dst[len(dst)-1] == ' ') {
+			continue
+		}
+		dst = append(dst, uint16(r))
+	}
+	for len(dst) > start && dst[len(dst)-1] == ' ' {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
+}
+
+// codeSet records which character codes the text layer uses, for the
+// ToUnicode map and the CIDToGIDMap.
+type codeSet struct {
+	bits [1 << 16 / 64]uint64
+	max  int
+}
+
+func (s *codeSet) add(c uint16) {
+	s.bits[c/64] |= 1 << (c % 64)
+	s.max = max(s.max, int(c))
+}
+
+func (s *codeSet) each(f func(uint16)) {
+	for i, word := range s.bits {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &^= 1 << b
+			f(uint16(i*64 + b))
+		}
+	}
+}
