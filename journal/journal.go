@@ -1,0 +1,285 @@
+// Package journal is the station's one embedded store: one row per input
+// document, its state and what each stage recorded about it.
+//
+// The journal is a SQLite file in WAL mode with synchronous=FULL, so every
+// Add and Update is on disk when it returns: a crash, a kill -9 or a power
+// cut right after it cannot lose the step.
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// A State is where a job is on its one-way path through the station.
+type State string
+
+// The states in the order a job moves through them. Failed can follow any
+// state that is not terminal.
+const (
+	Received  State = "received"  // a complete file was seen in a hot-folder
+	Spooled   State = "spooled"   // the original was moved out of the hot-folder
+	Signed    State = "signed"    // the signed PDF is durable in the work folder
+	Delivered State = "delivered" // the PDF and sidecar are durable in the outbox
+	Archived  State = "archived"  // the original is in the archive; done
+	Failed    State = "failed"    // the original is in the failed folder with a reason
+)
+
+// Terminal reports whether no further step follows s.
+func (s State) Terminal() bool { return s == Archived || s == Failed }
+
+// rank orders the states; states not listed are unknown.
+var rank = map[State]int{Received: 1, Spooled: 2, Signed: 3, Delivered: 4, Archived: 5, Failed: 6}
+
+// The stages whose durations are kept, as keys of Job.StageTimes. The same
+// names are meant for Job.FailedStage.
+const (
+	StageDecode  = "decode"
+	StageOCR     = "ocr"
+	StageBuild   = "build"
+	StageSign    = "sign"
+	StageDeliver = "deliver"
+)
+
+// stageColumns maps each stage to its column; one column per stage keeps the
+// monthly report a plain SQL query.
+var stageColumns = []struct{ stage, column string }{
+	{StageDecode, "decode_ns"},
+	{StageOCR, "ocr_ns"},
+	{StageBuild, "build_ns"},
+	{StageSign, "sign_ns"},
+	{StageDeliver, "deliver_ns"},
+}
+
+// A Job is one input document and everything the station recorded about it.
+type Job struct {
+	ID           int64
+	Source       string // the path the file had in the hot-folder
+	SourceName   string // base name of Source
+	HotFolder    string
+	SourceSize   int64
+	SourceSHA256 string
+	State        State  // Received if left empty when added
+	Spool        string // where the original waits while processed
+	Work         string // the signed PDF before delivery
+	OutName      string // the outbox base name, recorded before delivery
+
+	Pages          int
+	Languages      string
+	MeanConfidence float64
+	Signer         string
+	SignedAt       time.Time
+	OutputSHA256   string
+
+	FailedStage string
+	Reason      string
+
+	Created time.Time
+	Updated time.Time
+
+	// StageTimes holds how long each stage took, keyed by the Stage
+	// constants. Other keys are refused by Add and Update.
+	StageTimes map[string]time.Duration
+}
+
+// ErrNotFound is returned by Get and Update for a job the journal does not have.
+var ErrNotFound = errors.New("no such job in the journal")
+
+// A Journal is an open journal file. It is safe for concurrent use.
+type Journal struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens the journal at path, creating the file (mode 0600), its folder
+// (mode 0700) and the schema if they are missing, and bringing an older schema
+// up to date.
+func Open(path string) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("journal %s: create state folder: %w", path, err)
+	}
+	// SQLite would create the file with 0644; create it first so the job
+	// history is readable by the station's user only. SQLite gives the -wal
+	// and -shm files the same mode as the database file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	f.Close()
+
+	// The settings go in the DSN so that every pooled connection gets them:
+	// synchronous is per connection. txlock=immediate makes each transaction
+	// take the write lock up front, so concurrent writers wait (busy
+	// timeout) instead of failing with "database is locked".
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	j := &Journal{db: db, path: path}
+	if err := j.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// Close closes the journal file.
+func (j *Journal) Close() error {
+	if err := j.db.Close(); err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// Add records a new job, sets its ID and its Created and Updated times.
+func (j *Journal) Add(ctx context.Context, job *Job) error {
+	if job.State == "" {
+		job.State = Received
+	}
+	if _, ok := rank[job.State]; !ok {
+		return fmt.Errorf("journal %s: add %s: unknown state %q", j.path, job.Source, job.State)
+	}
+	if err := checkStages(job.StageTimes); err != nil {
+		return fmt.Errorf("journal %s: add %s: %w", j.path, job.Source, err)
+	}
+	now := time.Now().UTC()
+	row := rowOf(job)
+	names := append([]string{"created", "updated"}, row.names...)
+	values := append([]any{formatTime(now), formatTime(now)}, row.values...)
+	query := "INSERT INTO jobs (" + strings.Join(names, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(names)-1) + ")"
+	res, err := j.db.ExecContext(ctx, query, values...)
+	if err != nil {
+		return fmt.Errorf("journal %s: add %s: %w", j.path, job.Source, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("journal %s: add %s: %w", j.path, job.Source, err)
+	}
+	job.ID, job.Created, job.Updated = id, now, now
+	return nil
+}
+
+// Update writes every field of job to its row in one transaction and sets
+// Updated. A job only moves forward: Update refuses to take it back to an
+// earlier state or out of a terminal one.
+func (j *Journal) Update(ctx context.Context, job *Job) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("journal %s: update job %d (%s): %w", j.path, job.ID, job.Source, err)
+		}
+	}()
+	if _, ok := rank[job.State]; !ok {
+		return fmt.Errorf("unknown state %q", job.State)
+	}
+	if err := checkStages(job.StageTimes); err != nil {
+		return err
+	}
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	var current State
+	err = tx.QueryRowContext(ctx, "SELECT state FROM jobs WHERE id = ?", job.ID).Scan(&current)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkMove(current, job.State); err != nil {
+		return err
+	}
+
+	now := time.Now().UTC()
+	row := rowOf(job)
+	set := "updated = ?"
+	for _, name := range row.names {
+		set += ", " + name + " = ?"
+	}
+	values := append([]any{formatTime(now)}, row.values...)
+	values = append(values, job.ID)
+	if _, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+" WHERE id = ?", values...); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	job.Updated = now
+	return nil
+}
+
+// checkMove allows staying in a state (to record more about it), moving
+// forward, and failing from any state that is not terminal.
+func checkMove(from, to State) error {
+	switch {
+	case from == to:
+		return nil
+	case from.Terminal():
+		return fmt.Errorf("the job is already %s and cannot become %s", from, to)
+	case rank[to] < rank[from]:
+		return fmt.Errorf("the job is %s and cannot go back to %s", from, to)
+	}
+	return nil
+}
+
+func checkStages(times map[string]time.Duration) error {
+	for stage := range times {
+		known := false
+		for _, c := range stageColumns {
+			known = known || c.stage == stage
+		}
+		if !known {
+			return fmt.Errorf("unknown stage %q in stage times", stage)
+		}
+	}
+	return nil
+}
+
+// Unfinished returns the jobs that are not in a terminal state, oldest first:
+// the work to resume after a restart.
+func (j *Journal) Unfinished(ctx context.Context) ([]Job, error) {
+	jobs, err := j.query(ctx, "WHERE state NOT IN (?, ?) ORDER BY id", Archived, Failed)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: list unfinished jobs: %w", j.path, err)
+	}
+	return jobs, nil
+}
+
+// BySource returns the unfinished job for a hot-folder path, or nil if there
+// is none. Should there be several (a new file arrived under the same name
+// while the first was still in progress), it returns the newest.
+func (j *Journal) BySource(ctx context.Context, source string) (*Job, error) {
+	jobs, err := j.query(ctx, "WHERE source = ? AND state NOT IN (?, ?) ORDER BY id DESC LIMIT 1", source, Archived, Failed)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: find job for %s: %w", j.path, source, err)
+	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	return &jobs[0], nil
+}
+
+// Get returns the job with the given ID, or an error wrapping ErrNotFound.
+func (j *Journal) Get(ctx context.Context, id int64) (*Job, error) {
+	jobs, err := j.query(ctx, "WHERE id = ?", id)
+	if err == nil && len(jobs) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: get job %d: %w", j.path, id, err)
+	}
+	return &jobs[0], nil
+}

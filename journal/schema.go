@@ -1,0 +1,75 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations[i] brings the schema from version i to version i+1. The version
+// lives in PRAGMA user_version. Append to the list; never edit a step that
+// has shipped, journals in the field already ran it.
+var migrations = []string{
+	`CREATE TABLE jobs (
+		id              INTEGER PRIMARY KEY AUTOINCREMENT,
+		source          TEXT    NOT NULL,
+		source_name     TEXT    NOT NULL DEFAULT '',
+		hot_folder      TEXT    NOT NULL DEFAULT '',
+		source_size     INTEGER NOT NULL DEFAULT 0,
+		source_sha256   TEXT    NOT NULL DEFAULT '',
+		state           TEXT    NOT NULL CHECK (state IN ('received', 'spooled', 'signed', 'delivered', 'archived', 'failed')),
+		spool           TEXT    NOT NULL DEFAULT '',
+		work            TEXT    NOT NULL DEFAULT '',
+		out_name        TEXT    NOT NULL DEFAULT '',
+		pages           INTEGER NOT NULL DEFAULT 0,
+		languages       TEXT    NOT NULL DEFAULT '',
+		mean_confidence REAL    NOT NULL DEFAULT 0,
+		signer          TEXT    NOT NULL DEFAULT '',
+		signed_at       TEXT,
+		output_sha256   TEXT    NOT NULL DEFAULT '',
+		failed_stage    TEXT    NOT NULL DEFAULT '',
+		reason          TEXT    NOT NULL DEFAULT '',
+		decode_ns       INTEGER,
+		ocr_ns          INTEGER,
+		build_ns        INTEGER,
+		sign_ns         INTEGER,
+		deliver_ns      INTEGER,
+		created         TEXT    NOT NULL,
+		updated         TEXT    NOT NULL
+	);
+	CREATE INDEX jobs_unfinished ON jobs (id) WHERE state NOT IN ('archived', 'failed');
+	CREATE INDEX jobs_by_source ON jobs (source);
+	CREATE INDEX jobs_by_created ON jobs (created);`,
+}
+
+// migrate brings the schema up to the newest version in one transaction.
+func (j *Journal) migrate(ctx context.Context) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("journal %s: read schema version: %w", j.path, err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("journal %s was written by a newer scanstation (schema version %d, this one knows %d); use the newer version",
+			j.path, version, len(migrations))
+	}
+	if version == len(migrations) {
+		return nil
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("journal %s: upgrade schema to version %d: %w", j.path, i+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; the value is our own integer.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return fmt.Errorf("journal %s: record schema version: %w", j.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal %s: upgrade schema: %w", j.path, err)
+	}
+	return nil
+}
