@@ -1,0 +1,254 @@
+package scan
+
+import (
+	"bytes"
+	"compress/zlib"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+)
+
+// raster is a decoded page in the form a PDF image XObject stores it:
+// 8-bit grey or RGB samples, or 1-bit rows padded to whole bytes with 0
+// for black.
+type raster struct {
+	width, height int
+	gray          bool
+	bilevel       bool
+	samples       []byte
+}
+
+func (r *raster) rowBytes() int {
+	if r.bilevel {
+		return (r.width + 7) / 8
+	}
+	if r.gray {
+		return r.width
+	}
+	return 3 * r.width
+}
+
+// rasterFromImage converts a decoded image into samples, flattening any
+// transparency onto white paper and reducing 16-bit samples to 8.
+// gray says the source is a grey image; colour images stay RGB even when
+// every pixel happens to be grey, since the scanner was set to colour.
+func rasterFromImage(img image.Image, gray bool) *raster {
+	b := img.Bounds()
+	r := &raster{width: b.Dx(), height: b.Dy(), gray: gray}
+	r.samples = make([]byte, r.rowBytes()*r.height)
+	out := r.samples
+	put := func(i int, red, green, blue uint8) int {
+		if gray {
+			out[i] = red
+			return i + 1
+		}
+		out[i], out[i+1], out[i+2] = red, green, blue
+		return i + 3
+	}
+	i := 0
+	switch m := img.(type) {
+	case *image.Gray:
+		if gray {
+			for y := 0; y < r.height; y++ {
+				row := m.Pix[y*m.Stride : y*m.Stride+r.width]
+				i += copy(out[i:], row)
+			}
+			return r
+		}
+		for y := 0; y < r.height; y++ {
+			for _, v := range m.Pix[y*m.Stride : y*m.Stride+r.width] {
+				i = put(i, v, v, v)
+			}
+		}
+	case *image.Gray16:
+		for y := 0; y < r.height; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+2*r.width]
+			for x := 0; x < len(row); x += 2 {
+				i = put(i, row[x], row[x], row[x])
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < r.height; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*r.width]
+			for x := 0; x < len(row); x += 4 {
+				a := uint32(row[x+3])
+				i = put(i, onWhiteN(row[x], a), onWhiteN(row[x+1], a), onWhiteN(row[x+2], a))
+			}
+		}
+	case *image.RGBA:
+		for y := 0; y < r.height; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*r.width]
+			for x := 0; x < len(row); x += 4 {
+				a := row[x+3]
+				i = put(i, row[x]+255-a, row[x+1]+255-a, row[x+2]+255-a)
+			}
+		}
+	case *image.Paletted:
+		lut := make([][3]uint8, 256)
+		for k, c := range m.Palette {
+			red, green, blue, a := c.RGBA()
+			lut[k] = [3]uint8{onWhiteP(red, a), onWhiteP(green, a), onWhiteP(blue, a)}
+		}
+		for y := 0; y < r.height; y++ {
+			for _, k := range m.Pix[y*m.Stride : y*m.Stride+r.width] {
+				c := lut[k]
+				i = put(i, c[0], c[1], c[2])
+			}
+		}
+	default:
+		// 16-bit colour and anything rarer: slower, but exact.
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				red, green, blue, a := m.At(x, y).RGBA()
+				i = put(i, onWhiteP(red, a), onWhiteP(green, a), onWhiteP(blue, a))
+			}
+		}
+	}
+	return r
+}
+
+// onWhiteN composites a non-premultiplied 8-bit sample over white.
+func onWhiteN(c uint8, a uint32) uint8 {
+	return uint8((uint32(c)*a + 255*(255-a) + 127) / 255)
+}
+
+// onWhiteP composites a premultiplied 16-bit sample over white, to 8 bits.
+func onWhiteP(c, a uint32) uint8 {
+	return uint8((c + 0xffff - a) >> 8)
+}
+
+func isGrayPalette(p color.Palette) bool {
+	for _, c := range p {
+		r, g, b, _ := c.RGBA()
+		if r != g || g != b {
+			return false
+		}
+	}
+	return true
+}
+
+// packBilevel turns 8-bit grey samples into 1-bit rows: 1 for white, 0
+// for black, as DeviceGray with BitsPerComponent 1 reads them.
+func packBilevel(r *raster) {
+	w, h := r.width, r.height
+	rowBytes := (w + 7) / 8
+	packed := make([]byte, rowBytes*h)
+	for y := 0; y < h; y++ {
+		src := r.samples[y*w : (y+1)*w]
+		dst := packed[y*rowBytes : (y+1)*rowBytes]
+		for x, v := range src {
+			if v >= 0x80 {
+				dst[x>>3] |= 0x80 >> (x & 7)
+			}
+		}
+	}
+	r.samples, r.bilevel, r.gray = packed, true, true
+}
+
+// pnm encodes the raster as a binary PNM file, which Leptonica reads from
+// memory without decompression.
+func (r *raster) pnm() []byte {
+	var magic string
+	switch {
+	case r.bilevel:
+		magic = "P4"
+	case r.gray:
+		magic = "P5"
+	default:
+		magic = "P6"
+	}
+	header := fmt.Sprintf("%s\n%d %d\n", magic, r.width, r.height)
+	if !r.bilevel {
+		header += "255\n"
+	}
+	out := make([]byte, len(header)+len(r.samples))
+	n := copy(out, header)
+	copy(out[n:], r.samples)
+	if r.bilevel {
+		// PBM has 1 for black, the opposite of PDF's DeviceGray.
+		for k := n; k < len(out); k++ {
+			out[k] = ^out[k]
+		}
+	}
+	return out
+}
+
+func (r *raster) flate() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(r.samples) / 4)
+	zw, err := zlib.NewWriterLevel(&buf, zlib.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(r.samples); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (r *raster) jpeg(quality int) ([]byte, error) {
+	var img image.Image
+	rect := image.Rect(0, 0, r.width, r.height)
+	if r.gray {
+		img = &image.Gray{Pix: r.samples, Stride: r.width, Rect: rect}
+	} else {
+		rgba := image.NewRGBA(rect)
+		for i, j := 0, 0; i < len(r.samples); i, j = i+3, j+4 {
+			rgba.Pix[j], rgba.Pix[j+1], rgba.Pix[j+2], rgba.Pix[j+3] = r.samples[i], r.samples[i+1], r.samples[i+2], 0xff
+		}
+		img = rgba
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// rasterPage completes p from a decoded raster: the data to embed and the
+// image for OCR.
+func (d *Document) rasterPage(p *Page, r *raster) (*Page, error) {
+	p.Width, p.Height = r.width, r.height
+	p.Gray = r.gray
+	p.BitsPerComponent = 8
+	if r.bilevel {
+		p.BitsPerComponent = 1
+	}
+	var err error
+	if d.opt.LosslessAsJPEG && !r.bilevel {
+		p.Filter = "DCTDecode"
+		p.Data, err = r.jpeg(d.opt.JPEGQuality)
+	} else {
+		p.Filter = "FlateDecode"
+		p.Data, err = r.flate()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan: compressing page %d of %s: %w", p.Number, d.Path, err)
+	}
+	p.OCRImage = r.pnm()
+	return p, nil
+}
+
+// setDPI fills in the page's resolution, or the assumed one when the file
+// has none (x or y zero or implausible).
+func (d *Document) setDPI(p *Page, x, y float64) {
+	const lowest, highest = 10, 100000
+	if x < lowest || y < lowest || x > highest || y > highest {
+		p.DPIX, p.DPIY, p.DPIKnown = d.opt.AssumeDPI, d.opt.AssumeDPI, false
+		return
+	}
+	p.DPIX, p.DPIY, p.DPIKnown = x, y, true
+}
+
+// dpiFromMetric converts a per-centimetre density to dots per inch.
+// Metric units cannot express common resolutions exactly (300 dpi is
+// 118.11 per cm, stored as 118), so the result is rounded to a whole dpi;
+// the error stays under half a percent of the page size.
+func dpiFromMetric(perCentimetre float64) float64 {
+	v := perCentimetre * 2.54
+	return float64(int64(v + 0.5))
+}
