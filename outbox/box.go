@@ -1,0 +1,240 @@
+package outbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// deliveredPerm lets the station's group (the office's readers) read what
+// it delivers, and nobody else.
+const deliveredPerm = 0o640
+
+// A Box is the set of folders finished work goes to. The folders must
+// exist: a missing outbox is more likely an unmounted share than a folder
+// to create.
+type Box struct {
+	Outbox   string // signed PDFs with their sidecars
+	Failed   string // originals that could not be processed, each with a reason
+	Archived string // originals whose document was delivered (not "Archive": that is the method)
+}
+
+// A Sidecar describes a delivered PDF. It is written as <name>.json next to
+// <name>.pdf, after it; a reader may take the pair once the .json exists.
+// New fields may be added; readers should ignore fields they do not know.
+type Sidecar struct {
+	Source            string    `json:"source"`
+	SourceSHA256      string    `json:"source_sha256"`
+	Pages             int       `json:"pages"`
+	Languages         []string  `json:"languages"`
+	MeanOCRConfidence float64   `json:"mean_ocr_confidence"`
+	Signer            string    `json:"signer"`
+	SigningTime       time.Time `json:"signing_time"`
+	OutputSHA256      string    `json:"output_sha256"` // filled in by Deliver when empty
+	Station           string    `json:"station"`
+}
+
+// FreeName returns base, or base-1, base-2... the first name for which
+// neither <name>.pdf nor <name>.json exists in the outbox.
+func (b *Box) FreeName(base string) string {
+	for i := 0; ; i++ {
+		name := base
+		if i > 0 {
+			name += "-" + strconv.Itoa(i)
+		}
+		if !exists(filepath.Join(b.Outbox, name+".pdf")) && !exists(filepath.Join(b.Outbox, name+".json")) {
+			return name
+		}
+	}
+}
+
+// Deliver writes <name>.pdf and then <name>.json into the outbox, each
+// atomically and durably, with mode 0640. It never replaces a file. If
+// <name>.pdf is already there with the same bytes, and <name>.json, if
+// there, describes the same bytes, this is a restart finishing its own
+// delivery and Deliver completes it. If either holds something else,
+// Deliver returns an error matching fs.ErrExist and changes nothing.
+func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar) error {
+	pdfPath := filepath.Join(b.Outbox, name+".pdf")
+	fail := func(err error) error { return fmt.Errorf("deliver %s: %w", pdfPath, err) }
+	if b.Outbox == "" {
+		return fail(errors.New("no outbox folder is set"))
+	}
+	if err := checkName(name + ".pdf"); err != nil {
+		return fail(err)
+	}
+
+	sum := sha256.Sum256(pdf)
+	hexSum := hex.EncodeToString(sum[:])
+	var meta Sidecar
+	if sidecar != nil {
+		meta = *sidecar
+	}
+	if meta.OutputSHA256 == "" {
+		meta.OutputSHA256 = hexSum
+	} else if !strings.EqualFold(meta.OutputSHA256, hexSum) {
+		return fail(fmt.Errorf("the sidecar gives checksum %s but the PDF has %s", meta.OutputSHA256, hexSum))
+	}
+	metaJSON, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return fail(err)
+	}
+	metaJSON = append(metaJSON, '\n')
+
+	// Both names are checked before anything is written, so that a
+	// conflict leaves the outbox as it was.
+	jsonPath := filepath.Join(b.Outbox, name+".json")
+	pdfThere, err := isOwnPDF(pdfPath, hexSum)
+	if err != nil {
+		return fail(err)
+	}
+	jsonThere, err := isOwnSidecar(jsonPath, hexSum)
+	if err != nil {
+		return fail(err)
+	}
+	if jsonThere && !pdfThere {
+		return fail(fmt.Errorf("%s exists without its PDF; it was left untouched: %w", jsonPath, fs.ErrExist))
+	}
+	if !pdfThere {
+		if err := placeNew(b.Outbox, name+".pdf", pdf, deliveredPerm); err != nil {
+			return fail(err)
+		}
+	}
+	if !jsonThere {
+		if err := placeNew(b.Outbox, name+".json", metaJSON, deliveredPerm); err != nil {
+			return fail(err)
+		}
+	}
+	// A restart may find names renamed by a run that died before it
+	// flushed the folder; flush it in every case.
+	if err := syncDir(b.Outbox); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// isOwnPDF reports whether path exists with the given SHA-256, and returns
+// an error matching fs.ErrExist if it exists with other bytes.
+func isOwnPDF(path, hexSum string) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != hexSum {
+		return false, fmt.Errorf("%s already exists with different content; it was left untouched: %w", path, fs.ErrExist)
+	}
+	return true, nil
+}
+
+// isOwnSidecar reports whether path exists and describes the PDF with the
+// given SHA-256. Its other fields may differ from a fresh sidecar (a time
+// read back from the journal in another zone), and that is still ours.
+func isOwnSidecar(path, hexSum string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var there Sidecar
+	if json.Unmarshal(data, &there) != nil || !strings.EqualFold(there.OutputSHA256, hexSum) {
+		return false, fmt.Errorf("%s already exists and describes another file; it was left untouched: %w", path, fs.ErrExist)
+	}
+	return true, nil
+}
+
+// placeNew writes dir/name atomically and durably, failing with an error
+// matching fs.ErrExist, and leaving nothing behind, if name exists.
+func placeNew(dir, name string, data []byte, perm os.FileMode) error {
+	tmp, err := writeTemp(dir, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
+	}
+	if err := renameNoReplace(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// A Failure says, in words an operator can act on, why a file was not
+// processed.
+type Failure struct {
+	File   string    // the file as the operator knows it, usually its hot-folder path
+	Stage  string    // what the station was doing
+	Reason string    // what went wrong
+	Advice string    // what to do next; a general hint if empty
+	When   time.Time // now if zero
+}
+
+const defaultAdvice = "Check the file and the reason above. To try again, put the file back into the scanner folder."
+
+// Fail moves the original src into the failed folder as name (or name-1...
+// before the extension, when taken) and writes <that name>.error.txt beside
+// it explaining the failure. It returns the original's new path.
+//
+// The original is moved first: should the station stop in between, the
+// document is safe and only the explanation is missing.
+func (b *Box) Fail(src, name string, f Failure) (string, error) {
+	if b.Failed == "" {
+		return "", fmt.Errorf("move %s to the failed folder: no failed folder is set", src)
+	}
+	dst, err := move(src, b.Failed, name, func(n string) []string { return []string{n + ".error.txt"} })
+	if err != nil {
+		return dst, err
+	}
+	if f.File == "" {
+		f.File = src
+	}
+	if f.When.IsZero() {
+		f.When = time.Now()
+	}
+	if f.Advice == "" {
+		f.Advice = defaultAdvice
+	}
+	text := fmt.Sprintf(`The station could not process this file.
+
+File:      %s
+Stage:     %s
+Reason:    %s
+What to do next: %s
+
+Time:      %s
+The original is kept in this folder as: %s
+`, f.File, f.Stage, f.Reason, f.Advice, f.When.Format("2006-01-02 15:04:05 -07:00"), filepath.Base(dst))
+
+	if err := placeNew(b.Failed, filepath.Base(dst)+".error.txt", []byte(text), deliveredPerm); err != nil {
+		return dst, fmt.Errorf("moved %s to %s but could not write the reason: %w", src, dst, err)
+	}
+	return dst, nil
+}
+
+// Archive moves the original src into the archive folder as name (or
+// name-1... before the extension, when taken) and returns its new path.
+func (b *Box) Archive(src, name string) (string, error) {
+	if b.Archived == "" {
+		return "", fmt.Errorf("move %s to the archive: no archive folder is set", src)
+	}
+	return Move(src, b.Archived, name)
+}
