@@ -117,16 +117,19 @@ func (t *Token) open(cfg Config, chainFile []*x509.Certificate) error {
 	if err := t.findKey(cfg.KeyLabel); err != nil {
 		return err
 	}
-	t.chain = append([]*x509.Certificate{t.cert}, chainFile...)
-	if len(chainFile) > 0 && !issuedByOneOf(t.cert, chainFile) {
-		return fmt.Errorf("open token %q: no certificate in %s issued the signing certificate (%s, issued by %s); use the chain file from the same CA",
-			t.label, cfg.ChainFile, t.cert.Subject, t.cert.Issuer)
-	}
 	if attributeBool(t.ctx, t.session, t.privateKey, pkcs11.CKA_ALWAYS_AUTHENTICATE, false) {
 		t.alwaysAuthenticate = true
 		t.pin = bytes.Clone(cfg.PIN)
 	}
-	return t.checkKeyMatchesCertificate()
+	if err := t.checkKeyMatchesCertificate(); err != nil {
+		return err
+	}
+	if len(chainFile) > 0 && !issuedByOneOf(t.cert, chainFile) {
+		return fmt.Errorf("open token %q: no certificate in %s issued the signing certificate (%s, issued by %s); use the chain file from the same CA",
+			t.label, cfg.ChainFile, t.cert.Subject, t.cert.Issuer)
+	}
+	t.chain = append([]*x509.Certificate{t.cert}, chainFile...)
+	return nil
 }
 
 // findKey finds the private key by label and the certificate with the same CKA_ID.
