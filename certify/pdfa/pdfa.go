@@ -157,7 +157,7 @@ func Write(w io.Writer, doc *Document) error {
 	for i := range doc.Pages {
 		p := &doc.Pages[i]
 		imgObj, contentObj := o.alloc(), o.alloc()
-		g := newPageGeometry(&p.Image, normalRotate(p.Rotate))
+		g := newPageGeometry(&p.Image, normalRotate(p.Rotate), p.Skew)
 		placed := []placedWord(nil)
 		if hasWords {
 			placed = layoutWords(p.Words, g, font.scale(font.advance)/1000)
@@ -175,7 +175,7 @@ func Write(w io.Writer, doc *Document) error {
 			img.Width, img.Height, pdfColorSpace(img.ColorSpace), img.BitsPerComponent, img.Filter), img.Data)
 
 		content.Reset()
-		writePageContent(&content, g, p.Skew, placed, &codes)
+		writePageContent(&content, g, placed, &codes)
 		deflated.Reset()
 		zw.Reset(&deflated)
 		zw.Write(content.Bytes())
@@ -252,16 +252,16 @@ func pdfColorSpace(c ColorSpace) string {
 func normalRotate(r int) int { return ((r % 360) + 360) % 360 }
 
 // writePageContent writes the page's content stream: the image filling
-// the media box and the invisible text over it, both turned by the skew
-// angle when there is one.
-func writePageContent(b *bytes.Buffer, g pageGeometry, skew float64, words []placedWord, codes *codeSet) {
+// the media box, turned by the skew angle when there is one, and the
+// invisible text over it (already placed on the straightened page by
+// layoutWords).
+func writePageContent(b *bytes.Buffer, g pageGeometry, words []placedWord, codes *codeSet) {
 	buf := b.AvailableBuffer()
-	if skew != 0 {
-		buf = append(buf, "q "...)
-		buf = appendMatrix(buf, g.skewMatrix(skew))
-		buf = append(buf, " cm\n"...)
-	}
 	buf = append(buf, "q "...)
+	if g.skew != 0 {
+		buf = appendMatrix(buf, g.skewMatrix())
+		buf = append(buf, " cm "...)
+	}
 	buf = appendMatrix(buf, matrix{g.w, 0, 0, g.h, 0, 0})
 	buf = append(buf, " cm /Im0 Do Q\n"...)
 	if len(words) > 0 {
@@ -287,9 +287,6 @@ func writePageContent(b *bytes.Buffer, g pageGeometry, skew float64, words []pla
 			buf = append(buf, "> Tj\n"...)
 		}
 		buf = append(buf, "ET\nQ\n"...)
-	}
-	if skew != 0 {
-		buf = append(buf, "Q\n"...)
 	}
 	b.Write(buf)
 }

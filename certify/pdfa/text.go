@@ -22,23 +22,27 @@ func (m matrix) apply(x, y float64) (float64, float64) {
 
 // pageGeometry relates the stored image's pixels to the page.
 //
-// Two spaces matter. Stored page space is the PDF page before /Rotate:
-// the image fills it exactly, as scanned. Upright page space is what the
+// Three spaces matter. Stored page space is the PDF page before /Rotate:
+// the image fills its media box exactly, as scanned. Straightened space is
+// stored page space after the skew correction: the image is drawn turned
+// by the skew angle about the page centre. Upright page space is what the
 // reader sees after the viewer has turned the page by /Rotate. The text
-// layer is laid out in upright space, where lines run left to right, and
-// one matrix carries it into stored space.
+// layer is laid out in upright space, where lines run straight from left
+// to right, and one matrix carries it back into page space.
 type pageGeometry struct {
 	w, h   float64 // stored page size in points
 	sx, sy float64 // points per pixel
 	rotate int     // 0, 90, 180 or 270
+	skew   float64 // degrees, counter-clockwise
 }
 
-func newPageGeometry(img *Image, rotate int) pageGeometry {
+func newPageGeometry(img *Image, rotate int, skew float64) pageGeometry {
 	sx, sy := 72/img.DPIX, 72/img.DPIY
 	return pageGeometry{
 		w: float64(img.Width) * sx, h: float64(img.Height) * sy,
 		sx: sx, sy: sy,
 		rotate: rotate,
+		skew:   skew,
 	}
 }
 
@@ -72,17 +76,27 @@ func (g pageGeometry) storedToUpright(x, y float64) (float64, float64) {
 }
 
 // uprightBox converts a word box in stored image pixels (origin top left)
-// to upright page space.
+// to upright page space. On a skewed page the box is moved where the skew
+// correction takes the word, keeping its size: the text layer follows the
+// image, but its lines are written level on the straightened page rather
+// than tilted with the scan, so text extraction sees straight lines.
 func (g pageGeometry) uprightBox(r image.Rectangle) rect {
-	ax, ay := g.storedToUpright(float64(r.Min.X)*g.sx, g.h-float64(r.Min.Y)*g.sy)
-	bx, by := g.storedToUpright(float64(r.Max.X)*g.sx, g.h-float64(r.Max.Y)*g.sy)
+	x0, y0 := float64(r.Min.X)*g.sx, g.h-float64(r.Max.Y)*g.sy
+	x1, y1 := float64(r.Max.X)*g.sx, g.h-float64(r.Min.Y)*g.sy
+	if g.skew != 0 {
+		cx, cy := g.skewMatrix().apply((x0+x1)/2, (y0+y1)/2)
+		hw, hh := (x1-x0)/2, (y1-y0)/2
+		x0, y0, x1, y1 = cx-hw, cy-hh, cx+hw, cy+hh
+	}
+	ax, ay := g.storedToUpright(x0, y0)
+	bx, by := g.storedToUpright(x1, y1)
 	return rect{math.Min(ax, bx), math.Min(ay, by), math.Max(ax, bx), math.Max(ay, by)}
 }
 
-// skewMatrix turns the stored page by deg degrees counter-clockwise about
+// skewMatrix turns the stored page by the skew angle counter-clockwise about
 // its centre.
-func (g pageGeometry) skewMatrix(deg float64) matrix {
-	s, c := math.Sincos(deg * math.Pi / 180)
+func (g pageGeometry) skewMatrix() matrix {
+	s, c := math.Sincos(g.skew * math.Pi / 180)
 	cx, cy := g.w/2, g.h/2
 	return matrix{c, s, -s, c, cx - c*cx + s*cy, cy - s*cx - c*cy}
 }
