@@ -62,7 +62,11 @@ func findSlot(ctx *pkcs11.Ctx, label string) (uint, pkcs11.TokenInfo, error) {
 	if err != nil {
 		return 0, pkcs11.TokenInfo{}, explain("list token slots", label, err)
 	}
-	var seen []string
+	var (
+		seen    []string
+		matches []uint
+		match   pkcs11.TokenInfo
+	)
 	for _, slot := range slots {
 		info, err := ctx.GetTokenInfo(slot)
 		if err != nil {
@@ -72,9 +76,17 @@ func findSlot(ctx *pkcs11.Ctx, label string) (uint, pkcs11.TokenInfo, error) {
 			continue
 		}
 		if info.Label == label {
-			return slot, info, nil
+			matches, match = append(matches, slot), info
 		}
 		seen = append(seen, fmt.Sprintf("%q", info.Label))
+	}
+	switch len(matches) {
+	case 1:
+		return matches[0], match, nil
+	case 0:
+	default:
+		// Signing with whichever card answers first would be a guess.
+		return 0, pkcs11.TokenInfo{}, fmt.Errorf("%d tokens labelled %q are present; remove all but the agency's signing token", len(matches), label)
 	}
 	found := "no token is inserted"
 	if len(seen) > 0 {

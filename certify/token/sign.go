@@ -41,6 +41,12 @@ var pssHash = map[crypto.Hash]struct{ mechanism, mgf uint }{
 // Calls are serialised. On a card a signature takes about a second, so callers should
 // not hold other locks while waiting.
 func (t *Token) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if t.cert == nil {
+		return nil, fmt.Errorf("sign: the token is not open (use Open): %w", ErrClosed)
+	}
+	if opts == nil {
+		return nil, fmt.Errorf("sign with token %q: no hash named (crypto.SignerOpts is nil)", t.label)
+	}
 	hash := opts.HashFunc()
 	if hash != 0 && len(digest) != hash.Size() {
 		return nil, fmt.Errorf("sign with token %q: the digest has %d bytes but %v digests have %d", t.label, len(digest), hash, hash.Size())

@@ -229,7 +229,12 @@ func (t *Token) checkKeyMatchesCertificate() error {
 
 // Public returns the public key of the signing certificate, which Open has checked to
 // belong to the token's private key.
-func (t *Token) Public() crypto.PublicKey { return t.cert.PublicKey }
+func (t *Token) Public() crypto.PublicKey {
+	if t.cert == nil {
+		return nil
+	}
+	return t.cert.PublicKey
+}
 
 // Certificate returns the signing certificate read from the token.
 func (t *Token) Certificate() *x509.Certificate { return t.cert }

@@ -115,6 +115,14 @@ func TestDevTokenSignsAndVerifies(t *testing.T) {
 	if _, err := tok.Sign(rand.Reader, []byte("too short"), crypto.SHA256); err == nil {
 		t.Error("Sign accepted a digest of the wrong length")
 	}
+
+	var zero Token
+	if _, err := zero.Sign(nil, make([]byte, 32), crypto.SHA256); !errors.Is(err, ErrClosed) {
+		t.Errorf("Sign on a zero Token: err = %v, want ErrClosed", err)
+	}
+	if zero.Public() != nil || zero.Chain() != nil || zero.Close() != nil {
+		t.Error("zero Token is not an inert, closed token")
+	}
 }
 
 func TestDevTokenChain(t *testing.T) {
@@ -739,6 +747,55 @@ func TestDigestInfoPrefixes(t *testing.T) {
 		}
 		if !info.Algorithm.OID.Equal(oids[hash]) || len(info.Digest) != hash.Size() {
 			t.Errorf("%v: DigestInfo names %v with %d bytes", hash, info.Algorithm.OID, len(info.Digest))
+		}
+	}
+}
+
+// TestOpenSSLVerifiesDevChain lets OpenSSL judge the files CreateDevToken wrote: the
+// agency certificate must verify against the dev CA for S/MIME signing, the purpose
+// closest to document signatures that OpenSSL checks.
+func TestOpenSSLVerifiesDevChain(t *testing.T) {
+	tool, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl is not installed")
+	}
+	dev := newDevToken(t)
+	out, err := exec.Command(tool, "verify", "-purpose", "smimesign", "-CAfile", dev.CAFile, dev.CertFile).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ": OK") {
+		t.Errorf("openssl verify: %v\n%s", err, out)
+	}
+	out, err = exec.Command(tool, "x509", "-noout", "-ext", "keyUsage", "-in", dev.CertFile).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Digital Signature, Non Repudiation") {
+		t.Errorf("openssl x509 key usage: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkOpen measures start-up: load, initialise, log in, find key and
+// certificate, compare them, and close again.
+func BenchmarkOpen(b *testing.B) {
+	dev := newDevToken(b)
+	cfg, err := dev.Config()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		tok, err := Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tok.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreateDevToken(b *testing.B) {
+	if _, err := DefaultSoftHSMModule(); err != nil {
+		b.Skip(err)
+	}
+	for b.Loop() {
+		if _, err := CreateDevToken(b.TempDir()); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
