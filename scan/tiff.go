@@ -31,6 +31,8 @@ const (
 	photometricSeparated   = 5
 	photometricYCbCr       = 6
 
+	compressionG3      = 3
+	compressionG4      = 4
 	compressionOldJPEG = 6
 	compressionJPEG    = 7
 )
@@ -262,9 +264,17 @@ func (d *Document) tiffPage(i int) (*Page, error) {
 	}
 	r := rasterFromImage(img, gray)
 	if gray && bits == 1 {
-		// The decoder expanded 1-bit samples to 0 and 255, already turned
-		// so that 0 is black whatever PhotometricInterpretation said.
+		// The decoder expanded 1-bit samples to 0 and 255, with 0 black.
 		packBilevel(r)
+		if (compression == compressionG3 || compression == compressionG4) && photometric == photometricBlackIsZero {
+			// x/image/tiff always shows CCITT's coded white runs as white.
+			// libtiff, which wrote or reads nearly every such file (and
+			// Leptonica with it), yields white runs as 0 bits and lets
+			// BlackIsZero make them black. Follow libtiff.
+			for k := range r.samples {
+				r.samples[k] = ^r.samples[k]
+			}
+		}
 	}
 	p := &Page{Number: page}
 	x, y := ifd.resolution()
