@@ -115,7 +115,7 @@ func (r *run) rootProblem(root, msg string, err error) {
 	}
 	r.rootProblems[root] = msg
 	if err != nil {
-		r.w.log.Warn(msg, "folder", root, "error", err)
+		r.w.log.Warn(msg, "folder", root, "error", reason(err))
 	} else {
 		r.w.log.Warn(msg, "folder", root)
 	}
@@ -141,7 +141,7 @@ func (r *run) scanFolder(dir string) {
 		r.unreadable = append(r.unreadable, dir)
 		if !fo.unreadable {
 			r.w.log.Warn("cannot read folder; files in it are not picked up until it can be read",
-				"folder", dir, "error", err)
+				"folder", dir, "error", reason(err))
 			fo.unreadable = true
 		}
 		// ReadDir returns what it read before the error; use that too.
@@ -190,6 +190,8 @@ func (r *run) watch(dir string, fo *folder) {
 		fo.watchProblem = false
 		r.watchLimit = false
 	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrPermission):
+		// Reading the folder fails for the same reason and says so.
 	case errors.Is(err, syscall.ENOSPC):
 		if !r.watchLimit {
 			r.w.log.Warn("cannot watch folder for new files: the system limit on watched folders is reached "+
@@ -420,6 +422,16 @@ func (r *run) reportSent() {
 	if len(r.ready) == 0 {
 		r.ready = nil // let the backing array go after a burst
 	}
+}
+
+// reason strips the path from err, since the log line names the folder
+// already: "permission denied" reads better than the path twice.
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // within reports whether path is dir or lies below it.
