@@ -70,7 +70,9 @@ func (d *DevToken) Config() (Config, error) {
 // It writes dir/agency-cert.pem, dir/chain.pem, dir/dev-ca.pem and the random user
 // PIN to dir/token.pin (mode 0600). It sets SOFTHSM2_CONF for this process.
 //
-// CreateDevToken refuses a dir that already holds a development token.
+// CreateDevToken refuses a dir that already holds a development token. Like Open it
+// needs the SoftHSM module to itself: do not call it while a Token on SoftHSM is open,
+// nor from parallel tests.
 func CreateDevToken(dir string) (*DevToken, error) {
 	module, err := DefaultSoftHSMModule()
 	if err != nil {

@@ -59,7 +59,10 @@ type Token struct {
 // Open loads the module, finds the token by its label, opens one session, logs in as
 // the user and finds the signing key and its certificate. It checks that the
 // certificate belongs to the key, so a mismatch is found at start-up and not in the
-// first signed document. The PIN is tried exactly once.
+// first signed document. The PIN is tried at most once.
+//
+// PKCS#11 allows a module to be initialised once per process: while a Token is open,
+// another Open or CreateDevToken with the same module fails until it is closed.
 func Open(cfg Config) (*Token, error) {
 	switch {
 	case cfg.TokenLabel == "":
@@ -104,6 +107,12 @@ func (t *Token) open(cfg Config, chainFile []*x509.Certificate) error {
 	}
 	if info.Flags&pkcs11.CKF_USER_PIN_INITIALIZED == 0 {
 		return fmt.Errorf("log in to token %q: the token has no user PIN set yet; initialise it with the card's own tool", t.label)
+	}
+
+	// Some cards count a PIN of impossible length as a wrong try: check it here.
+	if n := uint(len(cfg.PIN)); (info.MinPinLen > 0 && n < info.MinPinLen) || (info.MaxPinLen > 0 && info.MaxPinLen != pkcs11.CK_UNAVAILABLE_INFORMATION && n > info.MaxPinLen) {
+		return fmt.Errorf("log in to token %q: the configured PIN has %d characters but the token takes %d to %d, so it was not tried: %w; correct the PIN file",
+			t.label, n, info.MinPinLen, info.MaxPinLen, ErrPINIncorrect)
 	}
 
 	t.session, err = t.ctx.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION)

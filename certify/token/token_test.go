@@ -297,6 +297,14 @@ func TestWrongPIN(t *testing.T) {
 		}
 	}
 	t.Logf("operator sees: %v", err)
+
+	// A PIN longer than the token accepts is refused before it reaches the token.
+	long := cfg
+	long.PIN = bytes.Repeat([]byte("9"), 300)
+	if _, err = Open(long); !errors.Is(err, ErrPINIncorrect) || !strings.Contains(err.Error(), "not tried") {
+		t.Errorf("Open with a 300-character PIN: err = %v", err)
+	}
+
 	// A failed Open must release the module so the right PIN can be tried.
 	openDevToken(t, dev)
 }
