@@ -1,0 +1,394 @@
+package pades
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var hanoi = time.FixedZone("ICT", 7*3600)
+
+// judge runs an outside validator and returns what it printed and whether
+// it exited 0. A missing validator fails the test: scripts/setup.sh installs
+// them, and a signature nobody outside checked proves little.
+func judge(t testing.TB, name string, args ...string) (string, bool) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is not installed; run scripts/setup.sh", name)
+	}
+	out, err := exec.Command(name, args...).CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running %s: %v", name, err)
+	}
+	return string(out), err == nil
+}
+
+// pyhankoSubFilters asks pyHanko's own PDF reader (in the Python next to
+// the pyhanko command) which signature fields and subfilters it sees.
+func pyhankoSubFilters(t testing.TB, path string) string {
+	t.Helper()
+	bin, err := exec.LookPath("pyhanko")
+	if err != nil {
+		t.Fatal("pyhanko is not installed; run scripts/setup.sh")
+	}
+	if bin, err = filepath.EvalSymlinks(bin); err != nil {
+		t.Fatal(err)
+	}
+	script := `import sys
+from pyhanko.pdf_utils.reader import PdfFileReader
+with open(sys.argv[1], "rb") as f:
+    for s in PdfFileReader(f).embedded_signatures:
+        print(s.field_name, s.sig_object["/SubFilter"])
+`
+	out, err := exec.Command(filepath.Join(filepath.Dir(bin), "python"), "-c", script, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pyhanko's reader: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func writeTemp(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func sign(t testing.TB, pdf []byte, s Signer, opt Options) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := Sign(&out, pdf, s, opt); err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return out.Bytes()
+}
+
+func verifyOne(t testing.TB, pdf []byte, opt VerifyOptions) SignatureReport {
+	t.Helper()
+	rep, err := Verify(pdf, opt)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if len(rep.Signatures) != 1 {
+		t.Fatalf("Verify found %d signatures, want 1", len(rep.Signatures))
+	}
+	return rep.Signatures[0]
+}
+
+func vietnameseOptions() Options {
+	return Options{
+		Time:        time.Date(2025, 3, 5, 16, 43, 18, 0, hanoi),
+		Name:        "Nguyễn Thị Hồng Nhung",
+		Reason:      "Sao y bản chính",
+		Location:    "Bà Rịa - Vũng Tàu",
+		ContactInfo: "vanthu@sonoivu.example.vn",
+	}
+}
+
+func TestSignKeepsOriginalBytesAndAddsOneUpdate(t *testing.T) {
+	orig := minimalPDF(0)
+	signed := sign(t, orig, rsaPKI().signer, vietnameseOptions())
+	if !bytes.HasPrefix(signed, orig) {
+		t.Fatal("the signed file does not start with the original bytes unchanged")
+	}
+	update := signed[len(orig):]
+	if n := bytes.Count(update, []byte("%%EOF")); n != 1 {
+		t.Errorf("the update has %d %%%%EOF markers, want exactly 1", n)
+	}
+	if n := bytes.Count(update, []byte("\nxref\n")); n != 1 {
+		t.Errorf("the update has %d xref tables, want 1 (the original has a table)", n)
+	}
+	for _, want := range []string{
+		"/Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached",
+		"/M (D:20250305164318+07'00')",
+		"/SigFlags 3",
+		"/F 4/Rect [0 0 0 0]",
+		"/BBox [0 0 0 0]",
+		`(a\(b\)c\\d)`, // page 1's escaped literal string re-written intact
+		"/Prev ",
+		"/ID[<00112233445566778899AABBCCDDEEFF><",
+	} {
+		if !bytes.Contains(update, []byte(want)) {
+			t.Errorf("the update lacks %q", want)
+		}
+	}
+	// The Contents placeholder must leave room for a timestamp later.
+	i := bytes.Index(update, []byte("/Contents <"))
+	j := bytes.IndexByte(update[i+11:], '>')
+	if j < 16<<10 {
+		t.Errorf("/Contents holds %d hex digits, want at least 16 KiB for a later timestamp", j)
+	}
+}
+
+func TestSignedPDFPassesOutsideValidators(t *testing.T) {
+	pki := rsaPKI()
+	signed := sign(t, minimalPDF(0), pki.signer, vietnameseOptions())
+	path := writeTemp(t, "signed.pdf", signed)
+
+	r := verifyOne(t, signed, VerifyOptions{Roots: pki.roots()})
+	if !r.Intact || !r.CoversWholeFile || len(r.Problems) > 0 {
+		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
+	}
+	if r.Field != "Signature1" || r.SubFilter != "ETSI.CAdES.detached" {
+		t.Errorf("Verify: field %q subfilter %q", r.Field, r.SubFilter)
+	}
+	if !r.Signer.Equal(pki.signer.Chain[0]) || len(r.Chain) != 2 {
+		t.Errorf("Verify: signer %v with %d certificates", r.Signer.Subject, len(r.Chain))
+	}
+	want := vietnameseOptions()
+	if !r.SigningTime.Equal(want.Time) || r.Name != want.Name || r.Reason != want.Reason ||
+		r.Location != want.Location || r.ContactInfo != want.ContactInfo {
+		t.Errorf("Verify read back time %v name %q reason %q location %q contact %q", r.SigningTime, r.Name, r.Reason, r.Location, r.ContactInfo)
+	}
+
+	out, _ := judge(t, "pdfsig", path)
+	for _, want := range []string{"Signature is Valid.", "Total document signed", "ETSI.CAdES.detached", "Văn thư Sở Nội vụ"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pdfsig did not say %q:\n%s", want, out)
+		}
+	}
+
+	ca := pki.writeCA(t)
+	out, ok := judge(t, "pyhanko", "sign", "validate", "--trust", ca, path)
+	if !ok || !strings.Contains(out, ":INTACT:TRUSTED,UNTOUCHED") {
+		t.Errorf("pyhanko does not call the signature intact, trusted and untouched:\n%s", out)
+	}
+	out, _ = judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust", ca, path)
+	for _, want := range []string{"The signature is judged VALID.", "The signature covers the entire file."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pyhanko did not say %q:\n%s", want, out)
+		}
+	}
+	// pyHanko's AdES validation (EN 319 102-1) also wants what PAdES asks of
+	// the CMS; a test CA has no revocation service to ask.
+	out, ok = judge(t, "pyhanko", "sign", "adesverify", "--no-revocation-check", "--trust", ca, path)
+	if !ok || !strings.Contains(out, ":INTACT:TRUSTED,UNTOUCHED") {
+		t.Errorf("pyhanko's AdES validation rejects the signature:\n%s", out)
+	}
+	if got := pyhankoSubFilters(t, path); got != "Signature1 /ETSI.CAdES.detached\n" {
+		t.Errorf("pyhanko reads the signatures as %q", got)
+	}
+
+	// qpdf decodes every text string; the Vietnamese ones must come back.
+	out, _ = judge(t, "qpdf", "--json=2", "--json-key=qpdf", path)
+	for _, want := range []string{want.Name, want.Reason, want.Location} {
+		if !strings.Contains(out, `"u:`+want+`"`) {
+			t.Errorf("qpdf does not read back %q", want)
+		}
+	}
+
+	out, ok = judge(t, "qpdf", "--check", path)
+	if !ok || !strings.Contains(out, "No syntax or stream encoding errors found") {
+		t.Errorf("qpdf --check found problems:\n%s", out)
+	}
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	pki := rsaPKI()
+	signed := sign(t, minimalPDF(0), pki.signer, vietnameseOptions())
+
+	// Change one letter of page 1's content, inside the signed range.
+	i := bytes.Index(signed, []byte("scanstation test page"))
+	tampered := bytes.Clone(signed)
+	tampered[i] = 'S'
+	r := verifyOne(t, tampered, VerifyOptions{})
+	if r.Intact {
+		t.Error("Verify says a tampered document is intact")
+	}
+	if len(r.Problems) == 0 {
+		t.Error("Verify names no problem for a tampered document")
+	}
+	out, _ := judge(t, "pdfsig", writeTemp(t, "tampered.pdf", tampered))
+	if strings.Contains(out, "Signature is Valid.") {
+		t.Errorf("pdfsig calls a tampered document valid:\n%s", out)
+	}
+}
+
+func TestVerifyNoticesBytesAppendedAfterSigning(t *testing.T) {
+	signed := sign(t, minimalPDF(0), rsaPKI().signer, Options{})
+	appended := append(bytes.Clone(signed), "% added later\n"...)
+	r := verifyOne(t, appended, VerifyOptions{})
+	if r.CoversWholeFile {
+		t.Error("Verify says the signature covers the whole file after bytes were appended")
+	}
+	if !r.Intact {
+		t.Errorf("appending must not break the signature itself: %q", r.Problems)
+	}
+	if len(r.Problems) == 0 || !strings.Contains(strings.Join(r.Problems, " "), "14 bytes were added") {
+		t.Errorf("Verify should say how many bytes were added: %q", r.Problems)
+	}
+}
+
+func TestVerifyWithWrongRootsReportsUntrusted(t *testing.T) {
+	signed := sign(t, minimalPDF(0), rsaPKI().signer, Options{})
+	r := verifyOne(t, signed, VerifyOptions{Roots: ecPKI().roots()}) // a different CA
+	if !r.Intact {
+		t.Errorf("an untrusted signer does not make the document changed: %q", r.Problems)
+	}
+	if !strings.Contains(strings.Join(r.Problems, " "), "not trusted") {
+		t.Errorf("Verify should say the signer is not trusted: %q", r.Problems)
+	}
+}
+
+func TestSignWithECKey(t *testing.T) {
+	pki := ecPKI()
+	signed := sign(t, minimalPDF(0), pki.signer, Options{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, hanoi)})
+	r := verifyOne(t, signed, VerifyOptions{Roots: pki.roots()})
+	if !r.Intact || !r.CoversWholeFile || len(r.Problems) > 0 {
+		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
+	}
+	out, _ := judge(t, "pdfsig", writeTemp(t, "ec.pdf", signed))
+	if !strings.Contains(out, "Signature is Valid.") {
+		t.Errorf("pdfsig does not accept the ECDSA signature:\n%s", out)
+	}
+}
+
+func TestSignTwiceKeepsFirstSignatureField(t *testing.T) {
+	pki := rsaPKI()
+	once := sign(t, minimalPDF(0), pki.signer, Options{Reason: "lần một"})
+	twice := sign(t, once, pki.signer, Options{Reason: "lần hai"})
+	rep, err := Verify(twice, VerifyOptions{Roots: pki.roots()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signatures) != 2 {
+		t.Fatalf("Verify found %d signatures, want 2", len(rep.Signatures))
+	}
+	first, second := rep.Signatures[0], rep.Signatures[1]
+	if first.Field != "Signature1" || second.Field != "Signature2" {
+		t.Errorf("fields %q and %q, want Signature1 and Signature2", first.Field, second.Field)
+	}
+	if !first.Intact || first.CoversWholeFile || first.Reason != "lần một" {
+		t.Errorf("first signature: intact=%v whole=%v reason=%q", first.Intact, first.CoversWholeFile, first.Reason)
+	}
+	if !second.Intact || !second.CoversWholeFile || second.Reason != "lần hai" {
+		t.Errorf("second signature: intact=%v whole=%v reason=%q problems=%q", second.Intact, second.CoversWholeFile, second.Reason, second.Problems)
+	}
+	path := writeTemp(t, "twice.pdf", twice)
+	out, _ := judge(t, "pdfsig", path)
+	if strings.Count(out, "Signature is Valid.") != 2 {
+		t.Errorf("pdfsig should find two valid signatures:\n%s", out)
+	}
+	out, ok := judge(t, "qpdf", "--check", path)
+	if !ok {
+		t.Errorf("qpdf --check after two signatures:\n%s", out)
+	}
+	var buf bytes.Buffer
+	err = Sign(&buf, twice, pki.signer, Options{FieldName: "Signature2"})
+	if err == nil || !strings.Contains(err.Error(), `already has a field named "Signature2"`) {
+		t.Errorf("signing into a taken field name: %v", err)
+	}
+}
+
+func TestSignPDFWithXrefStream(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pdf")
+	out := filepath.Join(dir, "objstm.pdf")
+	if err := os.WriteFile(in, minimalPDF(0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if msg, ok := judge(t, "qpdf", "--object-streams=generate", in, out); !ok {
+		t.Fatalf("qpdf could not make an xref-stream PDF: %s", msg)
+	}
+	orig, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := rsaPKI()
+	signed := sign(t, orig, pki.signer, vietnameseOptions())
+	update := signed[len(orig):]
+	if !bytes.Contains(update, []byte("/Type/XRef")) || bytes.Contains(update, []byte("\nxref\n")) {
+		t.Error("the update to an xref-stream PDF should carry an xref stream, not a table")
+	}
+	r := verifyOne(t, signed, VerifyOptions{Roots: pki.roots()})
+	if !r.Intact || !r.CoversWholeFile || len(r.Problems) > 0 {
+		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
+	}
+	path := writeTemp(t, "signed.pdf", signed)
+	msg, _ := judge(t, "pdfsig", path)
+	if !strings.Contains(msg, "Signature is Valid.") || !strings.Contains(msg, "Total document signed") {
+		t.Errorf("pdfsig:\n%s", msg)
+	}
+	if msg, ok := judge(t, "qpdf", "--check", path); !ok {
+		t.Errorf("qpdf --check:\n%s", msg)
+	}
+}
+
+func TestSignedPDFAStaysPDFA(t *testing.T) {
+	orig := writeTemp(t, "pdfa.pdf", pdfaPDF(t))
+	// The hand-made input must itself pass, or the check below proves nothing.
+	if out, _ := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", orig); !strings.Contains(out, `isCompliant="true"`) {
+		t.Fatalf("the test's own PDF/A-2u input is not compliant:\n%s", out)
+	}
+	data, _ := os.ReadFile(orig)
+	signed := writeTemp(t, "signed.pdf", sign(t, data, rsaPKI().signer, vietnameseOptions()))
+	out, _ := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", signed)
+	if !strings.Contains(out, `isCompliant="true"`) {
+		t.Errorf("veraPDF says the signed file is no longer PDF/A-2u:\n%s", out)
+	}
+	if msg, _ := judge(t, "pdfsig", signed); !strings.Contains(msg, "Signature is Valid.") {
+		t.Errorf("pdfsig:\n%s", msg)
+	}
+}
+
+func TestSignRefusesKeyOfAnotherCertificate(t *testing.T) {
+	s := rsaPKI().signer
+	s.Key = ecPKI().signer.Key
+	err := Sign(&bytes.Buffer{}, minimalPDF(0), s, Options{})
+	if err == nil || !strings.Contains(err.Error(), "does not belong to the certificate") {
+		t.Errorf("Sign with a mismatched key: %v", err)
+	}
+}
+
+func TestSignRefusesWhatIsNotAPDF(t *testing.T) {
+	err := Sign(&bytes.Buffer{}, []byte("this is not a PDF"), rsaPKI().signer, Options{})
+	if err == nil {
+		t.Fatal("Sign accepted a file that is not a PDF")
+	}
+	if _, err := Verify([]byte("%PDF-1.7\ngarbage"), VerifyOptions{}); err == nil {
+		t.Error("Verify accepted a file that is not a PDF")
+	}
+}
+
+func TestVerifyUnsignedPDFFindsNoSignatures(t *testing.T) {
+	rep, err := Verify(minimalPDF(0), VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signatures) != 0 {
+		t.Errorf("found %d signatures in an unsigned PDF", len(rep.Signatures))
+	}
+}
+
+func BenchmarkSign1MB(b *testing.B) {
+	pdf := minimalPDF(1 << 20)
+	s := rsaPKI().signer
+	opt := vietnameseOptions()
+	b.SetBytes(int64(len(pdf)))
+	for b.Loop() {
+		if err := Sign(&bytes.Buffer{}, pdf, s, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify1MB(b *testing.B) {
+	var out bytes.Buffer
+	if err := Sign(&out, minimalPDF(1<<20), rsaPKI().signer, vietnameseOptions()); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(out.Len()))
+	for b.Loop() {
+		if _, err := Verify(out.Bytes(), VerifyOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

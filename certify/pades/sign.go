@@ -1,0 +1,381 @@
+// Package pades adds a PAdES baseline B-B signature (ETSI EN 319 142-1) to a
+// PDF as one incremental update, and checks such signatures.
+//
+// The original bytes are never changed: a signed file is the input followed
+// by new objects (signature dictionary, signature field and widget, the
+// widget's appearance), re-written versions of page 1 and the catalog, and a
+// cross-reference section for them. The CMS inside is a detached SignedData
+// over SHA-256 with the signing-certificate-v2 attribute, built here with
+// cryptobyte; the key is any crypto.Signer, such as a PKCS#11 token.
+package pades
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// Signer is a signing key with its certificate chain.
+type Signer struct {
+	Key   crypto.Signer
+	Chain []*x509.Certificate // signing certificate first, then its CA certificates (all embedded in the CMS)
+}
+
+// Options describe one signature. The zero value signs now, invisibly, in a
+// field named "Signature1" (or the next free SignatureN).
+type Options struct {
+	// Time is the claimed signing time, written as the signature dictionary's
+	// /M in Time's own zone (PAdES has no CMS signing-time attribute). Zero
+	// means now.
+	Time time.Time
+
+	// Name, Reason, Location and ContactInfo are optional and may be in any
+	// language; they are written as PDF text strings.
+	Name, Reason, Location, ContactInfo string
+
+	// FieldName names the new signature field. Empty means "Signature1", or
+	// the first SignatureN not yet in the document.
+	FieldName string
+}
+
+// timestampRoom is space kept in /Contents for an RFC 3161 timestamp token
+// that a later B-T upgrade adds as an unsigned attribute.
+const timestampRoom = 8 << 10
+
+// contentsSize is how many bytes of CMS the /Contents placeholder holds: the
+// certificates, room for the signature and signed attributes, and a timestamp.
+func contentsSize(chain []*x509.Certificate) int {
+	n := timestampRoom + 4<<10
+	for _, c := range chain {
+		n += len(c.Raw)
+	}
+	return (n + 1023) / 1024 * 1024
+}
+
+// Sign writes pdf unchanged to w, followed by one incremental update that
+// adds a PAdES B-B signature over the whole result.
+func Sign(w io.Writer, pdf []byte, s Signer, opt Options) error {
+	if s.Key == nil {
+		return errors.New("cannot sign: no signing key was given")
+	}
+	if len(s.Chain) == 0 {
+		return errors.New("cannot sign: no signing certificate was given")
+	}
+	if pub, ok := s.Key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(s.Chain[0].PublicKey) {
+		return fmt.Errorf("cannot sign: the signing key does not belong to the certificate %q; check which key and certificate the token holds", s.Chain[0].Subject.CommonName)
+	}
+	if _, _, _, err := signatureAlgorithm(s.Chain[0].PublicKey); err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	if opt.Time.IsZero() {
+		opt.Time = time.Now()
+	}
+	doc, err := readDocument(pdf)
+	if err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	u, err := newUpdate(doc, pdf, opt, contentsSize(s.Chain), appearance{})
+	if err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	digest := u.digest(pdf)
+	cms, err := buildSignedData(digest, s.Key, s.Chain)
+	if err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	if err := u.setContents(cms); err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	if _, err := w.Write(pdf); err != nil {
+		return fmt.Errorf("writing the signed PDF: %w", err)
+	}
+	if _, err := w.Write(u.buf.Bytes()); err != nil {
+		return fmt.Errorf("writing the signed PDF: %w", err)
+	}
+	return nil
+}
+
+// update is the incremental update being built: everything after the
+// original bytes.
+type update struct {
+	base    int64 // length of the original file: where the update starts
+	buf     bytes.Buffer
+	offsets map[int]int64 // object number → file offset of each object written
+	gens    map[int]int   // object number → generation it was written with
+
+	contentsAt  int // offset in buf of the '<' of the /Contents placeholder
+	contentsLen int // hex digits in the placeholder
+}
+
+// byteRangeWidth is the space kept for "[0 a b c]"; three offsets of up to
+// eleven digits each fit.
+const byteRangeWidth = 40
+
+func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appearance) (*update, error) {
+	u := &update{base: int64(len(pdf)), offsets: map[int]int64{}, gens: map[int]int{}}
+	if n := len(pdf); n > 0 && pdf[n-1] != '\n' && pdf[n-1] != '\r' {
+		u.buf.WriteByte('\n')
+	}
+
+	form, err := doc.acroForm()
+	if err != nil {
+		return nil, err
+	}
+	existing, err := doc.fields(form)
+	if err != nil {
+		return nil, err
+	}
+	name, err := fieldName(opt.FieldName, existing)
+	if err != nil {
+		return nil, err
+	}
+	pageRef, err := doc.xref.PageDictIndRef(1)
+	if err != nil {
+		return nil, fmt.Errorf("page 1 cannot be found: %w", err)
+	}
+	page, err := doc.xref.DereferenceDict(*pageRef)
+	if err != nil || page == nil {
+		return nil, fmt.Errorf("page 1 cannot be read: %v", err)
+	}
+	catalog, err := doc.xref.Catalog()
+	if err != nil {
+		return nil, fmt.Errorf("the document catalog cannot be read: %w", err)
+	}
+
+	size := *doc.xref.Size
+	sigNum, fieldNum, apNum := size, size+1, size+2
+	size += 3
+	xrefNum := 0
+	if doc.xrefStream {
+		xrefNum = size
+		size++
+	}
+
+	// The signature dictionary, with placeholders patched in later.
+	u.begin(sigNum, 0)
+	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached")
+	u.buf.WriteString("/M " + textString(pdfDate(opt.Time)))
+	for _, e := range []struct{ key, value string }{
+		{"Name", opt.Name}, {"Reason", opt.Reason}, {"Location", opt.Location}, {"ContactInfo", opt.ContactInfo},
+	} {
+		if e.value != "" {
+			u.buf.WriteString("/" + e.key + " " + textString(e.value))
+		}
+	}
+	u.buf.WriteString("/ByteRange ")
+	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
+	u.buf.WriteString("/Contents ")
+	u.contentsAt = u.buf.Len()
+	u.contentsLen = 2 * reserve
+	u.buf.WriteByte('<')
+	u.buf.WriteString(strings.Repeat("0", u.contentsLen))
+	u.buf.WriteString(">>>")
+	u.end()
+
+	// The signature field merged with its widget annotation. /F 4 (Print)
+	// and an /AP with only /N are what PDF/A asks of every widget.
+	u.begin(fieldNum, 0)
+	fmt.Fprintf(&u.buf, "<</Type/Annot/Subtype/Widget/FT/Sig/T %s/V %d 0 R/F 4/Rect %s/P %d %d R/AP<</N %d 0 R>>>>",
+		textString(name), sigNum, numberArray(look.rect), pageRef.ObjectNumber, pageRef.GenerationNumber, apNum)
+	u.end()
+
+	u.begin(apNum, 0)
+	look.formXObject(&u.buf)
+	u.end()
+
+	// Page 1 again, with the widget among its annotations.
+	newPage := page.Clone().(types.Dict)
+	annots, err := doc.xref.DereferenceArray(page["Annots"])
+	if err != nil {
+		return nil, fmt.Errorf("page 1's annotations cannot be read: %w", err)
+	}
+	newPage["Annots"] = append(slices.Clone(annots), *types.NewIndirectRef(fieldNum, 0))
+	if err := u.writeDict(pageRef.ObjectNumber.Value(), pageRef.GenerationNumber.Value(), newPage); err != nil {
+		return nil, fmt.Errorf("page 1 cannot be re-written: %w", err)
+	}
+
+	// The catalog again, with the field added to the form.
+	newForm := types.Dict{}
+	if form != nil {
+		newForm = form.Clone().(types.Dict)
+	}
+	oldFields, err := doc.xref.DereferenceArray(form["Fields"])
+	if err != nil {
+		return nil, fmt.Errorf("the form's field list cannot be read: %w", err)
+	}
+	newForm["Fields"] = append(slices.Clone(oldFields), *types.NewIndirectRef(fieldNum, 0))
+	newForm["SigFlags"] = types.Integer(3) // SignaturesExist | AppendOnly
+	newCatalog := catalog.Clone().(types.Dict)
+	newCatalog["AcroForm"] = newForm
+	if err := u.writeDict(doc.xref.Root.ObjectNumber.Value(), doc.xref.Root.GenerationNumber.Value(), newCatalog); err != nil {
+		return nil, fmt.Errorf("the document catalog cannot be re-written: %w", err)
+	}
+
+	trailer := u.trailer(doc, pdf, size, opt, name)
+	if doc.xrefStream {
+		u.writeXrefStream(xrefNum, trailer)
+	} else {
+		u.writeXrefTable(trailer)
+	}
+
+	// Now that the length is known, fill in the byte range.
+	start := u.base + int64(u.contentsAt)
+	end := start + int64(u.contentsLen) + 2
+	br := fmt.Sprintf("[0 %d %d %d]", start, end, u.base+int64(u.buf.Len())-end)
+	if len(br) > byteRangeWidth {
+		return nil, errors.New("the PDF is too large to sign")
+	}
+	at := u.contentsAt - len("/Contents ") - byteRangeWidth
+	copy(u.buf.Bytes()[at:], br)
+	return u, nil
+}
+
+// fieldName picks the new field's name and checks it is free.
+func fieldName(want string, existing []field) (string, error) {
+	taken := map[string]bool{}
+	for _, f := range existing {
+		taken[f.name] = true
+	}
+	if want != "" {
+		if strings.Contains(want, ".") {
+			return "", fmt.Errorf("the signature field name %q contains a period, which PDF does not allow", want)
+		}
+		if taken[want] {
+			return "", fmt.Errorf("the PDF already has a field named %q; choose another signature field name", want)
+		}
+		return want, nil
+	}
+	for i := 1; ; i++ {
+		if n := fmt.Sprintf("Signature%d", i); !taken[n] {
+			return n, nil
+		}
+	}
+}
+
+func (u *update) begin(num, gen int) {
+	u.offsets[num] = u.base + int64(u.buf.Len())
+	u.gens[num] = gen
+	fmt.Fprintf(&u.buf, "%d %d obj\n", num, gen)
+}
+
+func (u *update) end() { u.buf.WriteString("\nendobj\n") }
+
+func (u *update) writeDict(num, gen int, d types.Dict) error {
+	u.begin(num, gen)
+	if err := writeObject(&u.buf, d); err != nil {
+		return err
+	}
+	u.end()
+	return nil
+}
+
+// trailer returns the entries of the update's trailer (or xref stream)
+// dictionary apart from the cross-reference ones, in PDF syntax.
+func (u *update) trailer(doc *document, pdf []byte, size int, opt Options, name string) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "/Size %d/Root %d %d R", size, doc.xref.Root.ObjectNumber, doc.xref.Root.GenerationNumber)
+	if doc.xref.Info != nil {
+		fmt.Fprintf(&b, "/Info %d %d R", doc.xref.Info.ObjectNumber, doc.xref.Info.GenerationNumber)
+	}
+	fmt.Fprintf(&b, "/Prev %d", doc.startxref)
+	// The first ID names the document for good; the second names this
+	// version of it, derived from its content so signing is repeatable.
+	h := sha256.New()
+	h.Write(pdf)
+	fmt.Fprintf(h, "%s|%s", opt.Time.Format(time.RFC3339Nano), name)
+	version := h.Sum(nil)[:16]
+	first := doc.firstID()
+	if first == nil {
+		first = version
+	}
+	fmt.Fprintf(&b, "/ID[<%X><%X>]", first, version)
+	return b.String()
+}
+
+// objectRuns groups the written object numbers into runs of consecutive
+// numbers, the subsections of a cross-reference section.
+func (u *update) objectRuns() [][]int {
+	nums := make([]int, 0, len(u.offsets))
+	for n := range u.offsets {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	var runs [][]int
+	for i, n := range nums {
+		if i > 0 && n == nums[i-1]+1 {
+			runs[len(runs)-1] = append(runs[len(runs)-1], n)
+		} else {
+			runs = append(runs, []int{n})
+		}
+	}
+	return runs
+}
+
+func (u *update) writeXrefTable(trailer string) {
+	xrefAt := u.base + int64(u.buf.Len())
+	u.buf.WriteString("xref\n")
+	for _, run := range u.objectRuns() {
+		fmt.Fprintf(&u.buf, "%d %d\n", run[0], len(run))
+		for _, n := range run {
+			fmt.Fprintf(&u.buf, "%010d %05d n\r\n", u.offsets[n], u.gens[n])
+		}
+	}
+	fmt.Fprintf(&u.buf, "trailer\n<<%s>>\nstartxref\n%d\n%%%%EOF\n", trailer, xrefAt)
+}
+
+func (u *update) writeXrefStream(num int, trailer string) {
+	xrefAt := u.base + int64(u.buf.Len())
+	u.offsets[num] = xrefAt
+	runs := u.objectRuns()
+	offsetWidth := 4
+	if xrefAt >= 1<<32 {
+		offsetWidth = 8
+	}
+	var index strings.Builder
+	var data []byte
+	for _, run := range runs {
+		fmt.Fprintf(&index, " %d %d", run[0], len(run))
+		for _, n := range run {
+			data = append(data, 1)
+			var off [8]byte
+			binary.BigEndian.PutUint64(off[:], uint64(u.offsets[n]))
+			data = append(data, off[8-offsetWidth:]...)
+			data = binary.BigEndian.AppendUint16(data, uint16(u.gens[n]))
+		}
+	}
+	fmt.Fprintf(&u.buf, "%d 0 obj\n<</Type/XRef%s/Index[%s]/W[1 %d 2]/Length %d>>\nstream\n",
+		num, trailer, strings.TrimSpace(index.String()), offsetWidth, len(data))
+	u.buf.Write(data)
+	fmt.Fprintf(&u.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xrefAt)
+}
+
+// digest is the SHA-256 of the signed byte ranges: everything but the
+// /Contents hex string.
+func (u *update) digest(pdf []byte) []byte {
+	h := sha256.New()
+	h.Write(pdf)
+	b := u.buf.Bytes()
+	h.Write(b[:u.contentsAt])
+	h.Write(b[u.contentsAt+u.contentsLen+2:])
+	return h.Sum(nil)
+}
+
+// setContents writes the CMS into the /Contents placeholder.
+func (u *update) setContents(cms []byte) error {
+	if 2*len(cms) > u.contentsLen {
+		return fmt.Errorf("the signature is %d bytes but only %d bytes were reserved for it in the PDF; the certificate chain may be unusually large", len(cms), u.contentsLen/2)
+	}
+	hex.Encode(u.buf.Bytes()[u.contentsAt+1:], cms)
+	return nil
+}

@@ -1,0 +1,231 @@
+package pades
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// VerifyOptions tune Verify. The zero value checks integrity only.
+type VerifyOptions struct {
+	// Roots, when set, are the trusted CA certificates each signer's chain
+	// must lead to.
+	Roots *x509.CertPool
+}
+
+// Report is what Verify found in a document.
+type Report struct {
+	Signatures []SignatureReport // in the order of the form's fields
+}
+
+// SignatureReport is the finding for one signature field.
+type SignatureReport struct {
+	Field     string // fully qualified field name
+	SubFilter string // e.g. ETSI.CAdES.detached
+	Signer    *x509.Certificate
+	Chain     []*x509.Certificate // every certificate embedded in the CMS
+
+	SigningTime time.Time // claimed, from /M; zero when absent
+
+	Name, Reason, Location, ContactInfo string
+
+	// Intact means the signed bytes' digest matches the signed one and the
+	// signature over the signed attributes checks out with Signer's key.
+	Intact bool
+
+	// CoversWholeFile means the byte range is the whole file except exactly
+	// the /Contents hex string: nothing was added after this signature.
+	CoversWholeFile bool
+
+	// Problems says in plain words what is wrong; empty when nothing is.
+	Problems []string
+}
+
+// Verify finds every signed signature field in pdf and checks it.
+// The error is for a file that cannot be read at all; what is wrong with a
+// signature is in its report's Problems.
+func Verify(pdf []byte, opt VerifyOptions) (*Report, error) {
+	doc, err := readDocument(pdf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot check signatures: %w", err)
+	}
+	form, err := doc.acroForm()
+	if err != nil {
+		return nil, fmt.Errorf("cannot check signatures: %w", err)
+	}
+	report := &Report{}
+	if form == nil {
+		return report, nil
+	}
+	fields, err := doc.fields(form)
+	if err != nil {
+		return nil, fmt.Errorf("cannot check signatures: %w", err)
+	}
+	for _, f := range fields {
+		if f.ft != "Sig" || f.dict["V"] == nil {
+			continue // unsigned signature fields are placeholders, not signatures
+		}
+		sig, err := doc.xref.DereferenceDict(f.dict["V"])
+		r := SignatureReport{Field: f.name}
+		if err != nil || sig == nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("the signature dictionary of field %q cannot be read", f.name))
+			report.Signatures = append(report.Signatures, r)
+			continue
+		}
+		doc.checkSignature(pdf, sig, opt, &r)
+		report.Signatures = append(report.Signatures, r)
+	}
+	return report, nil
+}
+
+func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions, r *SignatureReport) {
+	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
+
+	if n, ok := sig["SubFilter"].(types.Name); ok {
+		r.SubFilter = string(n)
+	}
+	r.Name = d.text(sig, "Name")
+	r.Reason = d.text(sig, "Reason")
+	r.Location = d.text(sig, "Location")
+	r.ContactInfo = d.text(sig, "ContactInfo")
+	if m := d.text(sig, "M"); m != "" {
+		t, err := parsePDFDate(m)
+		if err != nil {
+			problem("the signing time (/M) %q cannot be read", m)
+		}
+		r.SigningTime = t
+	}
+
+	br, ok := d.byteRange(sig, len(pdf))
+	if !ok {
+		problem("the signature's byte range is missing or does not fit the file, so what it signs is unknown")
+		return
+	}
+	gap := pdf[br[0]+br[1] : br[2]]
+	if len(gap) < 2 || gap[0] != '<' || gap[len(gap)-1] != '>' {
+		problem("the bytes left out of the signature are not the signature value; something else in the file is unsigned")
+		return
+	}
+	cms := make([]byte, hex.DecodedLen(len(gap)-2))
+	if _, err := hex.Decode(cms, gap[1:len(gap)-1]); err != nil {
+		problem("the signature value in the file is not a hex string")
+		return
+	}
+	if v, err := d.xref.Dereference(sig["Contents"]); err == nil {
+		if hl, ok := v.(types.HexLiteral); ok {
+			if b, err := hl.Bytes(); err != nil || !bytes.Equal(b, cms) {
+				problem("the byte range leaves out something other than this signature's /Contents")
+				return
+			}
+		}
+	}
+	r.CoversWholeFile = br[0] == 0 && br[2]+br[3] == len(pdf)
+	if !r.CoversWholeFile {
+		if br[0] == 0 && br[2]+br[3] < len(pdf) {
+			problem("the signature does not cover the whole file: %d bytes were added after signing", len(pdf)-br[2]-br[3])
+		} else {
+			problem("the signature does not cover the whole file")
+		}
+	}
+
+	sd, err := parseSignedData(cms)
+	if err != nil {
+		problem("the signature cannot be read: %v", err)
+		return
+	}
+	r.Chain = sd.certs
+	r.Signer = sd.signer
+	if sd.signer == nil {
+		problem("the signer's certificate is not embedded in the signature, so it cannot be checked")
+		return
+	}
+	if !sd.contentTypeData {
+		problem("the signature's content-type attribute is missing or not id-data")
+	}
+	if sd.hasSigningTime && r.SubFilter == "ETSI.CAdES.detached" {
+		problem("the signature has a CMS signing-time attribute, which PAdES forbids (the time belongs in /M)")
+	}
+
+	h := sd.digestAlg.New()
+	h.Write(pdf[br[0] : br[0]+br[1]])
+	h.Write(pdf[br[2] : br[2]+br[3]])
+	digestOK := bytes.Equal(h.Sum(nil), sd.messageDigest)
+	if !digestOK {
+		problem("the document was changed after it was signed: its digest does not match the signed one")
+	}
+
+	certOK := true
+	switch {
+	case sd.signingCertHash == nil:
+		if r.SubFilter == "ETSI.CAdES.detached" {
+			problem("the signature lacks the signing-certificate-v2 attribute that PAdES requires")
+		}
+	case sd.signingCertAlg == 0:
+		certOK = false
+		problem("the signing-certificate-v2 attribute uses a hash algorithm scanstation does not check")
+	default:
+		ch := sd.signingCertAlg.New()
+		ch.Write(sd.signer.Raw)
+		if !bytes.Equal(ch.Sum(nil), sd.signingCertHash) {
+			certOK = false
+			problem("the signing certificate embedded in the signature is not the one that was signed for")
+		}
+	}
+
+	sigOK := false
+	if alg := x509Algorithm(sd.digestAlg, sd.sigAlg); alg == x509.UnknownSignatureAlgorithm {
+		problem("the signature algorithm %v is not supported", sd.sigAlg)
+	} else if err := sd.signer.CheckSignature(alg, sd.signedAttrs, sd.signature); err != nil {
+		problem("the signature value does not match the signer's certificate: %v", err)
+	} else {
+		sigOK = true
+	}
+	r.Intact = digestOK && certOK && sigOK
+
+	if opt.Roots != nil {
+		inter := x509.NewCertPool()
+		for _, c := range sd.certs {
+			if c != sd.signer {
+				inter.AddCert(c)
+			}
+		}
+		// B-B has no trusted time, so the claimed one is the best we have.
+		at := r.SigningTime
+		if at.IsZero() {
+			at = time.Now()
+		}
+		if _, err := sd.signer.Verify(x509.VerifyOptions{
+			Roots:         opt.Roots,
+			Intermediates: inter,
+			CurrentTime:   at,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		}); err != nil {
+			problem("the signer's certificate is not trusted: %v", err)
+		}
+	}
+}
+
+// byteRange returns /ByteRange as [start1 len1 start2 len2] when it is four
+// non-negative integers describing two ordered ranges inside the file.
+func (d *document) byteRange(sig types.Dict, fileLen int) ([4]int, bool) {
+	var br [4]int
+	a, err := d.xref.DereferenceArray(sig["ByteRange"])
+	if err != nil || len(a) != 4 {
+		return br, false
+	}
+	for i, o := range a {
+		n, ok := o.(types.Integer)
+		if !ok || n < 0 {
+			return br, false
+		}
+		br[i] = int(n)
+	}
+	if br[0]+br[1] > br[2] || br[2]+br[3] > fileLen {
+		return br, false
+	}
+	return br, true
+}
