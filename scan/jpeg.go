@@ -157,7 +157,10 @@ func (d *Document) checkJPEG(page int, info *jpegInfo) error {
 // header, and only decoding reaches the missing end.
 func (d *Document) verifyJPEG(page int, data []byte) error {
 	if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		// Go reports a cut-off file as unexpected EOF or as short Huffman
+		// data, depending on where the cut falls; a missing end marker
+		// tells the operator's case (an interrupted save) apart.
+		if errors.Is(err, io.ErrUnexpectedEOF) || !bytes.HasSuffix(bytes.TrimRight(data, "\x00"), []byte{0xFF, 0xD9}) {
 			return d.inputError(page, err, "the JPEG image is incomplete (the file ends too early); the scan was not saved completely, scan the document again")
 		}
 		return d.inputError(page, err, "the JPEG image is damaged and cannot be read (%v); scan the document again", err)

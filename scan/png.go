@@ -82,7 +82,8 @@ func (d *Document) pngPage() (*Page, error) {
 	}
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		// A PNG ends with an IEND chunk; without one, the save was cut off.
+		if errors.Is(err, io.ErrUnexpectedEOF) || !bytes.HasSuffix(data, []byte("IEND\xaeB`\x82")) {
 			return nil, d.inputError(0, err, "the PNG image is incomplete (the file ends too early); the scan was not saved completely, scan the document again")
 		}
 		return nil, d.inputError(0, err, "the PNG image is damaged and cannot be read (%v); scan the document again", err)

@@ -295,8 +295,8 @@ func (d *Document) checkPixels(page, w, h int) error {
 		return d.inputError(page, nil, "the image is empty (%d×%d pixels); scan the page again", w, h)
 	}
 	if int64(w)*int64(h) > d.opt.Limits.MaxPixels {
-		return d.inputError(page, nil, "the image claims %d×%d pixels (%.0f million), more than the %.0f million this station accepts per page; the file is damaged or was scanned at far too high a resolution, scan it again at 300 dpi",
-			w, h, float64(w)*float64(h)/1e6, float64(d.opt.Limits.MaxPixels)/1e6)
+		return d.inputError(page, nil, "the image claims %d×%d pixels (%s), more than the %s this station accepts per page; the file is damaged or was scanned at far too high a resolution, scan it again at 300 dpi",
+			w, h, pixelCount(int64(w)*int64(h)), pixelCount(d.opt.Limits.MaxPixels))
 	}
 	return nil
 }
@@ -327,4 +327,11 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+func pixelCount(n int64) string {
+	if n >= 1e6 {
+		return fmt.Sprintf("%.0f million pixels", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%d pixels", n)
 }
