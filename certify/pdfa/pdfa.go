@@ -120,14 +120,28 @@ func Write(w io.Writer, doc *Document) error {
 	if hasWords {
 		var err error
 		if font, err = parseFontMetrics(doc.TextFont); err != nil {
-			return fmt.Errorf("the text layer font cannot be used (%v); give Tesseract's pdf.ttf from its tessdata folder", err)
+			return fmt.Errorf("the font for the text layer cannot be used (%v); point the text font setting at Tesseract's pdf.ttf in its tessdata folder", err)
+		}
+	}
+
+	// Lay the text out first: only when some page has text to write are
+	// the font objects needed.
+	geometry := make([]pageGeometry, len(doc.Pages))
+	placed := make([][]placedWord, len(doc.Pages))
+	hasText := false
+	for i := range doc.Pages {
+		p := &doc.Pages[i]
+		geometry[i] = newPageGeometry(&p.Image, normalRotate(p.Rotate), p.Skew)
+		if font != nil {
+			placed[i] = layoutWords(p.Words, geometry[i], font.scale(font.advance)/1000)
+			hasText = hasText || len(placed[i]) > 0
 		}
 	}
 
 	o := newObjWriter(w)
 	catalog, pagesRoot, info, metadata, icc := o.alloc(), o.alloc(), o.alloc(), o.alloc(), o.alloc()
 	var type0, cidFont, descriptor, fontFile, cidToGID, toUnicode int
-	if hasWords {
+	if hasText {
 		type0, cidFont, descriptor, fontFile, cidToGID, toUnicode = o.alloc(), o.alloc(), o.alloc(), o.alloc(), o.alloc(), o.alloc()
 	}
 	pageObjs := make([]int, len(doc.Pages))
@@ -149,22 +163,17 @@ func Write(w io.Writer, doc *Document) error {
 	o.dictObj(pagesRoot, fmt.Sprintf("<</Type /Pages /Kids [%s] /Count %d>>", kids.String(), len(pageObjs)))
 
 	var (
-		codes    codeSet
-		content  bytes.Buffer
-		deflated bytes.Buffer
-		zw       = zlib.NewWriter(&deflated)
+		codes   codeSet
+		content bytes.Buffer
+		z       deflater
 	)
 	for i := range doc.Pages {
 		p := &doc.Pages[i]
 		imgObj, contentObj := o.alloc(), o.alloc()
-		g := newPageGeometry(&p.Image, normalRotate(p.Rotate), p.Skew)
-		placed := []placedWord(nil)
-		if hasWords {
-			placed = layoutWords(p.Words, g, font.scale(font.advance)/1000)
-		}
+		g := geometry[i]
 
 		resources := fmt.Sprintf("/XObject <</Im0 %d 0 R>>", imgObj)
-		if len(placed) > 0 {
+		if len(placed[i]) > 0 {
 			resources += fmt.Sprintf(" /Font <</F0 %d 0 R>>", type0)
 		}
 		o.dictObj(pageObjs[i], fmt.Sprintf("<</Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Rotate %d /Resources <<%s>> /Contents %d 0 R>>",
@@ -175,18 +184,12 @@ func Write(w io.Writer, doc *Document) error {
 			img.Width, img.Height, pdfColorSpace(img.ColorSpace), img.BitsPerComponent, img.Filter), img.Data)
 
 		content.Reset()
-		writePageContent(&content, g, placed, &codes)
-		deflated.Reset()
-		zw.Reset(&deflated)
-		zw.Write(content.Bytes())
-		if err := zw.Close(); err != nil {
-			return fmt.Errorf("compress page %d: %w", i+1, err)
-		}
-		o.streamObj(contentObj, " /Filter /FlateDecode", deflated.Bytes())
+		writePageContent(&content, g, placed[i], &codes)
+		o.streamObj(contentObj, " /Filter /FlateDecode", z.deflate(content.Bytes()))
 	}
 
-	if hasWords {
-		writeFont(o, font, doc.TextFont, &codes, type0, cidFont, descriptor, fontFile, cidToGID, toUnicode)
+	if hasText {
+		writeFont(o, &z, font, doc.TextFont, &codes, type0, cidFont, descriptor, fontFile, cidToGID, toUnicode)
 	}
 
 	var x xmpPacket
@@ -218,11 +221,7 @@ func Write(w io.Writer, doc *Document) error {
 	// readable; validators reject a filtered one).
 	o.streamObj(metadata, "/Type /Metadata /Subtype /XML", x.bytes())
 
-	deflated.Reset()
-	zw.Reset(&deflated)
-	zw.Write(doc.OutputICC)
-	zw.Close()
-	o.streamObj(icc, fmt.Sprintf("/N %d /Filter /FlateDecode", 3), deflated.Bytes())
+	o.streamObj(icc, "/N 3 /Filter /FlateDecode", z.deflate(doc.OutputICC))
 
 	infoDict := "<</CreationDate " + pdfTextString(pdfDate(created)) + " /ModDate " + pdfTextString(pdfDate(created))
 	if title != "" {
@@ -310,7 +309,7 @@ func appendHex16(b []byte, c uint16) []byte {
 // UTF-16 code units (Identity-H), every one drawn with glyph 1 of the
 // glyph-less font, so the font needs no cmap and any character can be
 // written; the ToUnicode map names each code's character.
-func writeFont(o *objWriter, m *fontMetrics, ttf []byte, codes *codeSet, type0, cidFont, descriptor, fontFile, cidToGID, toUnicode int) {
+func writeFont(o *objWriter, z *deflater, m *fontMetrics, ttf []byte, codes *codeSet, type0, cidFont, descriptor, fontFile, cidToGID, toUnicode int) {
 	o.dictObj(type0, fmt.Sprintf("<</Type /Font /Subtype /Type0 /BaseFont /%s /Encoding /Identity-H /DescendantFonts [%d 0 R] /ToUnicode %d 0 R>>",
 		fontName, cidFont, toUnicode))
 	// Every code has glyph 1's width, so the default width says it all.
@@ -328,14 +327,8 @@ func writeFont(o *objWriter, m *fontMetrics, ttf []byte, codes *codeSet, type0, 
 	o.streamObj(fontFile, fmt.Sprintf("/Length1 %d", len(ttf)), ttf)
 
 	// CIDToGIDMap: two bytes per CID from 0 to the highest used, all glyph 1.
-	var gids bytes.Buffer
-	zw := zlib.NewWriter(&gids)
-	pair := []byte{0, 1}
-	for c := 0; c <= codes.max; c++ {
-		zw.Write(pair)
-	}
-	zw.Close()
-	o.streamObj(cidToGID, "/Filter /FlateDecode", gids.Bytes())
+	gids := bytes.Repeat([]byte{0, 1}, codes.max+1)
+	o.streamObj(cidToGID, "/Filter /FlateDecode", z.deflate(gids))
 
 	var cmap bytes.Buffer
 	cmap.WriteString("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n" +
@@ -355,11 +348,29 @@ func writeFont(o *objWriter, m *fontMetrics, ttf []byte, codes *codeSet, type0, 
 		used = used[n:]
 	}
 	cmap.WriteString("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n")
-	var z bytes.Buffer
-	zw = zlib.NewWriter(&z)
-	zw.Write(cmap.Bytes())
-	zw.Close()
-	o.streamObj(toUnicode, "/Filter /FlateDecode", z.Bytes())
+	o.streamObj(toUnicode, "/Filter /FlateDecode", z.deflate(cmap.Bytes()))
+}
+
+// deflater compresses streams with one reused zlib writer: a new writer
+// costs some 700 KB of state, which would dominate the allocations.
+type deflater struct {
+	zw  *zlib.Writer
+	out bytes.Buffer
+}
+
+// deflate returns data zlib-compressed. The result is valid until the
+// next call.
+func (d *deflater) deflate(data []byte) []byte {
+	d.out.Reset()
+	if d.zw == nil {
+		d.zw = zlib.NewWriter(&d.out)
+	} else {
+		d.zw.Reset(&d.out)
+	}
+	// Writing to a bytes.Buffer cannot fail.
+	d.zw.Write(data)
+	d.zw.Close()
+	return d.out.Bytes()
 }
 
 // check finds what would make the file unreadable or not PDF/A, and says
