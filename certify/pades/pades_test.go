@@ -392,3 +392,34 @@ func BenchmarkVerify1MB(b *testing.B) {
 		}
 	}
 }
+
+func TestVerifyDetectsChangedSignatureValue(t *testing.T) {
+	signed := sign(t, minimalPDF(0), rsaPKI().signer, Options{})
+	// The CMS ends with the signature octets; change the last of them. The
+	// /Contents hex is outside the signed range, so only the signature
+	// check can notice.
+	at := bytes.Index(signed, []byte("/Contents <")) + len("/Contents <")
+	end := at + bytes.IndexByte(signed[at:], '>')
+	hexDigits := bytes.TrimRight(signed[at:end], "0")
+	last := at + len(hexDigits) - 1
+	if len(hexDigits)%2 == 1 {
+		last++ // the final byte ended in a 0 digit that TrimRight took
+	}
+	changed := bytes.Clone(signed)
+	if changed[last] == '1' {
+		changed[last] = '2'
+	} else {
+		changed[last] = '1'
+	}
+	r := verifyOne(t, changed, VerifyOptions{})
+	if r.Intact {
+		t.Error("Verify says a signature with a changed value is intact")
+	}
+	if !strings.Contains(strings.Join(r.Problems, " "), "does not match the signer's certificate") {
+		t.Errorf("Verify should blame the signature value: %q", r.Problems)
+	}
+	out, _ := judge(t, "pdfsig", writeTemp(t, "badsig.pdf", changed))
+	if strings.Contains(out, "Signature is Valid.") {
+		t.Errorf("pdfsig calls a changed signature valid:\n%s", out)
+	}
+}
