@@ -47,7 +47,7 @@ func TestPDFDate(t *testing.T) {
 	if got := pdfDate(at); got != "D:20250305164318+07'00'" {
 		t.Errorf("pdfDate = %s", got)
 	}
-	if got := pdfDate(time.Date(2025, 3, 5, 1, 2, 3, 0, time.FixedZone("", -(3*3600 + 30*60)))); got != "D:20250305010203-03'30'" {
+	if got := pdfDate(time.Date(2025, 3, 5, 1, 2, 3, 0, time.FixedZone("", -(3*3600+30*60)))); got != "D:20250305010203-03'30'" {
 		t.Errorf("pdfDate west of Greenwich = %s", got)
 	}
 	for _, c := range []struct {
