@@ -423,3 +423,73 @@ func TestVerifyDetectsChangedSignatureValue(t *testing.T) {
 		t.Errorf("pdfsig calls a changed signature valid:\n%s", out)
 	}
 }
+
+// A PDF with a form of its own: the AcroForm and page 1's /Annots are
+// indirect objects, a text field is already there, and the file ends right
+// after %%EOF with no newline.
+func formPDF() []byte {
+	p := newPDFBuilder()
+	p.object("<</Type/Catalog/Pages 2 0 R/AcroForm 5 0 R>>")
+	p.object("<</Type/Pages/Kids[3 0 R]/Count 1>>")
+	p.object("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<<>>/Contents 4 0 R/Annots 6 0 R>>")
+	p.stream("", []byte(testPageContent))
+	p.object("<</Fields[7 0 R]/DA (/Helv 0 Tf 0 g)>>")
+	p.object("[7 0 R]")
+	p.object("<</Type/Annot/Subtype/Widget/FT/Tx/T (Text1)/V (hello)/Rect[10 10 100 30]/F 4/P 3 0 R>>")
+	return bytes.TrimSuffix(p.finish(), []byte("\n"))
+}
+
+func TestSignKeepsExistingFormAndAnnotations(t *testing.T) {
+	pki := rsaPKI()
+	orig := formPDF()
+	signed := sign(t, orig, pki.signer, Options{})
+	if !bytes.HasPrefix(signed, orig) {
+		t.Fatal("the original bytes changed")
+	}
+	doc, err := readDocument(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := doc.acroForm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := doc.fields(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.name+":"+f.ft)
+	}
+	if strings.Join(names, " ") != "Text1:Tx Signature1:Sig" {
+		t.Errorf("fields after signing: %v", names)
+	}
+	if da := doc.text(form, "DA"); da != "/Helv 0 Tf 0 g" {
+		t.Errorf("the form's /DA became %q", da)
+	}
+	pageRef, err := doc.xref.PageDictIndRef(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := doc.xref.DereferenceDict(*pageRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annots, _ := doc.xref.DereferenceArray(page["Annots"])
+	if len(annots) != 2 {
+		t.Errorf("page 1 has %d annotations, want the text field's and the signature's", len(annots))
+	}
+
+	r := verifyOne(t, signed, VerifyOptions{Roots: pki.roots()})
+	if !r.Intact || !r.CoversWholeFile || len(r.Problems) > 0 {
+		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
+	}
+	path := writeTemp(t, "form.pdf", signed)
+	if out, _ := judge(t, "pdfsig", path); !strings.Contains(out, "Signature is Valid.") || !strings.Contains(out, "Total document signed") {
+		t.Errorf("pdfsig:\n%s", out)
+	}
+	if out, ok := judge(t, "qpdf", "--check", path); !ok {
+		t.Errorf("qpdf --check:\n%s", out)
+	}
+}
