@@ -216,9 +216,9 @@ func Write(w io.Writer, doc *Document) error {
 		}
 		x.add(xs)
 	}
-	// The metadata stream stays uncompressed so that tools that do not
-	// parse PDF can still find the packet (ISO 19005-2, 6.6.2.1 wants it
-	// readable; validators reject a filtered one).
+	// The metadata stream stays uncompressed: PDF/A-1 forbids a filtered
+	// one and some validators still apply that rule (PDFBox Preflight
+	// did), and plain text lets tools that do not parse PDF find the packet.
 	o.streamObj(metadata, "/Type /Metadata /Subtype /XML", x.bytes())
 
 	o.streamObj(icc, "/N 3 /Filter /FlateDecode", z.deflate(doc.OutputICC))

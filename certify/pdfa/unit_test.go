@@ -202,18 +202,19 @@ func TestCheckRejects(t *testing.T) {
 		spoil func(*Document)
 		want  string
 	}{
-		"no pages":      {func(d *Document) { d.Pages = nil }, "no pages"},
-		"no ICC":        {func(d *Document) { d.OutputICC = nil }, "colour profile"},
-		"no dpi":        {func(d *Document) { d.Pages[1].Image.DPIY = 0 }, "page 2: image resolution"},
-		"JPEG size":     {func(d *Document) { d.Pages[1].Image.Width = 33 }, "page 2: JPEG image is 32×24"},
-		"JPEG as gray":  {func(d *Document) { d.Pages[1].Image.ColorSpace = Gray }, "3 colour components"},
-		"raw not zlib":  {func(d *Document) { d.Pages[0].Image.Data = []byte{1, 2, 3} }, "page 1: image data is not zlib"},
-		"1-bit RGB":     {func(d *Document) { d.Pages[0].Image.BitsPerComponent = 1 }, "page 1: 1 bits"},
-		"odd rotation":  {func(d *Document) { d.Pages[0].Rotate = 45 }, "page 1: rotation 45"},
-		"filter":        {func(d *Document) { d.Pages[0].Image.Filter = "LZWDecode" }, "not supported"},
-		"font":          {func(d *Document) { d.Pages[0].Words = []Word{{"a", image.Rect(0, 0, 4, 4)}}; d.TextFont = []byte("x") }, "pdf.ttf"},
-		"XMP prefix":    {func(d *Document) { d.ExtraXMP = []XMPSchema{{Namespace: "https://x/", Prefix: "dc"}} }, "prefix \"dc\""},
-		"XMP namespace": {func(d *Document) { d.ExtraXMP = []XMPSchema{{Namespace: "https://x", Prefix: "x1"}} }, "must end in"},
+		"no pages":         {func(d *Document) { d.Pages = nil }, "no pages"},
+		"no ICC":           {func(d *Document) { d.OutputICC = nil }, "colour profile"},
+		"no dpi":           {func(d *Document) { d.Pages[1].Image.DPIY = 0 }, "page 2: image resolution"},
+		"JPEG size":        {func(d *Document) { d.Pages[1].Image.Width = 33 }, "page 2: JPEG image is 32×24"},
+		"JPEG as gray":     {func(d *Document) { d.Pages[1].Image.ColorSpace = Gray }, "3 colour components"},
+		"raw not zlib":     {func(d *Document) { d.Pages[0].Image.Data = []byte{1, 2, 3} }, "page 1: image data is not zlib"},
+		"1-bit RGB":        {func(d *Document) { d.Pages[0].Image.BitsPerComponent = 1 }, "page 1: 1 bits"},
+		"odd rotation":     {func(d *Document) { d.Pages[0].Rotate = 45 }, "page 1: rotation 45"},
+		"filter":           {func(d *Document) { d.Pages[0].Image.Filter = "LZWDecode" }, "not supported"},
+		"font":             {func(d *Document) { d.Pages[0].Words = []Word{{"a", image.Rect(0, 0, 4, 4)}}; d.TextFont = []byte("x") }, "pdf.ttf"},
+		"XMP prefix":       {func(d *Document) { d.ExtraXMP = []XMPSchema{{Namespace: "https://x/", Prefix: "dc"}} }, "prefix \"dc\""},
+		"XMP dc namespace": {func(d *Document) { d.ExtraXMP = []XMPSchema{{Namespace: nsDC, Prefix: "x1"}} }, "standard one"},
+		"XMP namespace":    {func(d *Document) { d.ExtraXMP = []XMPSchema{{Namespace: "https://x", Prefix: "x1"}} }, "must end in"},
 	} {
 		d := good()
 		tc.spoil(d)

@@ -181,6 +181,10 @@ func validateExtraXMP(schemas []XMPSchema) error {
 		if !strings.HasSuffix(s.Namespace, "/") && !strings.HasSuffix(s.Namespace, "#") {
 			return fmt.Errorf("extra metadata namespace %q must end in \"/\" or \"#\"", s.Namespace)
 		}
+		switch s.Namespace {
+		case nsRDF, nsPDFAID, nsDC, nsXMP, nsPDF:
+			return fmt.Errorf("extra metadata namespace %q is a standard one; custom properties need a namespace of their own", s.Namespace)
+		}
 		if !isXMLName(s.Prefix) || reservedPrefixes[s.Prefix] {
 			return fmt.Errorf("extra metadata prefix %q is not allowed; choose a short name of letters such as \"scan\"", s.Prefix)
 		}
