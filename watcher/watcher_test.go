@@ -294,6 +294,19 @@ func TestFilesInNewSubfolders(t *testing.T) {
 	q := filepath.Join(dir, "batch-7", "deep", "later.png")
 	writeFile(t, q, "written after the folder was watched")
 	s.waitCount(t, q, 1)
+
+	// A whole folder moved in brings one event for the folder and none
+	// for what is already inside it.
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "batch-8", "deep", "moved.png"), "scan in a moved folder")
+	if err := os.Rename(filepath.Join(outside, "batch-8"), filepath.Join(dir, "batch-8")); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(dir, "batch-8", "deep", "moved.png")
+	s.waitCount(t, moved, 1)
+	later := filepath.Join(dir, "batch-8", "deep", "later.png")
+	writeFile(t, later, "written in the moved folder")
+	s.waitCount(t, later, 1)
 }
 
 func TestNoEventsFindsEverythingByRescan(t *testing.T) {
