@@ -174,10 +174,14 @@ func (r *raster) pnm() []byte {
 	return out
 }
 
+// flate compresses the samples at zlib's fastest level. On a noisy A4
+// colour page at 300 dpi the default level took 3.5 s against 0.6 s for
+// the whole page, for output only 9% smaller: it would have cost as much
+// as the OCR. Those who want small files set LosslessAsJPEG.
 func (r *raster) flate() ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(r.samples) / 4)
-	zw, err := zlib.NewWriterLevel(&buf, zlib.DefaultCompression)
+	zw, err := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
