@@ -1,0 +1,410 @@
+package main
+
+// End-to-end tests of the scanstation binary as an operator and a sysadmin use it: a station
+// made by `init --dev-token` (SoftHSM2 through PKCS#11), real Tesseract, real folders, and the
+// outside judges: veraPDF (PDF/A-2u), pdfsig and pyHanko (signature), qpdf (structure).
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+
+	"scanstation/internal/samplescan"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "scanstation-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "scanstation")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building scanstation:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// scanstation runs the binary and returns its combined output and exit status.
+func scanstation(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		}
+		t.Fatalf("scanstation %v: %v", args, err)
+	}
+	return string(out), 0
+}
+
+// newStation makes a demo station with a dev token in a temporary folder.
+func newStation(t *testing.T) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	out, code := scanstation(t, nil, "init", "--dir", dir, "--dev-token")
+	if code != 0 {
+		t.Fatalf("init --dev-token failed (%d):\n%s", code, out)
+	}
+	cfg = filepath.Join(dir, "scanstation.yaml")
+	if out, code := scanstation(t, nil, "config", "check", "--config", cfg); code != 0 {
+		t.Fatalf("the config init wrote does not pass its own check:\n%s", out)
+	}
+	return dir, cfg
+}
+
+func writeImage(t *testing.T, path string, opt samplescan.Options, format string) {
+	t.Helper()
+	img, err := samplescan.Render(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	dpi := opt.DPI
+	if dpi == 0 {
+		dpi = 300
+	}
+	switch format {
+	case "jpeg":
+		err = samplescan.WriteJPEG(&buf, img, dpi, 85)
+	case "png":
+		err = samplescan.WritePNG(&buf, img, dpi)
+	case "tiff":
+		err = samplescan.WriteTIFF(&buf, []image.Image{img, img}, dpi)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func judge(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is not installed; run scripts/setup.sh", name)
+	}
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil && name != "pdfsig" { // pdfsig exits non-zero for untrusted test certificates
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// checkSignedPDFA lets the outside judges rule on one output file.
+func checkSignedPDFA(t *testing.T, dir, pdf string) {
+	t.Helper()
+	if out := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", pdf); !strings.Contains(out, `isCompliant="true"`) {
+		t.Errorf("veraPDF: %s is not PDF/A-2u compliant:\n%s", pdf, out)
+	}
+	out := judge(t, "pdfsig", pdf)
+	if !strings.Contains(out, "Signature is Valid") || !strings.Contains(out, "Total document signed") {
+		t.Errorf("pdfsig does not find a valid signature over the whole of %s:\n%s", pdf, out)
+	}
+	out = judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust", filepath.Join(dir, "dev-ca.pem"), pdf)
+	if !strings.Contains(out, "INTACT") || !strings.Contains(strings.ToLower(out), "the signature is judged valid") {
+		t.Errorf("pyHanko does not judge the signature of %s valid:\n%s", pdf, out)
+	}
+	judge(t, "qpdf", "--check", pdf)
+	if out, code := scanstation(t, nil, "verify", "--trust", filepath.Join(dir, "dev-ca.pem"), pdf); code != 0 {
+		t.Errorf("scanstation verify %s exits %d:\n%s", pdf, code, out)
+	}
+}
+
+type sidecar struct {
+	Source            string    `json:"source"`
+	SourceSHA256      string    `json:"source_sha256"`
+	Pages             int       `json:"pages"`
+	Languages         []string  `json:"languages"`
+	MeanOCRConfidence float64   `json:"mean_ocr_confidence"`
+	Signer            string    `json:"signer"`
+	SigningTime       time.Time `json:"signing_time"`
+	OutputSHA256      string    `json:"output_sha256"`
+}
+
+func readSidecar(t *testing.T, path string) sidecar {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sidecar
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
+}
+
+func TestProcessMakesSignedSearchablePDFA(t *testing.T) {
+	dir, cfg := newStation(t)
+	input := filepath.Join(dir, "cong-van-2417.jpg")
+	writeImage(t, input, samplescan.Options{}, "jpeg")
+
+	out, code := scanstation(t, nil, "process", "--config", cfg, input)
+	if code != 0 {
+		t.Fatalf("process exits %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "page 1 of 1") {
+		t.Errorf("no progress line per page:\n%s", out)
+	}
+	pdf := filepath.Join(dir, "outbox", "cong-van-2417.pdf")
+	checkSignedPDFA(t, dir, pdf)
+
+	side := readSidecar(t, filepath.Join(dir, "outbox", "cong-van-2417.json"))
+	if side.Source != "cong-van-2417.jpg" || side.Pages != 1 || side.SourceSHA256 == "" || side.OutputSHA256 == "" ||
+		side.Signer == "" || side.SigningTime.IsZero() || side.MeanOCRConfidence < 50 {
+		t.Errorf("sidecar incomplete: %+v", side)
+	}
+
+	text := judge(t, "pdftotext", pdf, "-")
+	text = norm.NFC.String(text)
+	for _, want := range []string{"CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập", "2417/UBND-VP", "Vũng Tàu"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pdftotext does not give back %q; got:\n%s", want, text)
+		}
+	}
+
+	// The JPEG is the record: embedded byte for byte.
+	extracted := t.TempDir()
+	judge(t, "pdfimages", "-j", pdf, filepath.Join(extracted, "img"))
+	got, err := os.ReadFile(filepath.Join(extracted, "img-000.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(input)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the embedded JPEG differs from the scan (%d vs %d bytes)", len(got), len(want))
+	}
+	// process leaves the given file where it is.
+	if _, err := os.Stat(input); err != nil {
+		t.Errorf("process moved or removed its input: %v", err)
+	}
+}
+
+func TestProcessReportsBadInputInPlainWords(t *testing.T) {
+	dir, cfg := newStation(t)
+	good := filepath.Join(dir, "good.jpg")
+	writeImage(t, good, samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
+	data, _ := os.ReadFile(good)
+	bad := filepath.Join(dir, "half.jpg")
+	if err := os.WriteFile(bad, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := scanstation(t, nil, "process", "--config", cfg, bad)
+	if code == 0 {
+		t.Fatalf("process of a truncated JPEG exits 0:\n%s", out)
+	}
+	reason, err := os.ReadFile(filepath.Join(dir, "failed", "half.jpg.error.txt"))
+	if err != nil {
+		matches, _ := filepath.Glob(filepath.Join(dir, "failed", "*"))
+		t.Fatalf("no reason file in failed/ (%v): %v\n%s", matches, err, out)
+	}
+	if !strings.Contains(string(reason), "half.jpg") || !strings.Contains(strings.ToLower(string(reason)), "truncated") {
+		t.Errorf("the reason file does not name the file and say it is truncated:\n%s", reason)
+	}
+}
+
+// daemon is a running `scanstation run`.
+type daemon struct {
+	cmd *exec.Cmd
+	log *bytes.Buffer
+}
+
+// fastWatch makes the daemon take files quickly in tests; the environment overrides the file.
+var fastWatch = []string{"SCANSTATION_WATCH_SETTLE=700ms", "SCANSTATION_WATCH_RESCAN=2s"}
+
+func startDaemon(t *testing.T, cfg string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(binary, "run", "--config", cfg), log: &bytes.Buffer{}}
+	d.cmd.Env = append(os.Environ(), fastWatch...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+	})
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(os.Interrupt)
+	if err := d.cmd.Wait(); err != nil {
+		t.Errorf("daemon did not stop cleanly: %v\n%s", err, d.log)
+	}
+}
+
+func (d *daemon) kill() {
+	d.cmd.Process.Kill()
+	d.cmd.Wait()
+}
+
+// waitFor polls until cond holds or the deadline passes (a generous bound, not a timing test).
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool, log *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s after %v; daemon log:\n%s", what, limit, log)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func glob(dir, pattern string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, pattern))
+	return m
+}
+
+func TestDaemonTakesTIFFAndScannerPDFAndRejectsTruncatedImage(t *testing.T) {
+	dir, cfg := newStation(t)
+	inbox := filepath.Join(dir, "inbox")
+	d := startDaemon(t, cfg)
+
+	staging := t.TempDir()
+	tiff := filepath.Join(staging, "ho-so.tif")
+	writeImage(t, tiff, samplescan.Options{DPI: 200, Paper: "A5", Gray: true}, "tiff")
+	jpeg := filepath.Join(staging, "page.jpg")
+	writeImage(t, jpeg, samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
+	scannerPDF := filepath.Join(staging, "may-quet.pdf")
+	judge(t, "img2pdf", "-o", scannerPDF, jpeg)
+	data, _ := os.ReadFile(jpeg)
+	truncated := filepath.Join(staging, "bi-cat.jpg")
+	if err := os.WriteFile(truncated, data[:len(data)/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{tiff, scannerPDF, truncated} {
+		// Copied in as a scanner would: written in place, not renamed.
+		b, _ := os.ReadFile(f)
+		if err := os.WriteFile(filepath.Join(inbox, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	outbox := filepath.Join(dir, "outbox")
+	waitFor(t, "two documents in the outbox and one in failed/", 5*time.Minute, func() bool {
+		return len(glob(outbox, "*.json")) == 2 && len(glob(filepath.Join(dir, "failed"), "*.error.txt")) == 1
+	}, d.log)
+	d.stop(t)
+
+	for _, name := range []string{"ho-so", "may-quet"} {
+		pdf := filepath.Join(outbox, name+".pdf")
+		checkSignedPDFA(t, dir, pdf)
+		side := readSidecar(t, filepath.Join(outbox, name+".json"))
+		wantPages := map[string]int{"ho-so": 2, "may-quet": 1}[name]
+		if side.Pages != wantPages {
+			t.Errorf("%s: %d pages, want %d", name, side.Pages, wantPages)
+		}
+	}
+	reason, _ := os.ReadFile(filepath.Join(dir, "failed", "bi-cat.jpg.error.txt"))
+	if !strings.Contains(string(reason), "bi-cat.jpg") || !strings.Contains(strings.ToLower(string(reason)), "truncated") {
+		t.Errorf("reason file does not say which file and why in plain words:\n%s", reason)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "failed", "bi-cat.jpg")); err != nil {
+		t.Errorf("the truncated input is not kept in failed/: %v", err)
+	}
+	for _, name := range []string{"ho-so.tif", "may-quet.pdf"} {
+		if _, err := os.Stat(filepath.Join(dir, "archive", name)); err != nil {
+			t.Errorf("original %s not archived: %v", name, err)
+		}
+	}
+	if left := glob(inbox, "*"); len(left) != 0 {
+		t.Errorf("inputs left in the inbox: %v", left)
+	}
+}
+
+// TestCrashRecoveryEveryInputExactlyOnce kills the daemon with SIGKILL at random moments and
+// restarts it; at the end every input is in the outbox exactly once, nothing is left half-written.
+func TestCrashRecoveryEveryInputExactlyOnce(t *testing.T) {
+	dir, cfg := newStation(t)
+	inbox := filepath.Join(dir, "inbox")
+	const inputs = 6
+	hashes := map[string]string{}
+	for i := range inputs {
+		lines := append(samplescan.Text(samplescan.Options{})[:4], fmt.Sprintf("Số: %d/UBND-VP", 100+i), "Kính gửi: Sở Nội vụ")
+		path := filepath.Join(inbox, fmt.Sprintf("van-ban-%d.jpg", i))
+		writeImage(t, path, samplescan.Options{DPI: 200, Paper: "A5", Lines: lines}, "jpeg")
+		_, sum := digest(t, path)
+		hashes[sum] = filepath.Base(path)
+	}
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	kills := 0
+	for range 5 {
+		d := startDaemon(t, cfg)
+		time.Sleep(time.Duration(1000+rng.IntN(4000)) * time.Millisecond)
+		d.kill()
+		kills++
+	}
+	d := startDaemon(t, cfg)
+	outbox := filepath.Join(dir, "outbox")
+	waitFor(t, "every input delivered", 6*time.Minute, func() bool {
+		return len(glob(outbox, "*.json")) == inputs && len(glob(filepath.Join(dir, "archive"), "*")) == inputs
+	}, d.log)
+	d.stop(t)
+	t.Logf("%d inputs, %d kills", inputs, kills)
+
+	seen := map[string]int{}
+	for _, js := range glob(outbox, "*.json") {
+		side := readSidecar(t, js)
+		seen[side.SourceSHA256]++
+		pdf := strings.TrimSuffix(js, ".json") + ".pdf"
+		if _, sum := digest(t, pdf); sum != side.OutputSHA256 {
+			t.Errorf("%s does not match the SHA-256 in its sidecar", pdf)
+		}
+		if out, code := scanstation(t, nil, "verify", pdf); code != 0 {
+			t.Errorf("%s does not verify:\n%s", pdf, out)
+		}
+	}
+	for sum, name := range hashes {
+		if seen[sum] != 1 {
+			t.Errorf("%s is in the outbox %d times, want exactly once", name, seen[sum])
+		}
+	}
+	if f := glob(filepath.Join(dir, "failed"), "*"); len(f) != 0 {
+		t.Errorf("inputs failed: %v", f)
+	}
+	for _, d := range []string{"outbox", "archive", "inbox", "failed"} {
+		entries, _ := os.ReadDir(filepath.Join(dir, d))
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".tmp") || strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("temporary file left behind: %s/%s", d, e.Name())
+			}
+		}
+	}
+}
+
+func digest(t *testing.T, path string) (int64, string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return int64(len(data)), hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,139 @@
+// Command scanstation turns paper scans into signed, searchable PDF/A copies for a Vietnamese
+// records office: hot-folder → OCR → PDF/A-2u → PAdES signature on the agency's token → outbox.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // Asia/Ho_Chi_Minh must resolve even on a minimal system
+
+	"scanstation/config"
+)
+
+const usage = `scanstation: scanned paper → signed, searchable PDF/A for the records office
+
+Usage:
+  scanstation init --dir DIR [--dev-token]     write DIR/scanstation.yaml (and a SoftHSM2 dev token)
+  scanstation run --config FILE                run the station (watch the hot-folders)
+  scanstation process --config FILE INPUT...   process the given scans once
+  scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
+  scanstation config check --config FILE       list every problem in a configuration
+`
+
+// exitError carries an exit status without printing anything more.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var status exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &status):
+		os.Exit(int(status))
+	default:
+		fmt.Fprintln(os.Stderr, "scanstation:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError(2)
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "init":
+		return cmdInit(args, stdout)
+	case "run":
+		return cmdRun(ctx, args, stderr)
+	case "process":
+		return cmdProcess(ctx, args, stdout, stderr)
+	case "verify":
+		return cmdVerify(args, stdout)
+	case "config":
+		if len(args) == 0 || args[0] != "check" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return cmdConfigCheck(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return exitError(2)
+	}
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage) }
+	return fs
+}
+
+// loadConfig reads and validates the configuration; problems are returned as one error that
+// names every key.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, errors.New("--config FILE is required")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if problems := cfg.Validate(); len(problems) > 0 {
+		msg := fmt.Sprintf("%s has %d problem(s):", path, len(problems))
+		for _, p := range problems {
+			msg += "\n  " + p.String()
+		}
+		return nil, errors.New(msg)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdConfigCheck(args []string, stdout io.Writer) error {
+	fs := newFlagSet("config check")
+	path := fs.String("config", "", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if *path == "" {
+		return errors.New("--config FILE is required")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	problems := cfg.Validate()
+	if len(problems) == 0 {
+		fmt.Fprintf(stdout, "%s: no problems found\n", *path)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s has %d problem(s):\n", *path, len(problems))
+	for _, p := range problems {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
+	return exitError(1)
+}

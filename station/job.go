@@ -1,0 +1,494 @@
+package station
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"scanstation/certify/pdfa"
+	"scanstation/journal"
+	"scanstation/ocr"
+	"scanstation/outbox"
+	"scanstation/scan"
+)
+
+// Outcome is what became of one input.
+type Outcome struct {
+	Source    string
+	JobID     int64
+	Delivered string // the PDF in the outbox, when it got there
+	Failed    string // the input in failed/, when it went there
+	Err       error  // why it did not reach the outbox (nil when Delivered)
+}
+
+// Progress is told about every recognised page.
+type Progress func(source string, page, pages int, confidence float64)
+
+// stageError says which stage of a document failed; the stage names appear in reason files.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// journalError marks a failure to record progress: the document is not at fault, so it is
+// left where it is for a restart instead of being sent to failed/.
+type journalError struct{ err error }
+
+func (e *journalError) Error() string { return "journal: " + e.err.Error() }
+func (e *journalError) Unwrap() error { return e.err }
+
+func (s *Station) record(ctx context.Context, job *journal.Job) error {
+	if err := s.journal.Update(ctx, job); err != nil {
+		return &journalError{err}
+	}
+	return nil
+}
+
+// handle takes one input through every remaining stage. keepSource leaves the input where it
+// is (a copy is spooled), for `scanstation process` on files outside the hot-folders.
+func (s *Station) handle(ctx context.Context, source string, keepSource bool, progress Progress) Outcome {
+	job, err := s.journal.BySource(ctx, source)
+	if err != nil {
+		return Outcome{Source: source, Err: err}
+	}
+	if job == nil {
+		if job, err = s.receive(ctx, source); err != nil {
+			return Outcome{Source: source, Err: err}
+		}
+	}
+	return s.advance(ctx, job, keepSource, progress)
+}
+
+// receive records a newly found input in the journal.
+func (s *Station) receive(ctx context.Context, source string) (*journal.Job, error) {
+	job := &journal.Job{
+		Source:     source,
+		SourceName: filepath.Base(source),
+		HotFolder:  s.hotFolderOf(source),
+		State:      journal.Received,
+		Languages:  strings.Join(s.cfg.OCR.Languages, "+"),
+	}
+	size, sum, err := fileDigest(source)
+	if err != nil {
+		// Recorded all the same, so the failure below has a job to hang its reason on.
+		job.FailedStage, job.Reason = "receive", plainReason(err)
+	}
+	job.SourceSize, job.SourceSHA256 = size, sum
+	if err := s.journal.Add(ctx, job); err != nil {
+		return nil, err
+	}
+	s.log.Info("received", "job", job.ID, "file", source, "bytes", size)
+	return job, nil
+}
+
+// advance runs the state machine from the job's recorded state to a terminal one.
+func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool, progress Progress) Outcome {
+	out := Outcome{Source: job.Source, JobID: job.ID}
+	for !job.State.Terminal() {
+		if job.Reason != "" {
+			return s.fail(ctx, job, keepSource, out)
+		}
+		var err error
+		switch job.State {
+		case journal.Received:
+			err = s.spool(ctx, job, keepSource)
+		case journal.Spooled:
+			err = s.certify(ctx, job, progress)
+		case journal.Signed:
+			err = s.deliver(ctx, job)
+		case journal.Delivered:
+			err = s.archive(ctx, job)
+		default:
+			err = fmt.Errorf("job %d is in unknown state %q", job.ID, job.State)
+		}
+		if err == nil {
+			continue
+		}
+		var je *journalError
+		if ctx.Err() != nil || errors.As(err, &je) {
+			// Shutting down, or the journal cannot record: the job resumes from its last
+			// recorded state at the next start. Nothing is moved.
+			out.Err = fmt.Errorf("%s: %w (will resume)", job.SourceName, err)
+			s.log.Warn("interrupted", "job", job.ID, "file", job.SourceName, "state", job.State, "err", err)
+			return out
+		}
+		stage := string(job.State)
+		var se *stageError
+		if errors.As(err, &se) {
+			stage = se.stage
+		}
+		job.FailedStage, job.Reason = stage, plainReason(err)
+		if rerr := s.record(ctx, job); rerr != nil {
+			out.Err = rerr
+			return out
+		}
+	}
+	if job.State == journal.Failed {
+		out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
+		return out
+	}
+	out.Delivered = filepath.Join(s.cfg.Folders.Outbox, job.OutName+".pdf")
+	return out
+}
+
+func (s *Station) spoolPath(job *journal.Job) string {
+	return filepath.Join(s.spoolDir, fmt.Sprintf("%d-%s", job.ID, job.SourceName))
+}
+
+// spool moves the input out of the hot-folder (so it can never be taken twice) into the state
+// folder, under a name derived from the job, so a restart finds it.
+func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) error {
+	job.Spool = s.spoolPath(job)
+	if _, err := os.Stat(job.Spool); errors.Is(err, os.ErrNotExist) {
+		if keepSource {
+			data, err := os.ReadFile(job.Source)
+			if err != nil {
+				return &stageError{"receive", err}
+			}
+			err = outbox.WriteFileAtomic(s.spoolDir, filepath.Base(job.Spool), data, 0o600)
+			if err != nil {
+				return &stageError{"receive", err}
+			}
+		} else if _, err := outbox.Move(job.Source, s.spoolDir, filepath.Base(job.Spool)); err != nil {
+			return &stageError{"receive", err}
+		}
+	}
+	job.State = journal.Spooled
+	return s.record(ctx, job)
+}
+
+// certify decodes the pages, recognises them in parallel on the OCR pool, builds the PDF/A and
+// signs it; the signed file is durable in the work folder before the job says so.
+func (s *Station) certify(ctx context.Context, job *journal.Job, progress Progress) error {
+	started := time.Now()
+	doc, err := scan.Open(job.Spool, s.scanOptions())
+	if err != nil {
+		return &stageError{"decode", withName(err, job)}
+	}
+	defer doc.Close()
+
+	n := doc.NumPages
+	pages := make([]pdfa.Page, n)
+	results := make([]*ocr.Result, n)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		done     int
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Decode ahead of OCR by at most one page per engine: a page image can be tens of MB.
+	slots := make(chan struct{}, s.cfg.OCRWorkers()+1)
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		page, err := doc.Page(i)
+		if err != nil {
+			<-slots
+			mu.Lock()
+			firstErr = &stageError{"decode", withName(err, job)}
+			mu.Unlock()
+			cancel()
+			break
+		}
+		wg.Add(1)
+		go func(i int, page *scan.Page) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			res, err := s.ocr.Recognize(ctx, page.OCRImage)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = &stageError{"ocr", fmt.Errorf("page %d of %s: %w", i+1, job.SourceName, err)}
+				}
+				cancel()
+				return
+			}
+			page.OCRImage = nil
+			results[i] = res
+			pages[i] = pdfaPage(page, res)
+			done++
+			if progress != nil {
+				progress(job.Source, done, n, res.MeanConfidence)
+			}
+		}(i, page)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ocrDone := time.Now()
+
+	signed, err := s.certifier.Certify(&pdfa.Document{Pages: pages, Title: job.SourceName, Creator: "scanstation"})
+	if err != nil {
+		return &stageError{"sign", err}
+	}
+	work := filepath.Join(s.workDir, fmt.Sprintf("%d.pdf", job.ID))
+	if err := outbox.WriteFileAtomic(s.workDir, filepath.Base(work), signed.PDF, 0o600); err != nil {
+		return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
+	}
+	job.Work = work
+	job.Pages = n
+	job.MeanConfidence = meanConfidence(results)
+	job.Signer = signed.Signer
+	job.SignedAt = signed.SigningTime
+	job.OutputSHA256 = signed.SHA256
+	job.State = journal.Signed
+	if err := s.record(ctx, job); err != nil {
+		return err
+	}
+	s.log.Info("signed", "job", job.ID, "file", job.SourceName, "pages", n,
+		"ocr_confidence", fmt.Sprintf("%.1f", job.MeanConfidence),
+		"ocr_seconds", fmt.Sprintf("%.1f", ocrDone.Sub(started).Seconds()),
+		"sign_seconds", fmt.Sprintf("%.2f", time.Since(ocrDone).Seconds()))
+	return nil
+}
+
+// deliver puts the signed PDF and its sidecar into the outbox under a name recorded in the
+// journal before the files appear, so a restart recognises its own delivery.
+func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
+	pdf, err := os.ReadFile(job.Work)
+	if err != nil {
+		return &stageError{"deliver", fmt.Errorf("read the signed copy: %w", err)}
+	}
+	if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != job.OutputSHA256 {
+		return &stageError{"deliver", fmt.Errorf("the signed copy %s is damaged (its SHA-256 changed)", job.Work)}
+	}
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	if job.OutName == "" {
+		job.OutName = s.box.FreeName(outName(job.SourceName))
+		if err := s.record(ctx, job); err != nil {
+			return err
+		}
+	}
+	if err := s.box.Deliver(job.OutName, pdf, s.sidecar(job)); err != nil {
+		return &stageError{"deliver", err}
+	}
+	job.State = journal.Delivered
+	if err := s.record(ctx, job); err != nil {
+		return err
+	}
+	s.log.Info("delivered", "job", job.ID, "file", job.SourceName, "outbox", job.OutName+".pdf")
+	return nil
+}
+
+// archive moves the original out of the spool once its copy is durable in the outbox.
+func (s *Station) archive(ctx context.Context, job *journal.Job) error {
+	if _, err := os.Stat(job.Spool); err == nil {
+		if _, err := s.box.Archive(job.Spool, job.SourceName); err != nil {
+			return &stageError{"archive", err}
+		}
+	}
+	// Already moved when a crash came between the move and this record.
+	if job.Work != "" {
+		if err := os.Remove(job.Work); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("cannot remove work file", "file", job.Work, "err", err)
+		}
+	}
+	job.State = journal.Archived
+	return s.record(ctx, job)
+}
+
+// fail moves the input into failed/ with a reason file. The reason is in the journal already,
+// so a crash in here is finished at the next start.
+func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, out Outcome) Outcome {
+	src := ""
+	switch {
+	case job.Spool != "" && exists(job.Spool):
+		src = job.Spool
+	case !keepSource && exists(job.Source):
+		src = job.Source
+	}
+	if src != "" {
+		f := outbox.Failure{
+			File:   job.SourceName,
+			Stage:  job.FailedStage,
+			Reason: job.Reason,
+			Advice: advice(job.FailedStage),
+			When:   time.Now(),
+		}
+		dst, err := s.box.Fail(src, job.SourceName, f)
+		if err != nil {
+			out.Err = fmt.Errorf("%s failed at %s (%s) and could not be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, s.cfg.Folders.Failed, err)
+			return out
+		}
+		out.Failed = dst
+	}
+	if job.Work != "" {
+		os.Remove(job.Work)
+	}
+	job.State = journal.Failed
+	if err := s.record(ctx, job); err != nil {
+		out.Err = err
+		return out
+	}
+	s.log.Warn("failed", "job", job.ID, "file", job.SourceName, "stage", job.FailedStage, "reason", job.Reason, "moved_to", out.Failed)
+	out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
+	return out
+}
+
+func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
+	return &outbox.Sidecar{
+		Source:            job.SourceName,
+		SourceSHA256:      job.SourceSHA256,
+		Pages:             job.Pages,
+		Languages:         strings.Split(job.Languages, "+"),
+		MeanOCRConfidence: job.MeanConfidence,
+		Signer:            job.Signer,
+		SigningTime:       job.SignedAt,
+		OutputSHA256:      job.OutputSHA256,
+		Station:           s.cfg.Station.Name,
+	}
+}
+
+func (s *Station) scanOptions() scan.Options {
+	return scan.Options{
+		Limits: scan.Limits{
+			MaxFileSize: s.cfg.Limits.MaxFileMB << 20,
+			MaxPages:    s.cfg.Limits.MaxPages,
+			MaxPixels:   s.cfg.Limits.MaxMegapixels * 1_000_000,
+		},
+		AssumeDPI:      s.cfg.PDF.AssumeDPI,
+		LosslessAsJPEG: s.cfg.PDF.LosslessAsJPEG,
+		JPEGQuality:    s.cfg.PDF.JPEGQuality,
+	}
+}
+
+func (s *Station) hotFolderOf(path string) string {
+	best := ""
+	for _, hf := range s.cfg.HotFolders {
+		if rel, err := filepath.Rel(hf.Path, path); err == nil && !strings.HasPrefix(rel, "..") && len(hf.Path) > len(best) {
+			best = hf.Path
+		}
+	}
+	return best
+}
+
+func pdfaPage(p *scan.Page, res *ocr.Result) pdfa.Page {
+	cs := pdfa.RGB
+	if p.Gray {
+		cs = pdfa.Gray
+	}
+	words := make([]pdfa.Word, len(res.Words))
+	for i, w := range res.Words {
+		words[i] = pdfa.Word{Text: w.Text, Box: w.Box}
+	}
+	return pdfa.Page{
+		Image: pdfa.Image{
+			Width: p.Width, Height: p.Height, DPIX: p.DPIX, DPIY: p.DPIY,
+			ColorSpace: cs, BitsPerComponent: p.BitsPerComponent, Filter: p.Filter, Data: p.Data,
+		},
+		Words:  words,
+		Rotate: res.Orientation,
+		Skew:   res.Skew,
+	}
+}
+
+// meanConfidence weighs every word equally across the document.
+func meanConfidence(results []*ocr.Result) float64 {
+	var sum float64
+	var n int
+	for _, r := range results {
+		for _, w := range r.Words {
+			sum += w.Confidence
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+func fileDigest(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return n, "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// outName is the outbox base name for an input: its name without extension, with anything
+// that could escape the folder replaced.
+func outName(source string) string {
+	base := strings.TrimSuffix(source, filepath.Ext(source))
+	base = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r < ' ' {
+			return '_'
+		}
+		return r
+	}, base)
+	base = strings.TrimLeft(base, ".")
+	if base == "" {
+		base = "scan"
+	}
+	return base
+}
+
+func withName(err error, job *journal.Job) error {
+	if strings.Contains(err.Error(), job.SourceName) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", job.SourceName, err)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// plainReason is the reason an operator reads: an input error's own words, else the error.
+func plainReason(err error) string {
+	var ie *scan.InputError
+	if errors.As(err, &ie) {
+		return ie.Error()
+	}
+	var se *stageError
+	if errors.As(err, &se) {
+		return se.err.Error()
+	}
+	return err.Error()
+}
+
+func advice(stage string) string {
+	switch stage {
+	case "receive", "decode":
+		return "Check that the file opens on the scanning computer. If it does not, scan the paper again and save it into the hot-folder. If it does, send this file and this note to the system administrator."
+	case "ocr":
+		return "Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator."
+	case "sign":
+		return "Check that the agency's token is plugged in and its certificate is valid, then move the file from this folder back into the hot-folder."
+	case "deliver", "archive":
+		return "Check free disk space and permissions of the outbox and archive folders, then move the file from this folder back into the hot-folder."
+	default:
+		return "Send this note to the system administrator."
+	}
+}

@@ -1,0 +1,147 @@
+package station
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"scanstation/journal"
+	"scanstation/watcher"
+)
+
+// work is one input to take through the pipeline: a path found in a hot-folder, or a job the
+// journal says is unfinished.
+type work struct {
+	source string
+	job    *journal.Job
+}
+
+// Run is the daemon: it first finishes the jobs a previous run left unfinished, then takes
+// every complete file the watcher finds in the hot-folders, until ctx is cancelled. In-flight
+// documents are then left at their last recorded state and resume at the next start.
+func (s *Station) Run(ctx context.Context) error {
+	dirs := make([]string, len(s.cfg.HotFolders))
+	for i, hf := range s.cfg.HotFolders {
+		dirs[i] = hf.Path
+	}
+	w, err := watcher.New(watcher.Options{
+		Dirs:     dirs,
+		Settle:   s.cfg.Watch.Settle,
+		Rescan:   s.cfg.Watch.Rescan,
+		Ignore:   s.cfg.Watch.Ignore,
+		NoEvents: !s.cfg.Watch.Events,
+		Logger:   s.log,
+	})
+	if err != nil {
+		return err
+	}
+	unfinished, err := s.journal.Unfinished(ctx)
+	if err != nil {
+		return err
+	}
+	if len(unfinished) > 0 {
+		s.log.Info("resuming unfinished documents from the last run", "count", len(unfinished))
+	}
+
+	queue := make(chan work)
+	var wg sync.WaitGroup
+	// Enough documents in flight to keep every OCR engine busy between one document's last
+	// page and the next one's first.
+	for range s.cfg.OCRWorkers() + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for item := range queue {
+				s.runOne(ctx, item)
+			}
+		}()
+	}
+
+	feed := func(item work) bool {
+		select {
+		case queue <- item:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	watchErr := make(chan error, 1)
+	go func() {
+		for i := range unfinished {
+			if !feed(work{job: &unfinished[i]}) {
+				break
+			}
+		}
+		watchErr <- w.Run(ctx, func(path string) { feed(work{source: path}) })
+	}()
+	s.log.Info("station running", "hot_folders", dirs, "outbox", s.cfg.Folders.Outbox, "ocr_workers", s.cfg.OCRWorkers())
+
+	<-ctx.Done()
+	err = <-watchErr
+	close(queue)
+	wg.Wait()
+	s.log.Info("station stopped")
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Station) runOne(ctx context.Context, item work) {
+	source := item.source
+	if item.job != nil {
+		source = item.job.Source
+	}
+	if !s.claim(source) {
+		return // the same input is in flight already (a resumed job the watcher also saw)
+	}
+	defer s.release(source)
+	if item.job != nil {
+		s.advance(ctx, item.job, false, nil)
+		return
+	}
+	s.handle(ctx, source, false, nil)
+}
+
+func (s *Station) claim(source string) bool {
+	s.inflightMu.Lock()
+	defer s.inflightMu.Unlock()
+	if s.inflight == nil {
+		s.inflight = map[string]bool{}
+	}
+	if s.inflight[source] {
+		return false
+	}
+	s.inflight[source] = true
+	return true
+}
+
+func (s *Station) release(source string) {
+	s.inflightMu.Lock()
+	defer s.inflightMu.Unlock()
+	delete(s.inflight, source)
+}
+
+// Process takes the given files through the pipeline once, leaving them where they are (a
+// copy is spooled and archived), and reports what became of each.
+func (s *Station) Process(ctx context.Context, paths []string, progress Progress) []Outcome {
+	outcomes := make([]Outcome, len(paths))
+	sem := make(chan struct{}, s.cfg.OCRWorkers())
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if !s.claim(p) {
+				outcomes[i] = Outcome{Source: p, Err: fmt.Errorf("%s is given twice", p)}
+				return
+			}
+			defer s.release(p)
+			outcomes[i] = s.handle(ctx, p, true, progress)
+		}()
+	}
+	wg.Wait()
+	return outcomes
+}

@@ -1,0 +1,164 @@
+// Package station is the pipeline: it wires watcher, scan, ocr, certify and outbox together,
+// owns the job states in the journal and the worker pools. Data flows one way:
+//
+//	hot-folder → received → spooled → (decode, OCR, PDF/A, sign) → signed → delivered → archived
+//	                                                                        └─▶ failed (with a reason file)
+//
+// Every transition is in the journal before the next stage starts, so after a crash a restart
+// resumes each job from its last recorded state and never delivers a document twice.
+package station
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+
+	"scanstation/certify"
+	"scanstation/certify/token"
+	"scanstation/config"
+	"scanstation/journal"
+	"scanstation/ocr"
+	"scanstation/outbox"
+)
+
+// Station processes scans. Create it with New; Close releases the token, the OCR engines and
+// the journal.
+type Station struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	journal   *journal.Journal
+	box       *outbox.Box
+	ocr       *ocr.Pool
+	token     *token.Token
+	certifier *certify.Certifier
+	spoolDir  string
+	workDir   string
+
+	// deliverMu serialises the choice of an outbox name with the delivery under it, so two
+	// documents with the same name never pick the same free name.
+	deliverMu sync.Mutex
+
+	inflightMu sync.Mutex
+	inflight   map[string]bool // sources being handled, so one input never runs twice at once
+}
+
+// New opens the journal, the token and the OCR engines described by cfg (already validated).
+func New(cfg *config.Config, log *slog.Logger) (*Station, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Station{
+		cfg:      cfg,
+		log:      log,
+		box:      &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive},
+		spoolDir: filepath.Join(cfg.Folders.State, "spool"),
+		workDir:  filepath.Join(cfg.Folders.State, "work"),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+
+	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("create folder: %w", err)
+		}
+	}
+	for _, d := range []string{cfg.Folders.State, s.spoolDir, s.workDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create state folder: %w", err)
+		}
+	}
+	var err error
+	if s.journal, err = journal.Open(filepath.Join(cfg.Folders.State, "journal.db")); err != nil {
+		return nil, err
+	}
+
+	icc, err := os.ReadFile(cfg.PDF.ICCProfile)
+	if err != nil {
+		return nil, fmt.Errorf("read the sRGB profile (pdf.icc_profile): %w", err)
+	}
+	font, err := readTextFont(cfg.OCR.Tessdata)
+	if err != nil {
+		return nil, err
+	}
+
+	pin, err := token.ReadPINFile(cfg.Signing.PINFile)
+	if err != nil {
+		return nil, err
+	}
+	s.token, err = token.Open(token.Config{
+		Module:      cfg.Signing.Module,
+		TokenLabel:  cfg.Signing.TokenLabel,
+		KeyLabel:    cfg.Signing.KeyLabel,
+		PIN:         pin,
+		SoftHSMConf: cfg.Signing.SoftHSM2Conf,
+		ChainFile:   cfg.Signing.ChainFile,
+	})
+	clear(pin)
+	if err != nil {
+		return nil, fmt.Errorf("open the signing token: %w", err)
+	}
+	s.certifier = &certify.Certifier{
+		Key:       s.token,
+		Chain:     s.token.Chain(),
+		OutputICC: icc,
+		TextFont:  font,
+		Producer:  producer(),
+		Reason:    cfg.Signing.Reason,
+		Location:  cfg.Signing.Location,
+	}
+
+	if s.ocr, err = ocr.NewPool(cfg.OCRWorkers(), ocr.Options{Languages: cfg.OCR.Languages, TessdataDir: cfg.OCR.Tessdata}); err != nil {
+		return nil, fmt.Errorf("start OCR: %w", err)
+	}
+	ok = true
+	return s, nil
+}
+
+// Close releases everything New opened.
+func (s *Station) Close() error {
+	var errs []error
+	if s.ocr != nil {
+		errs = append(errs, s.ocr.Close())
+	}
+	if s.token != nil {
+		errs = append(errs, s.token.Close())
+	}
+	if s.journal != nil {
+		errs = append(errs, s.journal.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Signer describes the certificate the station signs with.
+func (s *Station) Signer() *x509.Certificate { return s.token.Certificate() }
+
+// readTextFont reads the glyph-less font Tesseract ships for invisible text layers.
+func readTextFont(tessdata string) ([]byte, error) {
+	dirs := []string{tessdata, os.Getenv("TESSDATA_PREFIX"), "/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata", "/usr/share/tessdata"}
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(d, "pdf.ttf")); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("cannot find Tesseract's pdf.ttf (the invisible text font); install tesseract-ocr or set ocr.tessdata")
+}
+
+func producer() string {
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return "scanstation " + v
+}
