@@ -189,3 +189,16 @@ func corruptTIFFStrip(t *testing.T, data []byte) []byte {
 	}
 	return out
 }
+
+// An empty signature field (a place prepared for signing) is not a
+// signature: nothing is destroyed by processing, so it is accepted.
+func TestUnsignedSignatureFieldIsAccepted(t *testing.T) {
+	jpg := encodeJPEG(t, textPage(t, 300, 200, "x", true))
+	unsigned := bytes.Replace(signedPDF(jpg), []byte(" /V 7 0 R"), []byte("         "), 1)
+	path := writeFile(t, t.TempDir(), "unsigned.pdf", unsigned)
+	doc, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("an unsigned signature field was refused: %v", err)
+	}
+	doc.Close()
+}
