@@ -118,7 +118,11 @@ func writeScannerPDF(dir string, pages ...image.Image) error {
 	args := []string{"-o", filepath.Join(dir, "sample-scanner.pdf")}
 	for i, p := range pages {
 		path := filepath.Join(tmp, fmt.Sprintf("page%d.jpg", i+1))
-		if err := writeFile(path, func(w io.Writer) error { return samplescan.WriteJPEG(w, p, dpi, 85) }); err != nil {
+		var buf bytes.Buffer
+		if err := samplescan.WriteJPEG(&buf, p, dpi, 85); err != nil {
+			return fmt.Errorf("page %d of sample-scanner.pdf: %w", i+1, err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			return err
 		}
 		args = append(args, path)
