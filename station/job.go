@@ -63,6 +63,10 @@ func (s *Station) handle(ctx context.Context, source string, keepSource bool, pr
 		return Outcome{Source: source, Err: err}
 	}
 	if job == nil {
+		if _, err := os.Lstat(source); errors.Is(err, os.ErrNotExist) {
+			// Reported again after its job took it away: nothing to do.
+			return Outcome{Source: source, Err: fmt.Errorf("%s: no such file", source)}
+		}
 		if job, err = s.receive(ctx, source); err != nil {
 			return Outcome{Source: source, Err: err}
 		}
@@ -391,6 +395,12 @@ func pdfaPage(p *scan.Page, res *ocr.Result) pdfa.Page {
 	if p.Gray {
 		cs = pdfa.Gray
 	}
+	// The OCR tells how the stored image reads upright; a page without words keeps the
+	// rotation its scanner PDF gave it.
+	rotate := res.Orientation
+	if len(res.Words) == 0 {
+		rotate = p.Rotate
+	}
 	words := make([]pdfa.Word, len(res.Words))
 	for i, w := range res.Words {
 		words[i] = pdfa.Word{Text: w.Text, Box: w.Box}
@@ -401,7 +411,7 @@ func pdfaPage(p *scan.Page, res *ocr.Result) pdfa.Page {
 			ColorSpace: cs, BitsPerComponent: p.BitsPerComponent, Filter: p.Filter, Data: p.Data,
 		},
 		Words:  words,
-		Rotate: res.Orientation,
+		Rotate: rotate,
 		Skew:   res.Skew,
 	}
 }
