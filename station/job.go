@@ -86,7 +86,7 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 	size, sum, err := fileDigest(source)
 	if err != nil {
 		// Recorded all the same, so the failure below has a job to hang its reason on.
-		job.FailedStage, job.Reason = "receive", plainReason(err)
+		job.FailedStage, job.Reason = "receive", plainReason(err, job.SourceName)
 	}
 	job.SourceSize, job.SourceSHA256 = size, sum
 	if err := s.journal.Add(ctx, job); err != nil {
@@ -132,7 +132,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		if errors.As(err, &se) {
 			stage = se.stage
 		}
-		job.FailedStage, job.Reason = stage, plainReason(err)
+		job.FailedStage, job.Reason = stage, plainReason(err, job.SourceName)
 		if rerr := s.record(ctx, job); rerr != nil {
 			out.Err = rerr
 			return out
@@ -475,11 +475,15 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// plainReason is the reason an operator reads: an input error's own words, else the error.
-func plainReason(err error) string {
+// plainReason is the reason an operator reads: an input error's own words about the file as
+// the operator named it (not the station's spool copy), else the error.
+func plainReason(err error, name string) string {
 	var ie *scan.InputError
 	if errors.As(err, &ie) {
-		return ie.Error()
+		if ie.Page > 0 {
+			return fmt.Sprintf("page %d of %s: %s", ie.Page, name, ie.Reason)
+		}
+		return name + ": " + ie.Reason
 	}
 	var se *stageError
 	if errors.As(err, &se) {
