@@ -26,19 +26,22 @@ type State string
 // The states in the order a job moves through them. Failed can follow any
 // state that is not terminal.
 const (
-	Received  State = "received"  // a complete file was seen in a hot-folder
-	Spooled   State = "spooled"   // the original was moved out of the hot-folder
-	Signed    State = "signed"    // the signed PDF is durable in the work folder
-	Delivered State = "delivered" // the PDF and sidecar are durable in the outbox
-	Archived  State = "archived"  // the original is in the archive; done
-	Failed    State = "failed"    // the original is in the failed folder with a reason
+	Received         State = "received"          // a complete file was seen in a hot-folder
+	Spooled          State = "spooled"           // the original was moved out of the hot-folder
+	AwaitingApproval State = "awaiting_approval" // recognised and checked; waits for the clerk's approval
+	Approved         State = "approved"          // the clerk approved it; to be built and signed
+	Built            State = "built"             // the unsigned PDF/A is durable in the work folder
+	Signed           State = "signed"            // the signed PDF is durable in the work folder
+	Delivered        State = "delivered"         // the PDF and sidecar are durable in the outbox
+	Archived         State = "archived"          // the original is in the archive; done
+	Failed           State = "failed"            // the original is in the failed folder with a reason
 )
 
 // Terminal reports whether no further step follows s.
 func (s State) Terminal() bool { return s == Archived || s == Failed }
 
 // rank orders the states; states not listed are unknown.
-var rank = map[State]int{Received: 1, Spooled: 2, Signed: 3, Delivered: 4, Archived: 5, Failed: 6}
+var rank = map[State]int{Received: 1, Spooled: 2, AwaitingApproval: 3, Approved: 4, Built: 5, Signed: 6, Delivered: 7, Archived: 8, Failed: 9}
 
 // The stages whose durations are kept, as keys of Job.StageTimes. The same
 // names are meant for Job.FailedStage.
@@ -70,8 +73,17 @@ type Job struct {
 	SourceSHA256 string
 	State        State  // Received if left empty when added
 	Spool        string // where the original waits while processed
-	Work         string // the signed PDF before delivery
+	Work         string // the unsigned (built) or signed PDF before delivery
 	OutName      string // the outbox base name, recorded before delivery
+
+	Operator      string    // who scanned it: from the hot-folder's setting or its sub-folder
+	ConvertedAt   time.Time // when the paper became an electronic copy (the conversion record)
+	Warnings      string    // quality findings that did not stop it, one per line
+	ApprovedBy    string    // the clerk who approved the signature (approval mode)
+	ApprovedAt    time.Time
+	MarkPlace     string // where the certification mark went, in plain words
+	Level         string // the signature's PAdES level: B-B or B-T
+	TimestampNote string // why a document meant to be timestamped was not
 
 	Pages          int
 	Languages      string
@@ -246,6 +258,15 @@ func checkStages(times map[string]time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// InState returns the jobs in state, oldest first.
+func (j *Journal) InState(ctx context.Context, state State) ([]Job, error) {
+	jobs, err := j.query(ctx, "WHERE state = ? ORDER BY id", state)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: list %s jobs: %w", j.path, state, err)
+	}
+	return jobs, nil
 }
 
 // Unfinished returns the jobs that are not in a terminal state, oldest first:

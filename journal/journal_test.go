@@ -59,6 +59,14 @@ func TestWriteReopenRead(t *testing.T) {
 	job.Signer = "CN=Văn thư, O=Sở Nội vụ"
 	job.SignedAt = time.Date(2025, 3, 4, 9, 30, 15, 123456789, time.FixedZone("ICT", 7*3600))
 	job.OutputSHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	job.Operator = "Nguyễn Thị Lan"
+	job.ConvertedAt = time.Date(2025, 3, 4, 9, 29, 0, 0, time.UTC)
+	job.Warnings = "page 2 is blank"
+	job.ApprovedBy = "Trần Văn Bình"
+	job.ApprovedAt = time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
+	job.MarkPlace = "top right"
+	job.Level = "B-T"
+	job.TimestampNote = ""
 	job.StageTimes = map[string]time.Duration{
 		journal.StageDecode: 120 * time.Millisecond,
 		journal.StageOCR:    7 * time.Second,

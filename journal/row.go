@@ -41,12 +41,14 @@ func rowOf(job *Job) row {
 			"source", "source_name", "hot_folder", "source_size", "source_sha256",
 			"state", "spool", "work", "out_name",
 			"pages", "languages", "mean_confidence", "signer", "signed_at", "output_sha256",
+			"operator", "converted_at", "warnings", "approved_by", "approved_at", "mark_place", "level", "timestamp_note",
 			"failed_stage", "reason",
 		},
 		values: []any{
 			job.Source, job.SourceName, job.HotFolder, job.SourceSize, job.SourceSHA256,
 			string(job.State), job.Spool, job.Work, job.OutName,
 			job.Pages, job.Languages, job.MeanConfidence, job.Signer, nullTime(job.SignedAt), job.OutputSHA256,
+			job.Operator, nullTime(job.ConvertedAt), job.Warnings, job.ApprovedBy, nullTime(job.ApprovedAt), job.MarkPlace, job.Level, job.TimestampNote,
 			job.FailedStage, job.Reason,
 		},
 	}
@@ -90,6 +92,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		job                      Job
 		state                    string
 		created, updated, signed sql.NullString
+		converted, approved      sql.NullString
 		stageNS                  = make([]sql.NullInt64, len(stageColumns))
 	)
 	dest := []any{
@@ -97,6 +100,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		&job.Source, &job.SourceName, &job.HotFolder, &job.SourceSize, &job.SourceSHA256,
 		&state, &job.Spool, &job.Work, &job.OutName,
 		&job.Pages, &job.Languages, &job.MeanConfidence, &job.Signer, &signed, &job.OutputSHA256,
+		&job.Operator, &converted, &job.Warnings, &job.ApprovedBy, &approved, &job.MarkPlace, &job.Level, &job.TimestampNote,
 		&job.FailedStage, &job.Reason,
 	}
 	for i := range stageNS {
@@ -115,6 +119,12 @@ func scanJob(rows *sql.Rows) (Job, error) {
 	}
 	if job.SignedAt, err = parseTime(signed); err != nil {
 		return Job{}, fmt.Errorf("job %d: signing time: %w", job.ID, err)
+	}
+	if job.ConvertedAt, err = parseTime(converted); err != nil {
+		return Job{}, fmt.Errorf("job %d: conversion time: %w", job.ID, err)
+	}
+	if job.ApprovedAt, err = parseTime(approved); err != nil {
+		return Job{}, fmt.Errorf("job %d: approval time: %w", job.ID, err)
 	}
 	for i, c := range stageColumns {
 		if stageNS[i].Valid {
