@@ -30,6 +30,9 @@ type Config struct {
 	OCR        OCR         `mapstructure:"ocr"`
 	PDF        PDF         `mapstructure:"pdf"`
 	Signing    Signing     `mapstructure:"signing"`
+	Mark       Mark        `mapstructure:"mark"`
+	Timestamp  Timestamp   `mapstructure:"timestamp"`
+	Validation Validation  `mapstructure:"validate"`
 	Limits     Limits      `mapstructure:"limits"`
 	Log        Log         `mapstructure:"log"`
 
@@ -44,9 +47,69 @@ type Station struct {
 	Agency string `mapstructure:"agency"`
 }
 
-// HotFolder is a folder the scanner saves into.
+// HotFolder is a folder the scanner saves into, with the rules for what is scanned there.
+// Empty fields take the defaults of Decree 30/2020 (see HotFolderDefaults).
 type HotFolder struct {
-	Path string `mapstructure:"path"`
+	Path      string `mapstructure:"path"`
+	Mark      string `mapstructure:"mark"`       // decree30 or circular01
+	CopyLabel string `mapstructure:"copy_label"` // SAO Y, SAO LỤC, TRÍCH SAO
+	// Operator is who scans into this folder; empty means the name of the sub-folder a file
+	// is in (inbox/lan/scan.jpg was scanned by "lan").
+	Operator     string   `mapstructure:"operator"`
+	MinDPI       float64  `mapstructure:"min_dpi"`
+	RequireColor *bool    `mapstructure:"require_color"`
+	PaperSizes   []string `mapstructure:"paper_sizes"`
+	ToleranceMM  float64  `mapstructure:"tolerance_mm"`
+	BlankPages   string   `mapstructure:"blank_pages"` // keep, drop or reject
+	OnFail       string   `mapstructure:"on_fail"`     // reject or warn
+	Approval     string   `mapstructure:"approval"`    // none or required
+}
+
+// HotFolderDefaults are the values an empty hot-folder field takes.
+var HotFolderDefaults = HotFolder{
+	Mark:        "decree30",
+	CopyLabel:   "SAO Y",
+	MinDPI:      200,
+	PaperSizes:  []string{"A5", "A4", "A3", "B4", "B5", "Letter", "Legal"},
+	ToleranceMM: 5,
+	BlankPages:  "keep",
+	OnFail:      "reject",
+	Approval:    "none",
+}
+
+// ColorRequired reports whether scans must be in colour (the default).
+func (h HotFolder) ColorRequired() bool { return h.RequireColor == nil || *h.RequireColor }
+
+func (h *HotFolder) applyDefaults() {
+	d := HotFolderDefaults
+	if h.Mark == "" {
+		h.Mark = d.Mark
+	}
+	if h.CopyLabel == "" {
+		h.CopyLabel = d.CopyLabel
+	}
+	if h.RequireColor == nil {
+		color := true
+		h.RequireColor = &color
+	}
+	if h.MinDPI == 0 {
+		h.MinDPI = d.MinDPI
+	}
+	if len(h.PaperSizes) == 0 {
+		h.PaperSizes = append([]string(nil), d.PaperSizes...)
+	}
+	if h.ToleranceMM == 0 {
+		h.ToleranceMM = d.ToleranceMM
+	}
+	if h.BlankPages == "" {
+		h.BlankPages = d.BlankPages
+	}
+	if h.OnFail == "" {
+		h.OnFail = d.OnFail
+	}
+	if h.Approval == "" {
+		h.Approval = d.Approval
+	}
 }
 
 // Folders are where results go. Operators look into them with a file manager.
@@ -55,6 +118,7 @@ type Folders struct {
 	Failed  string `mapstructure:"failed"`
 	Archive string `mapstructure:"archive"`
 	State   string `mapstructure:"state"`
+	Review  string `mapstructure:"review"`
 }
 
 // Watch tunes how complete files are found.
@@ -90,6 +154,36 @@ type Signing struct {
 	SoftHSM2Conf string `mapstructure:"softhsm2_conf"`
 	Reason       string `mapstructure:"reason"`
 	Location     string `mapstructure:"location"`
+	// Certify makes the first signature a certification signature (DocMDP: only form
+	// filling and further signatures allowed afterwards).
+	Certify bool `mapstructure:"certify"`
+}
+
+// Mark is the visible certification mark on page 1.
+type Mark struct {
+	Font       string  `mapstructure:"font"`
+	FontSize   float64 `mapstructure:"font_size"`
+	TimeFormat string  `mapstructure:"time_format"`
+	TimeZone   string  `mapstructure:"time_zone"`
+	SealImage  string  `mapstructure:"seal_image"`
+	SealSizeMM float64 `mapstructure:"seal_size_mm"`
+	MarginMM   float64 `mapstructure:"margin_mm"`
+}
+
+// Timestamp configures the RFC 3161 time-stamping authority (PAdES B-T).
+type Timestamp struct {
+	URL     string        `mapstructure:"url"`
+	Timeout time.Duration `mapstructure:"timeout"`
+	// OnUnavailable is "wait" (keep the document and try again every RetryEvery) or
+	// "sign_without" (sign B-B and say so in the sidecar).
+	OnUnavailable string        `mapstructure:"on_unavailable"`
+	RetryEvery    time.Duration `mapstructure:"retry_every"`
+}
+
+// Validation names an outside PDF/A validator run on every output before it enters the
+// outbox; a file it rejects goes to failed/ with its findings.
+type Validation struct {
+	VeraPDF string `mapstructure:"verapdf"`
 }
 
 // Limits protect the station from hostile or broken files.
@@ -108,36 +202,50 @@ type Log struct {
 // defaults lists every key with its default. docs/config.md documents the same list; a test
 // keeps them in step.
 var defaults = map[string]any{
-	"station.name":          "scanstation",
-	"station.agency":        "",
-	"folders.outbox":        "outbox",
-	"folders.failed":        "failed",
-	"folders.archive":       "archive",
-	"folders.state":         "state",
-	"watch.settle":          "2s",
-	"watch.rescan":          "30s",
-	"watch.ignore":          []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload"},
-	"watch.events":          true,
-	"ocr.languages":         []string{"vie", "eng"},
-	"ocr.tessdata":          "",
-	"ocr.workers":           0,
-	"pdf.lossless_as_jpeg":  false,
-	"pdf.jpeg_quality":      85,
-	"pdf.assume_dpi":        300.0,
-	"pdf.icc_profile":       "/usr/share/color/icc/sRGB.icc",
-	"signing.module":        "",
-	"signing.token_label":   "",
-	"signing.key_label":     "",
-	"signing.pin_file":      "",
-	"signing.chain_file":    "",
-	"signing.softhsm2_conf": "",
-	"signing.reason":        "Sao y từ văn bản giấy (số hóa)",
-	"signing.location":      "",
-	"limits.max_file_mb":    500,
-	"limits.max_pages":      2000,
-	"limits.max_megapixels": 200,
-	"log.level":             "info",
-	"log.format":            "text",
+	"station.name":             "scanstation",
+	"station.agency":           "",
+	"folders.outbox":           "outbox",
+	"folders.failed":           "failed",
+	"folders.archive":          "archive",
+	"folders.state":            "state",
+	"folders.review":           "review",
+	"watch.settle":             "2s",
+	"watch.rescan":             "30s",
+	"watch.ignore":             []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload"},
+	"watch.events":             true,
+	"ocr.languages":            []string{"vie", "eng"},
+	"ocr.tessdata":             "",
+	"ocr.workers":              0,
+	"pdf.lossless_as_jpeg":     false,
+	"pdf.jpeg_quality":         85,
+	"pdf.assume_dpi":           300.0,
+	"pdf.icc_profile":          "/usr/share/color/icc/sRGB.icc",
+	"signing.module":           "",
+	"signing.token_label":      "",
+	"signing.key_label":        "",
+	"signing.pin_file":         "",
+	"signing.chain_file":       "",
+	"signing.softhsm2_conf":    "",
+	"signing.reason":           "Sao y từ văn bản giấy (số hóa)",
+	"signing.location":         "",
+	"signing.certify":          true,
+	"mark.font":                "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+	"mark.font_size":           10.0,
+	"mark.time_format":         "dd.MM.yyyy HH:mm:ss ±hh:mm",
+	"mark.time_zone":           "Asia/Ho_Chi_Minh",
+	"mark.seal_image":          "",
+	"mark.seal_size_mm":        36.0,
+	"mark.margin_mm":           10.0,
+	"timestamp.url":            "",
+	"timestamp.timeout":        "10s",
+	"timestamp.on_unavailable": "sign_without",
+	"timestamp.retry_every":    "1m",
+	"validate.verapdf":         "",
+	"limits.max_file_mb":       500,
+	"limits.max_pages":         2000,
+	"limits.max_megapixels":    200,
+	"log.level":                "info",
+	"log.format":               "text",
 }
 
 // Keys returns every configuration key that has a default, sorted as in docs/config.md.
@@ -186,6 +294,9 @@ func Load(path string) (*Config, error) {
 	}
 	c.File = abs
 	c.resolvePaths(filepath.Dir(abs))
+	for i := range c.HotFolders {
+		c.HotFolders[i].applyDefaults()
+	}
 	return &c, nil
 }
 
@@ -198,7 +309,8 @@ func (c *Config) resolvePaths(base string) {
 	for i := range c.HotFolders {
 		resolve(&c.HotFolders[i].Path)
 	}
-	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State,
+	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State, &c.Folders.Review,
+		&c.Mark.Font, &c.Mark.SealImage,
 		&c.OCR.Tessdata, &c.PDF.ICCProfile, &c.Signing.PINFile, &c.Signing.ChainFile, &c.Signing.SoftHSM2Conf} {
 		resolve(p)
 	}

@@ -18,17 +18,29 @@ func Default(dir string) *Config {
 			Failed:  dir + "/failed",
 			Archive: dir + "/archive",
 			State:   dir + "/state",
+			Review:  dir + "/review",
 		},
 		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true},
 		OCR:   OCR{Languages: []string{"vie", "eng"}},
 		PDF:   PDF{JPEGQuality: 85, AssumeDPI: 300, ICCProfile: defaults["pdf.icc_profile"].(string)},
 		Signing: Signing{
-			Reason: defaults["signing.reason"].(string),
+			Reason:  defaults["signing.reason"].(string),
+			Certify: true,
 		},
-		Limits: Limits{MaxFileMB: 500, MaxPages: 2000, MaxMegapixels: 200},
-		Log:    Log{Level: "info", Format: "text"},
+		Mark: Mark{
+			Font:       defaults["mark.font"].(string),
+			FontSize:   10,
+			TimeFormat: defaults["mark.time_format"].(string),
+			TimeZone:   defaults["mark.time_zone"].(string),
+			SealSizeMM: 36,
+			MarginMM:   10,
+		},
+		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute},
+		Limits:    Limits{MaxFileMB: 500, MaxPages: 2000, MaxMegapixels: 200},
+		Log:       Log{Level: "info", Format: "text"},
 	}
 	c.Watch.Ignore = append([]string(nil), defaults["watch.ignore"].([]string)...)
+	c.HotFolders[0].applyDefaults()
 	return c
 }
 
@@ -55,10 +67,21 @@ station:
   name: {{q .Station.Name}}      # shown in the sidecar of every document
   agency: {{q .Station.Agency}}  # the agency whose copies this station certifies
 
-# Folders the scanner saves into. Sub-folders are watched too.
+# Folders the scanner saves into. Sub-folders are watched too. Each folder has its own rules
+# (defaults from Decree 30/2020); see docs/config.md.
 hot_folders:
 {{- range .HotFolders}}
   - path: {{q .Path}}
+    mark: {{q .Mark}}               # decree30 (text mark) or circular01 (seal image + text)
+    copy_label: {{q .CopyLabel}}    # SAO Y, SAO LỤC or TRÍCH SAO
+    operator: {{q .Operator}}       # empty: the name of the sub-folder a scan is saved in
+    min_dpi: {{.MinDPI}}            # 300 for maps and technical drawings
+    require_color: {{.ColorRequired}}
+    paper_sizes: {{q .PaperSizes}}
+    tolerance_mm: {{.ToleranceMM}}  # how far the page may be from the paper size (100% scale)
+    blank_pages: {{q .BlankPages}}  # keep, drop or reject
+    on_fail: {{q .OnFail}}          # reject: to failed/; warn: sign anyway, findings in the sidecar
+    approval: {{q .Approval}}       # required: the clerk approves each document before it is signed
 {{- end}}
 
 folders:
@@ -66,6 +89,7 @@ folders:
   failed: {{q .Folders.Failed}}    # inputs that could not be processed, each with <name>.error.txt
   archive: {{q .Folders.Archive}}  # originals, moved here once their copy is safely in the outbox
   state: {{q .Folders.State}}      # the journal and work files; keep on a local disk
+  review: {{q .Folders.Review}}    # unsigned copies waiting for the clerk's approval
 
 watch:
   settle: {{.Watch.Settle}}   # a file is taken when its size and time stay unchanged this long
@@ -93,6 +117,25 @@ signing:
   softhsm2_conf: {{q .Signing.SoftHSM2Conf}}  # SoftHSM2 only
   reason: {{q .Signing.Reason}}
   location: {{q .Signing.Location}}
+  certify: {{.Signing.Certify}}           # the signature certifies the document (DocMDP)
+
+mark:
+  font: {{q .Mark.Font}}        # Times New Roman-compatible; any TrueType font
+  font_size: {{.Mark.FontSize}}
+  time_format: {{q .Mark.TimeFormat}}
+  time_zone: {{q .Mark.TimeZone}}
+  seal_image: {{q .Mark.SealImage}}      # circular01: the agency's seal, PNG with transparent background
+  seal_size_mm: {{.Mark.SealSizeMM}}
+  margin_mm: {{.Mark.MarginMM}}
+
+timestamp:
+  url: {{q .Timestamp.URL}}     # RFC 3161 time-stamping authority; empty: no timestamp (PAdES B-B)
+  timeout: {{.Timestamp.Timeout}}
+  on_unavailable: {{q .Timestamp.OnUnavailable}}  # wait (retry every retry_every) or sign_without (B-B, noted in the sidecar)
+  retry_every: {{.Timestamp.RetryEvery}}
+
+validate:
+  verapdf: {{q .Validation.VeraPDF}}  # e.g. "verapdf": every output is checked before the outbox; fails closed
 
 limits:
   max_file_mb: {{.Limits.MaxFileMB}}

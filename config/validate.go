@@ -3,9 +3,12 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Problem is one thing wrong with a configuration, named by its key.
@@ -35,6 +38,23 @@ func (c *Config) Validate() []Problem {
 			continue
 		}
 		checkDir(add, key, hf.Path, false)
+		prefix := fmt.Sprintf("hot_folders[%d].", i)
+		oneOf(add, prefix+"mark", hf.Mark, "decree30", "circular01")
+		if hf.Mark == "circular01" && c.Mark.SealImage == "" {
+			add("mark.seal_image", "hot-folder %s uses the circular01 mark, which needs the agency's seal image (a PNG file)", hf.Path)
+		}
+		if strings.TrimSpace(hf.CopyLabel) == "" {
+			add(prefix+"copy_label", "is empty; use SAO Y, SAO LỤC or TRÍCH SAO")
+		}
+		if hf.MinDPI < 50 || hf.MinDPI > 2400 {
+			add(prefix+"min_dpi", "must be between 50 and 2400, not %g", hf.MinDPI)
+		}
+		if hf.ToleranceMM < 0 || hf.ToleranceMM > 50 {
+			add(prefix+"tolerance_mm", "must be between 0 and 50 mm, not %g", hf.ToleranceMM)
+		}
+		oneOf(add, prefix+"blank_pages", hf.BlankPages, "keep", "drop", "reject")
+		oneOf(add, prefix+"on_fail", hf.OnFail, "reject", "warn")
+		oneOf(add, prefix+"approval", hf.Approval, "none", "required")
 	}
 
 	outputs := map[string]string{
@@ -112,6 +132,40 @@ func (c *Config) Validate() []Problem {
 		checkFile(add, "signing.softhsm2_conf", c.Signing.SoftHSM2Conf, "SoftHSM2 configuration file")
 	}
 
+	checkFile(add, "mark.font", c.Mark.Font, "a TrueType font for the certification mark (install fonts-liberation2)")
+	if c.Mark.FontSize < 6 || c.Mark.FontSize > 24 {
+		add("mark.font_size", "must be between 6 and 24 points, not %g", c.Mark.FontSize)
+	}
+	if _, err := time.LoadLocation(c.Mark.TimeZone); err != nil {
+		add("mark.time_zone", "%q is not a known time zone (the default is Asia/Ho_Chi_Minh)", c.Mark.TimeZone)
+	}
+	if c.Mark.SealImage != "" {
+		checkFile(add, "mark.seal_image", c.Mark.SealImage, "the agency's seal as a PNG with transparent background")
+	}
+	if c.Mark.SealSizeMM < 10 || c.Mark.SealSizeMM > 80 {
+		add("mark.seal_size_mm", "must be between 10 and 80 mm, not %g", c.Mark.SealSizeMM)
+	}
+	if c.Mark.MarginMM < 0 || c.Mark.MarginMM > 50 {
+		add("mark.margin_mm", "must be between 0 and 50 mm, not %g", c.Mark.MarginMM)
+	}
+	if c.Timestamp.URL != "" {
+		if u, err := url.Parse(c.Timestamp.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("timestamp.url", "%q is not an http(s) address of a time-stamping authority", c.Timestamp.URL)
+		}
+	}
+	if c.Timestamp.Timeout <= 0 {
+		add("timestamp.timeout", "must be a positive duration such as 10s")
+	}
+	if c.Timestamp.RetryEvery <= 0 {
+		add("timestamp.retry_every", "must be a positive duration such as 1m")
+	}
+	oneOf(add, "timestamp.on_unavailable", c.Timestamp.OnUnavailable, "wait", "sign_without")
+	if fields := strings.Fields(c.Validation.VeraPDF); len(fields) > 0 {
+		if _, err := exec.LookPath(fields[0]); err != nil {
+			add("validate.verapdf", "%q cannot be run: %v (scripts/setup.sh installs veraPDF)", fields[0], err)
+		}
+	}
+
 	if c.Limits.MaxFileMB <= 0 {
 		add("limits.max_file_mb", "must be positive")
 	}
@@ -130,6 +184,15 @@ func (c *Config) Validate() []Problem {
 		add("log.format", "%q is not text or json", c.Log.Format)
 	}
 	return ps
+}
+
+func oneOf(add func(string, string, ...any), key, value string, allowed ...string) {
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	add(key, "%q is not one of %s", value, strings.Join(allowed, ", "))
 }
 
 // tessdataDir is where the language models are looked for: the configured folder, or the
