@@ -23,8 +23,17 @@ var (
 	// ErrKeyMismatch means the certificate on the token does not belong to the
 	// signing key.
 	ErrKeyMismatch = errors.New("the certificate does not belong to the signing key")
-	// ErrClosed means the Token was used after Close.
+	// ErrClosed means the Token or Keeper was used after Close.
 	ErrClosed = errors.New("the token connection is closed")
+	// ErrCertificateExpired means the signing certificate's validity ended.
+	ErrCertificateExpired = errors.New("the signing certificate has expired")
+	// ErrCertificateNotYetValid means the signing certificate's validity has not
+	// begun, or the station's clock is wrong.
+	ErrCertificateNotYetValid = errors.New("the signing certificate is not valid yet")
+	// ErrCertificateChanged means the token came back with another certificate than
+	// the one a signature was prepared for (a renewed or different card was inserted):
+	// the document has to be signed again with the new certificate in its chain.
+	ErrCertificateChanged = errors.New("the token now carries a different certificate")
 )
 
 // explain turns an error from the PKCS#11 module into plain words for the operator,
@@ -47,8 +56,8 @@ func explain(op, tokenLabel string, err error) error {
 			op, tokenLabel, ErrPINLocked, err)
 	case pkcs11.CKR_TOKEN_NOT_PRESENT, pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_SLOT_ID_INVALID,
 		pkcs11.CKR_SESSION_HANDLE_INVALID, pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_TOKEN_NOT_RECOGNIZED:
-		return fmt.Errorf("%s on token %q: %w (%w); if the token was removed, insert it again "+
-			"and restart the station", op, tokenLabel, ErrTokenAbsent, err)
+		return fmt.Errorf("%s on token %q: %w (%w); if the token was removed, insert it again",
+			op, tokenLabel, ErrTokenAbsent, err)
 	case pkcs11.CKR_KEY_HANDLE_INVALID, pkcs11.CKR_OBJECT_HANDLE_INVALID:
 		return fmt.Errorf("%s on token %q: %w (%w)", op, tokenLabel, ErrKeyNotFound, err)
 	case pkcs11.CKR_USER_NOT_LOGGED_IN:

@@ -10,9 +10,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/miekg/pkcs11"
 )
@@ -25,12 +27,43 @@ type Config struct {
 	// certificate object with the same CKA_ID.
 	KeyLabel string
 	PIN      []byte // the user PIN; never logged and never put into error text
+	// PINFile, used when PIN is empty, is read (see ReadPINFile) each time the token
+	// is opened, so a Keeper picks up a corrected file after Reset.
+	PINFile string
 	// SoftHSMConf, if set, becomes SOFTHSM2_CONF before the module is initialised
 	// (development tokens on SoftHSM2).
 	SoftHSMConf string
 	// ChainFile, if set, is a PEM file with the CA certificates to embed in
 	// signatures after the signing certificate, issuer first.
 	ChainFile string
+	// PollInterval is how often a Keeper looks for an absent token; zero means 2 s.
+	// Open ignores it.
+	PollInterval time.Duration
+}
+
+// String describes the configuration without the PIN, so that printing a Config
+// with %v or %+v cannot reveal it.
+func (c Config) String() string {
+	return fmt.Sprintf("{Module:%s TokenLabel:%q KeyLabel:%q PIN:%s PINFile:%s SoftHSMConf:%s ChainFile:%s PollInterval:%v}",
+		c.Module, c.TokenLabel, c.KeyLabel, redacted(c.PIN), c.PINFile, c.SoftHSMConf, c.ChainFile, c.PollInterval)
+}
+
+// LogValue describes the configuration to log/slog without the PIN.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("module", c.Module),
+		slog.String("token", c.TokenLabel),
+		slog.String("key", c.KeyLabel),
+		slog.String("pin", redacted(c.PIN)),
+		slog.String("pin_file", c.PINFile),
+	)
+}
+
+func redacted(pin []byte) string {
+	if len(pin) == 0 {
+		return "(none)"
+	}
+	return "(set)"
 }
 
 // Token is a logged-in PKCS#11 token used as a crypto.Signer. It holds one session for
@@ -58,8 +91,9 @@ type Token struct {
 
 // Open loads the module, finds the token by its label, opens one session, logs in as
 // the user and finds the signing key and its certificate. It checks that the
-// certificate belongs to the key, so a mismatch is found at start-up and not in the
-// first signed document. The PIN is tried at most once.
+// certificate belongs to the key and is valid now (CheckValid), so a mismatch or an
+// expired certificate is found at start-up and not in the first signed document. The
+// PIN is tried at most once.
 //
 // PKCS#11 allows a module to be initialised once per process: while a Token is open,
 // another Open or CreateDevToken with the same module fails until it is closed.
@@ -69,8 +103,16 @@ func Open(cfg Config) (*Token, error) {
 		return nil, errors.New("open token: no token label is configured")
 	case cfg.KeyLabel == "":
 		return nil, fmt.Errorf("open token %q: no key label is configured", cfg.TokenLabel)
-	case len(cfg.PIN) == 0:
-		return nil, fmt.Errorf("open token %q: no PIN is configured", cfg.TokenLabel)
+	case len(cfg.PIN) == 0 && cfg.PINFile == "":
+		return nil, fmt.Errorf("open token %q: no PIN or PIN file is configured", cfg.TokenLabel)
+	}
+	if len(cfg.PIN) == 0 {
+		pin, err := ReadPINFile(cfg.PINFile)
+		if err != nil {
+			return nil, fmt.Errorf("open token %q: %w", cfg.TokenLabel, err)
+		}
+		defer clear(pin)
+		cfg.PIN = pin
 	}
 	var chainFile []*x509.Certificate
 	if cfg.ChainFile != "" {
@@ -131,6 +173,9 @@ func (t *Token) open(cfg Config, chainFile []*x509.Certificate) error {
 		t.pin = bytes.Clone(cfg.PIN)
 	}
 	if err := t.checkKeyMatchesCertificate(); err != nil {
+		return err
+	}
+	if err := t.CheckValid(time.Now()); err != nil {
 		return err
 	}
 	if len(chainFile) > 0 && !issuedByOneOf(t.cert, chainFile) {
