@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"image"
+	"image/jpeg"
 	"path/filepath"
 	"testing"
 
@@ -88,4 +89,35 @@ func BenchmarkTIFFPageA4BilevelG4(b *testing.B) {
 	g4 := filepath.Join(dir, "a4.tif")
 	run(b, "ppm2tiff", "-c", "g4", "-R", "300", writeFile(b, dir, "a4.pbm", pbm(bw)), g4)
 	benchPage(b, g4, Options{})
+}
+
+// BenchmarkThumbA4 is what the thumbnail adds to each A4 page at 300 dpi,
+// from the samples the decoder has already made.
+func BenchmarkThumbA4(b *testing.B) {
+	colour := scanned(textPage(b, a4W, a4H, "Benchmark page", true))
+	gray := scanned(textPage(b, a4W, a4H, "Benchmark page", false))
+	j, err := jpeg.Decode(bytes.NewReader(encodeJPEG(b, colour)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rgb := rasterFromImage(colour, false)
+	grey := rasterFromImage(gray, true)
+	bw := rasterFromImage(gray, true)
+	packBilevel(bw)
+	for _, c := range []struct {
+		name  string
+		thumb func() *image.Gray
+	}{
+		{"JPEGLuma", func() *image.Gray { return thumbImage(j) }},
+		{"RGB", rgb.thumb},
+		{"Gray", grey.thumb},
+		{"Bilevel", bw.thumb},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.thumb()
+			}
+		})
+	}
 }

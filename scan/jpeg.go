@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"io"
 )
@@ -153,19 +154,22 @@ func (d *Document) checkJPEG(page int, info *jpegInfo) error {
 	return nil
 }
 
-// verifyJPEG decodes the whole image: a JPEG cut short still has a valid
-// header, and only decoding reaches the missing end.
-func (d *Document) verifyJPEG(page int, data []byte) error {
-	if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+// decodeJPEG decodes the whole image: a JPEG cut short still has a valid
+// header, and only decoding reaches the missing end. The pixels are not
+// thrown away: the page's thumbnail is made from them, so a JPEG page is
+// decoded once.
+func (d *Document) decodeJPEG(page int, data []byte) (*image.Gray, error) {
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
 		// Go reports a cut-off file as unexpected EOF or as short Huffman
 		// data, depending on where the cut falls; a missing end marker
 		// tells the operator's case (an interrupted save) apart.
 		if errors.Is(err, io.ErrUnexpectedEOF) || !bytes.HasSuffix(bytes.TrimRight(data, "\x00"), []byte{0xFF, 0xD9}) {
-			return d.inputError(page, err, "the JPEG image is incomplete (the file ends too early); the scan was not saved completely, scan the document again")
+			return nil, d.inputError(page, err, "the JPEG image is incomplete (the file ends too early); the scan was not saved completely, scan the document again")
 		}
-		return d.inputError(page, err, "the JPEG image is damaged and cannot be read (%v); scan the document again", err)
+		return nil, d.inputError(page, err, "the JPEG image is damaged and cannot be read (%v); scan the document again", err)
 	}
-	return nil
+	return thumbImage(img), nil
 }
 
 func (d *Document) jpegPage() (*Page, error) {
@@ -173,7 +177,8 @@ func (d *Document) jpegPage() (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.verifyJPEG(0, data); err != nil {
+	thumb, err := d.decodeJPEG(0, data)
+	if err != nil {
 		return nil, err
 	}
 	info := d.jpeg
@@ -181,6 +186,8 @@ func (d *Document) jpegPage() (*Page, error) {
 		Number: 1, Width: info.width, Height: info.height,
 		Gray: info.components == 1, BitsPerComponent: 8,
 		Filter: "DCTDecode", Data: data, OCRImage: data,
+		ColorDepth: 8 * info.components,
+		Thumb:      thumb, ThumbScale: 1.0 / thumbFactor,
 	}
 	d.setDPI(p, info.dpiX, info.dpiY)
 	return p, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 
@@ -216,6 +217,8 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 		p.BitsPerComponent = 8
 		p.Filter = "DCTDecode"
 		p.Data, p.OCRImage = jpegData.bytes, jpegData.bytes
+		p.ColorDepth = 8 * jpegData.info.components
+		p.Thumb, p.ThumbScale = jpegData.thumb, 1.0/thumbFactor
 		p.DPIX, p.DPIY, p.DPIKnown = dpi(p.Width, a), dpi(p.Height, dd), true
 		return p, nil
 	}
@@ -234,6 +237,7 @@ func covers(ix0, iy0, ix1, iy1, px0, py0, px1, py1 float64) bool {
 type pdfJPEG struct {
 	bytes []byte
 	info  *jpegInfo
+	thumb *image.Gray
 }
 
 // pdfImageSamples returns a DCT image's JPEG bytes unchanged, or any
@@ -272,10 +276,11 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 			if err := d.checkJPEG(page, info); err != nil {
 				return nil, nil, err
 			}
-			if err := d.verifyJPEG(page, sd.Raw); err != nil {
+			thumb, err := d.decodeJPEG(page, sd.Raw)
+			if err != nil {
 				return nil, nil, err
 			}
-			return nil, &pdfJPEG{bytes: sd.Raw, info: info}, nil
+			return nil, &pdfJPEG{bytes: sd.Raw, info: info, thumb: thumb}, nil
 		case "JBIG2Decode":
 			return nil, nil, d.inputError(page, nil, "the page's image uses JBIG2 compression, which is not supported yet; set the scanner's PDF compression to JPEG or G4 (or save TIFF) and scan again")
 		case "JPXDecode":
@@ -327,7 +332,12 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 		// which is exactly 1-bit DeviceGray; Decode [1 0] flips it.
 		invert = !invert
 	}
-	return samplesToRaster(samples, w, h, bpc, cs, invert), nil, nil
+	r := samplesToRaster(samples, w, h, bpc, cs, invert)
+	r.depth = cs.components * bpc
+	if cs.indexed {
+		r.depth = bpc
+	}
+	return r, nil, nil
 }
 
 // pdfColorSpace is a colour space reduced to what a scanner uses.

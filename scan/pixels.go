@@ -17,6 +17,7 @@ type raster struct {
 	gray          bool
 	bilevel       bool
 	samples       []byte
+	depth         int // bits per pixel as the file delivered them: Page.ColorDepth
 }
 
 func (r *raster) rowBytes() int {
@@ -234,6 +235,8 @@ func (d *Document) rasterPage(p *Page, r *raster) (*Page, error) {
 		return nil, fmt.Errorf("scan: compressing page %d of %s: %w", p.Number, d.Path, err)
 	}
 	p.OCRImage = r.pnm()
+	p.ColorDepth = r.depth
+	p.Thumb, p.ThumbScale = r.thumb(), 1.0/thumbFactor
 	return p, nil
 }
 

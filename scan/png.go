@@ -91,13 +91,19 @@ func (d *Document) pngPage() (*Page, error) {
 	info := d.png
 	const (
 		colorGray      = 0
+		colorRGB       = 2
 		colorGrayAlpha = 4
+		colorRGBA      = 6
 	)
 	gray := info.colorType == colorGray || info.colorType == colorGrayAlpha
 	if pal, ok := img.(*image.Paletted); ok && isGrayPalette(pal.Palette) {
 		gray = true
 	}
 	r := rasterFromImage(img, gray)
+	r.depth = info.bitDepth // grey, grey with alpha, and palette indices
+	if info.colorType == colorRGB || info.colorType == colorRGBA {
+		r.depth = 3 * info.bitDepth
+	}
 	if info.colorType == colorGray && info.bitDepth == 1 {
 		packBilevel(r)
 	}

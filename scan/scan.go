@@ -7,6 +7,11 @@
 // untouched, never re-encoded. Lossless pages are decoded and their samples
 // recompressed with Flate (or, on request, encoded as JPEG).
 //
+// Each page also carries what the quality gate needs: the colour depth the
+// file was delivered in and a small luminance thumbnail, made from the
+// pixels the decoder produced anyway (a JPEG is decoded once, to prove it
+// is whole, and the thumbnail comes from that decode).
+//
 // Everything about the input is checked from its headers before pixels are
 // decoded, so a hostile or broken file is refused with an *InputError whose
 // reason an operator can act on, rather than exhausting memory.
@@ -16,6 +21,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"sync"
@@ -127,6 +133,23 @@ type Page struct {
 	// itself for JPEG pages, otherwise PNM (P4 for bilevel, P5 grey, P6
 	// colour).
 	OCRImage []byte
+
+	// ColorDepth is the bits per pixel of the scan as the file delivers
+	// it, counting colour samples only (not alpha): 24 for colour, 48
+	// for 16-bit colour, 8 for greyscale, 1 for bilevel, and the index
+	// size (8, 4, ...) for a palette image. It says how the scanner was
+	// set, not what the pixels look like: a colour JPEG of a grey page
+	// is 24.
+	ColorDepth int
+
+	// Thumb is the page's luminance reduced by ThumbScale each way, each
+	// pixel the mean of the block it covers (blocks on the right and
+	// bottom edges may be smaller). It is made from the pixels the
+	// decoder produced anyway, for blank-page detection and for looking
+	// for ink where a mark is to be stamped. Thumb pixel (x, y) covers
+	// page pixels from (x/ThumbScale, y/ThumbScale), before any Rotate.
+	Thumb      *image.Gray
+	ThumbScale float64 // thumbnail pixels per page pixel, e.g. 1/8
 }
 
 // InputError reports a file that cannot be used as a scan. Reason is

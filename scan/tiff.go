@@ -263,6 +263,10 @@ func (d *Document) tiffPage(i int) (*Page, error) {
 		gray = true
 	}
 	r := rasterFromImage(img, gray)
+	r.depth = int(bits) // grey and palette indices; extra (alpha) samples do not count
+	if photometric == photometricRGB {
+		r.depth = 3 * int(bits)
+	}
 	if gray && bits == 1 {
 		// The decoder expanded 1-bit samples to 0 and 255, with 0 black.
 		packBilevel(r)
