@@ -18,7 +18,8 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// Object identifiers used in the CMS (RFC 5652, RFC 5035, RFC 5754, RFC 3279).
+// Object identifiers used in the CMS (RFC 5652, RFC 5035, RFC 5754, RFC 3279,
+// RFC 3161).
 var (
 	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
 	oidSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
@@ -26,6 +27,8 @@ var (
 	oidAttrMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
 	oidAttrSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
 	oidAttrSigningCertV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidAttrTimestamp     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14} // id-aa-signatureTimeStampToken
+	oidTSTInfo           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}  // id-ct-TSTInfo
 	oidSHA256            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
 	oidSHA384            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
 	oidSHA512            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
@@ -40,30 +43,24 @@ var (
 )
 
 // signedAttributes returns the DER encoding, as a SET OF (the form that is
-// signed, RFC 5652 5.4), of the attributes PAdES B-B asks for. There is no
-// signing-time attribute: PAdES puts the claimed time in the signature
-// dictionary's /M instead.
-func signedAttributes(digest []byte, cert *x509.Certificate) ([]byte, error) {
+// signed, RFC 5652 5.4), of the attributes PAdES B-B asks for: content type,
+// message digest and signing-certificate-v2. There is no signing-time
+// attribute: PAdES puts the claimed time in the signature dictionary's /M
+// instead. A timestamp token (RFC 3161 2.4.2) has the same three, with its
+// own content type.
+func signedAttributes(contentType asn1.ObjectIdentifier, digest []byte, cert *x509.Certificate) ([]byte, error) {
 	certHash := sha256.Sum256(cert.Raw)
-	attr := func(oid asn1.ObjectIdentifier, value func(*cryptobyte.Builder)) []byte {
-		var b cryptobyte.Builder
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oid)
-			b.AddASN1(cbasn1.SET, value)
-		})
-		return b.BytesOrPanic()
-	}
 	attrs := [][]byte{
-		attr(oidAttrContentType, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidData) // PDF signatures sign the byte ranges as plain data
+		attribute(oidAttrContentType, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(contentType)
 		}),
-		attr(oidAttrMessageDigest, func(b *cryptobyte.Builder) {
+		attribute(oidAttrMessageDigest, func(b *cryptobyte.Builder) {
 			b.AddASN1OctetString(digest)
 		}),
 		// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
 		// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (so omitted),
 		//   certHash OCTET STRING, issuerSerial IssuerSerial }
-		attr(oidAttrSigningCertV2, func(b *cryptobyte.Builder) {
+		attribute(oidAttrSigningCertV2, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -93,6 +90,16 @@ func signedAttributes(digest []byte, cert *x509.Certificate) ([]byte, error) {
 	return b.Bytes()
 }
 
+// attribute encodes one CMS Attribute with a single value.
+func attribute(oid asn1.ObjectIdentifier, value func(*cryptobyte.Builder)) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oid)
+		b.AddASN1(cbasn1.SET, value)
+	})
+	return b.BytesOrPanic()
+}
+
 // signatureAlgorithm tells how a key of this type signs a SHA-256 digest and
 // how the CMS names that.
 func signatureAlgorithm(pub crypto.PublicKey) (x509.SignatureAlgorithm, asn1.ObjectIdentifier, bool, error) {
@@ -106,15 +113,26 @@ func signatureAlgorithm(pub crypto.PublicKey) (x509.SignatureAlgorithm, asn1.Obj
 	}
 }
 
-// buildSignedData makes a detached CMS SignedData (RFC 5652) over a document
-// whose SHA-256 digest is given, signed by key, with the chain embedded.
-func buildSignedData(digest []byte, key crypto.Signer, chain []*x509.Certificate) ([]byte, error) {
+// signerInfo is one signer's part of a SignedData, built in two steps so
+// that an unsigned attribute (the timestamp over the signature value) can
+// be added between signing and encoding.
+type signerInfo struct {
+	contentType asn1.ObjectIdentifier // eContentType, and the content-type attribute
+	content     []byte                // eContent; nil for a detached signature
+	chain       []*x509.Certificate   // signing certificate first; all are embedded
+	attrs       []byte                // signed attributes, DER SET OF
+	signature   []byte                // over attrs
+	unsigned    [][]byte              // unsigned attributes, each a DER Attribute
+}
+
+// signCMS signs the attributes for content whose SHA-256 digest is given.
+func signCMS(contentType asn1.ObjectIdentifier, content, digest []byte, key crypto.Signer, chain []*x509.Certificate) (*signerInfo, error) {
 	cert := chain[0]
-	x509Alg, sigAlgOID, algNullParams, err := signatureAlgorithm(cert.PublicKey)
+	x509Alg, _, _, err := signatureAlgorithm(cert.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	attrs, err := signedAttributes(digest, cert)
+	attrs, err := signedAttributes(contentType, digest, cert)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +146,21 @@ func buildSignedData(digest []byte, key crypto.Signer, chain []*x509.Certificate
 	if err := cert.CheckSignature(x509Alg, attrs, sig); err != nil {
 		return nil, fmt.Errorf("the signing key's signature does not match the signing certificate %q (is the right key selected on the token?): %w", cert.Subject.CommonName, err)
 	}
+	return &signerInfo{contentType: contentType, content: content, chain: chain, attrs: attrs, signature: sig}, nil
+}
 
+// encode writes the ContentInfo holding the SignedData.
+func (si *signerInfo) encode() ([]byte, error) {
+	cert := si.chain[0]
+	_, sigAlgOID, algNullParams, err := signatureAlgorithm(cert.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	// RFC 5652 5.1: version 3 when the content is not id-data.
+	version := int64(1)
+	if !si.contentType.Equal(oidData) {
+		version = 3
+	}
 	algID := func(b *cryptobyte.Builder, oid asn1.ObjectIdentifier, nullParams bool) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddASN1ObjectIdentifier(oid)
@@ -142,15 +174,20 @@ func buildSignedData(digest []byte, key crypto.Signer, chain []*x509.Certificate
 		b.AddASN1ObjectIdentifier(oidSignedData)
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // SignedData
-				b.AddASN1Int64(1)
+				b.AddASN1Int64(version)
 				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
 					algID(b, oidSHA256, false)
 				})
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo, detached
-					b.AddASN1ObjectIdentifier(oidData)
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // EncapsulatedContentInfo
+					b.AddASN1ObjectIdentifier(si.contentType)
+					if si.content != nil {
+						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+							b.AddASN1OctetString(si.content)
+						})
+					}
 				})
 				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-					for _, c := range chain {
+					for _, c := range si.chain {
 						b.AddBytes(c.Raw)
 					}
 				})
@@ -164,13 +201,22 @@ func buildSignedData(digest []byte, key crypto.Signer, chain []*x509.Certificate
 						algID(b, oidSHA256, false)
 						// The signed attributes again, now under [0] IMPLICIT.
 						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-							var set cryptobyte.String = attrs
+							var set cryptobyte.String = si.attrs
 							var content cryptobyte.String
 							set.ReadASN1(&content, cbasn1.SET)
 							b.AddBytes(content)
 						})
 						algID(b, sigAlgOID, algNullParams)
-						b.AddASN1OctetString(sig)
+						b.AddASN1OctetString(si.signature)
+						if len(si.unsigned) > 0 {
+							unsigned := slices.Clone(si.unsigned)
+							slices.SortFunc(unsigned, bytes.Compare) // a SET OF, so DER order
+							b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+								for _, a := range unsigned {
+									b.AddBytes(a)
+								}
+							})
+						}
 					})
 				})
 			})
@@ -181,17 +227,20 @@ func buildSignedData(digest []byte, key crypto.Signer, chain []*x509.Certificate
 
 // signedData is what Verify needs from a CMS SignedData.
 type signedData struct {
+	eContentType    asn1.ObjectIdentifier
+	eContent        []byte // nil when detached
 	certs           []*x509.Certificate
 	signer          *x509.Certificate // nil when no embedded certificate matches the SignerInfo
 	digestAlg       crypto.Hash
 	signedAttrs     []byte // DER SET OF, as signed
 	messageDigest   []byte
-	contentTypeData bool
+	contentType     asn1.ObjectIdentifier // from the content-type attribute; nil when absent
 	hasSigningTime  bool
 	signingCertHash []byte // from signing-certificate-v2, nil when absent
 	signingCertAlg  crypto.Hash
 	sigAlg          asn1.ObjectIdentifier
 	signature       []byte
+	timestampToken  []byte // the first signature-time-stamp unsigned attribute; nil when absent
 }
 
 var errNotDER = errors.New("the signature value is not a DER-encoded CMS SignedData")
@@ -221,14 +270,20 @@ func parseSignedData(der []byte) (*signedData, error) {
 		!sd.ReadASN1(&encap, cbasn1.SEQUENCE) {
 		return nil, errNotDER
 	}
-	var encapType asn1.ObjectIdentifier
-	if !encap.ReadASN1ObjectIdentifier(&encapType) {
+	out := &signedData{}
+	if !encap.ReadASN1ObjectIdentifier(&out.eContentType) {
 		return nil, errNotDER
 	}
 	if !encap.Empty() {
-		return nil, errors.New("the CMS carries its own content; a PDF signature must be detached")
+		var explicit cryptobyte.String
+		if !encap.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+			!explicit.ReadASN1Bytes(&out.eContent, cbasn1.OCTET_STRING) {
+			return nil, errNotDER
+		}
+		if out.eContent == nil {
+			out.eContent = []byte{} // present but empty is still not detached
+		}
 	}
-	out := &signedData{}
 	var certs cryptobyte.String
 	var hasCerts bool
 	if !sd.ReadOptionalASN1(&certs, &hasCerts, cbasn1.Tag(0).Constructed().ContextSpecific()) {
@@ -322,6 +377,25 @@ func (out *signedData) readSignerInfo(si cryptobyte.String) error {
 		!si.ReadASN1Bytes(&out.signature, cbasn1.OCTET_STRING) {
 		return errNotDER
 	}
+	var unsigned cryptobyte.String
+	var hasUnsigned bool
+	if !si.ReadOptionalASN1(&unsigned, &hasUnsigned, cbasn1.Tag(1).Constructed().ContextSpecific()) {
+		return errNotDER
+	}
+	for !unsigned.Empty() {
+		var attr, values cryptobyte.String
+		var oid asn1.ObjectIdentifier
+		if !unsigned.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&oid) || !attr.ReadASN1(&values, cbasn1.SET) {
+			return errNotDER
+		}
+		if oid.Equal(oidAttrTimestamp) && out.timestampToken == nil {
+			var token cryptobyte.String
+			if !values.ReadASN1Element(&token, cbasn1.SEQUENCE) {
+				return errNotDER
+			}
+			out.timestampToken = token
+		}
+	}
 	return nil
 }
 
@@ -342,7 +416,7 @@ func (out *signedData) readAttributes(attrs cryptobyte.String) error {
 			if !values.ReadASN1ObjectIdentifier(&ct) {
 				return errNotDER
 			}
-			out.contentTypeData = ct.Equal(oidData)
+			out.contentType = ct
 		case oid.Equal(oidAttrMessageDigest):
 			if !values.ReadASN1Bytes(&out.messageDigest, cbasn1.OCTET_STRING) {
 				return errNotDER

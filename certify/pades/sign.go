@@ -1,16 +1,22 @@
-// Package pades adds a PAdES baseline B-B signature (ETSI EN 319 142-1) to a
-// PDF as one incremental update, and checks such signatures.
+// Package pades adds a PAdES baseline signature (ETSI EN 319 142-1), level
+// B-B or, with a timestamp authority, B-T, to a PDF as one incremental
+// update, and checks such signatures.
 //
 // The original bytes are never changed: a signed file is the input followed
 // by new objects (signature dictionary, signature field and widget, the
-// widget's appearance), re-written versions of page 1 and the catalog, and a
-// cross-reference section for them. The CMS inside is a detached SignedData
-// over SHA-256 with the signing-certificate-v2 attribute, built here with
-// cryptobyte; the key is any crypto.Signer, such as a PKCS#11 token.
+// widget's appearance with its fonts and images), re-written versions of the
+// widget's page and the catalog, and a cross-reference section for them.
+// The CMS inside is a detached SignedData over SHA-256 with the
+// signing-certificate-v2 attribute, built here with cryptobyte; the key is
+// any crypto.Signer, such as a PKCS#11 token. A B-T signature carries an
+// RFC 3161 timestamp token over its signature value as an unsigned
+// attribute. The first signature may certify the document (DocMDP), which
+// allows later form filling and signing only.
 package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -24,6 +30,7 @@ import (
 	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // Signer is a signing key with its certificate chain.
@@ -47,25 +54,54 @@ type Options struct {
 	// FieldName names the new signature field. Empty means "Signature1", or
 	// the first SignatureN not yet in the document.
 	FieldName string
+
+	// Appearance, when set, makes the signature visible: its widget is
+	// drawn on Appearance.Page. Nil means an invisible signature on page 1.
+	Appearance *Appearance
+
+	// Certify makes this the document's certification signature (DocMDP,
+	// permission 2: later changes are limited to filling in forms and
+	// signing). Only a document without signatures can be certified.
+	Certify bool
+
+	// TSA, when set, timestamps the signature (PAdES B-T). If the authority
+	// cannot be reached, SignContext fails with an error wrapping
+	// ErrTSAUnavailable and writes nothing.
+	TSA *TSA
 }
 
-// timestampRoom is space kept in /Contents for an RFC 3161 timestamp token
-// that a later B-T upgrade adds as an unsigned attribute.
-const timestampRoom = 8 << 10
+// Room kept in /Contents for an RFC 3161 timestamp token (with the TSA's
+// certificates): a smaller share when no TSA is set, for a later B-T
+// upgrade, which scanstation does not do itself.
+const (
+	timestampRoom      = 16 << 10
+	laterTimestampRoom = 8 << 10
+)
 
 // contentsSize is how many bytes of CMS the /Contents placeholder holds: the
 // certificates, room for the signature and signed attributes, and a timestamp.
-func contentsSize(chain []*x509.Certificate) int {
-	n := timestampRoom + 4<<10
+func contentsSize(chain []*x509.Certificate, timestamp bool) int {
+	n := laterTimestampRoom + 4<<10
+	if timestamp {
+		n = timestampRoom + 4<<10
+	}
 	for _, c := range chain {
 		n += len(c.Raw)
 	}
 	return (n + 1023) / 1024 * 1024
 }
 
-// Sign writes pdf unchanged to w, followed by one incremental update that
-// adds a PAdES B-B signature over the whole result.
+// Sign is SignContext without a context; a TSA request is still bounded by
+// its Timeout.
 func Sign(w io.Writer, pdf []byte, s Signer, opt Options) error {
+	return SignContext(context.Background(), w, pdf, s, opt)
+}
+
+// SignContext writes pdf unchanged to w, followed by one incremental update
+// that adds a PAdES signature over the whole result: B-B, or B-T when
+// opt.TSA is set. ctx bounds the TSA request. Nothing is written to w
+// unless signing succeeded.
+func SignContext(ctx context.Context, w io.Writer, pdf []byte, s Signer, opt Options) error {
 	if s.Key == nil {
 		return errors.New("cannot sign: no signing key was given")
 	}
@@ -85,16 +121,34 @@ func Sign(w io.Writer, pdf []byte, s Signer, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
-	u, err := newUpdate(doc, pdf, opt, contentsSize(s.Chain), appearance{})
+	u, err := newUpdate(doc, pdf, opt, contentsSize(s.Chain, opt.TSA != nil))
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
-	digest := u.digest(pdf)
-	cms, err := buildSignedData(digest, s.Key, s.Chain)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	si, err := signCMS(oidData, nil, u.digest(pdf), s.Key, s.Chain)
+	if err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	if opt.TSA != nil {
+		// The timestamp is over the signature value (ETSI EN 319 122-1 5.3).
+		h := sha256.Sum256(si.signature)
+		token, err := opt.TSA.Stamp(ctx, h[:])
+		if err != nil {
+			return fmt.Errorf("cannot sign with a timestamp: %w", err)
+		}
+		si.unsigned = append(si.unsigned, attribute(oidAttrTimestamp, func(b *cryptobyte.Builder) { b.AddBytes(token) }))
+	}
+	cms, err := si.encode()
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
 	if err := u.setContents(cms); err != nil {
+		if opt.TSA != nil {
+			return fmt.Errorf("cannot sign with a timestamp: the timestamp authority's token (with its certificates) does not fit the room kept for it: %w", err)
+		}
 		return fmt.Errorf("cannot sign: %w", err)
 	}
 	if _, err := w.Write(pdf); err != nil {
@@ -122,10 +176,16 @@ type update struct {
 // eleven digits each fit.
 const byteRangeWidth = 40
 
-func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appearance) (*update, error) {
+func newUpdate(doc *document, pdf []byte, opt Options, reserve int) (*update, error) {
 	u := &update{base: int64(len(pdf)), offsets: map[int]int64{}, gens: map[int]int{}}
 	if n := len(pdf); n > 0 && pdf[n-1] != '\n' && pdf[n-1] != '\r' {
 		u.buf.WriteByte('\n')
+	}
+	look := opt.Appearance
+	if look == nil {
+		look = &Appearance{} // invisible: a zero rectangle and an empty form
+	} else if err := look.check(); err != nil {
+		return nil, err
 	}
 
 	form, err := doc.acroForm()
@@ -136,31 +196,34 @@ func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appeara
 	if err != nil {
 		return nil, err
 	}
+	if err := doc.checkMaySign(opt.Certify, existing); err != nil {
+		return nil, err
+	}
 	name, err := fieldName(opt.FieldName, existing)
 	if err != nil {
 		return nil, err
 	}
-	pageRef, err := doc.xref.PageDictIndRef(1)
+	pageNum := max(look.Page, 1)
+	pageRef, err := doc.xref.PageDictIndRef(pageNum)
 	if err != nil {
-		return nil, fmt.Errorf("page 1 cannot be found: %w", err)
+		return nil, fmt.Errorf("page %d cannot be found: %w", pageNum, err)
+	}
+	if pageRef == nil {
+		return nil, fmt.Errorf("the signature appearance is meant for page %d, but the PDF has no such page", pageNum)
 	}
 	page, err := doc.xref.DereferenceDict(*pageRef)
 	if err != nil || page == nil {
-		return nil, fmt.Errorf("page 1 cannot be read: %v", err)
+		return nil, fmt.Errorf("page %d cannot be read: %v", pageNum, err)
 	}
 	catalog, err := doc.xref.Catalog()
 	if err != nil {
 		return nil, fmt.Errorf("the document catalog cannot be read: %w", err)
 	}
 
-	size := *doc.xref.Size
-	sigNum, fieldNum, apNum := size, size+1, size+2
-	size += 3
-	xrefNum := 0
-	if doc.xrefStream {
-		xrefNum = size
-		size++
-	}
+	// Every new object is numbered after the last one the file has.
+	next := *doc.xref.Size
+	newNum := func() int { next++; return next - 1 }
+	sigNum, fieldNum, apNum := newNum(), newNum(), newNum()
 
 	// The signature dictionary, with placeholders patched in later.
 	u.begin(sigNum, 0)
@@ -172,6 +235,11 @@ func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appeara
 		if e.value != "" {
 			u.buf.WriteString("/" + e.key + " " + textString(e.value))
 		}
+	}
+	if opt.Certify {
+		// ISO 32000-1 12.8.2.2. No DigestMethod, DigestValue or
+		// DigestLocation: PDF/A-2 (6.4.2) forbids them in a reference.
+		u.buf.WriteString("/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P 2/V/1.2>>>>]")
 	}
 	u.buf.WriteString("/ByteRange ")
 	u.buf.WriteString(strings.Repeat(" ", byteRangeWidth))
@@ -187,22 +255,22 @@ func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appeara
 	// and an /AP with only /N are what PDF/A asks of every widget.
 	u.begin(fieldNum, 0)
 	fmt.Fprintf(&u.buf, "<</Type/Annot/Subtype/Widget/FT/Sig/T %s/V %d 0 R/F 4/Rect %s/P %d %d R/AP<</N %d 0 R>>>>",
-		textString(name), sigNum, numberArray(look.rect), pageRef.ObjectNumber, pageRef.GenerationNumber, apNum)
+		textString(name), sigNum, numberArray(look.Rect), pageRef.ObjectNumber, pageRef.GenerationNumber, apNum)
 	u.end()
 
-	u.begin(apNum, 0)
-	look.formXObject(&u.buf)
-	u.end()
+	if err := u.writeAppearance(apNum, look, newNum); err != nil {
+		return nil, err
+	}
 
-	// Page 1 again, with the widget among its annotations.
+	// The page again, with the widget among its annotations.
 	newPage := page.Clone().(types.Dict)
 	annots, err := doc.xref.DereferenceArray(page["Annots"])
 	if err != nil {
-		return nil, fmt.Errorf("page 1's annotations cannot be read: %w", err)
+		return nil, fmt.Errorf("page %d's annotations cannot be read: %w", pageNum, err)
 	}
 	newPage["Annots"] = append(slices.Clone(annots), *types.NewIndirectRef(fieldNum, 0))
 	if err := u.writeDict(pageRef.ObjectNumber.Value(), pageRef.GenerationNumber.Value(), newPage); err != nil {
-		return nil, fmt.Errorf("page 1 cannot be re-written: %w", err)
+		return nil, fmt.Errorf("page %d cannot be re-written: %w", pageNum, err)
 	}
 
 	// The catalog again, with the field added to the form.
@@ -218,15 +286,23 @@ func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appeara
 	newForm["SigFlags"] = types.Integer(3) // SignaturesExist | AppendOnly
 	newCatalog := catalog.Clone().(types.Dict)
 	newCatalog["AcroForm"] = newForm
+	if opt.Certify {
+		perms := types.Dict{}
+		if old, err := doc.xref.DereferenceDict(catalog["Perms"]); err == nil && old != nil {
+			perms = old.Clone().(types.Dict) // keeps a usage-rights (UR3) entry
+		}
+		perms["DocMDP"] = *types.NewIndirectRef(sigNum, 0)
+		newCatalog["Perms"] = perms
+	}
 	if err := u.writeDict(doc.xref.Root.ObjectNumber.Value(), doc.xref.Root.GenerationNumber.Value(), newCatalog); err != nil {
 		return nil, fmt.Errorf("the document catalog cannot be re-written: %w", err)
 	}
 
-	trailer := u.trailer(doc, pdf, size, opt, name)
 	if doc.xrefStream {
-		u.writeXrefStream(xrefNum, trailer)
+		xrefNum := newNum()
+		u.writeXrefStream(xrefNum, u.trailer(doc, pdf, next, opt, name))
 	} else {
-		u.writeXrefTable(trailer)
+		u.writeXrefTable(u.trailer(doc, pdf, next, opt, name))
 	}
 
 	// Now that the length is known, fill in the byte range.
@@ -239,6 +315,35 @@ func newUpdate(doc *document, pdf []byte, opt Options, reserve int, look appeara
 	at := u.contentsAt - len("/Contents ") - byteRangeWidth
 	copy(u.buf.Bytes()[at:], br)
 	return u, nil
+}
+
+// checkMaySign refuses a signature that would break what the document's
+// signers already fixed: a certification must be the first signature, and
+// a document certified with "no changes" takes no further signature.
+func (d *document) checkMaySign(certify bool, existing []field) error {
+	certified, err := d.certifyingSignature()
+	if err != nil {
+		return fmt.Errorf("the document's permissions (/Perms) cannot be read: %w", err)
+	}
+	if certify {
+		if certified != nil {
+			return errors.New("the document is already certified; a document has only one certification signature, so sign it without certifying")
+		}
+		for _, f := range existing {
+			if f.ft == "Sig" && f.dict["V"] != nil {
+				return fmt.Errorf("the document already has a signature (field %q), and only an unsigned document can be certified; sign it without certifying", f.name)
+			}
+		}
+		return nil
+	}
+	if certified != nil {
+		if sig, err := d.xref.DereferenceDict(*certified); err == nil && sig != nil {
+			if p, ok := d.docMDPReference(sig); ok && p == 1 {
+				return errors.New("the document was certified with no changes allowed, so another signature would break that certification")
+			}
+		}
+	}
+	return nil
 }
 
 // fieldName picks the new field's name and checks it is free.

@@ -41,6 +41,27 @@ type SignatureReport struct {
 	// the /Contents hex string: nothing was added after this signature.
 	CoversWholeFile bool
 
+	// Certification means this is the document's certification signature
+	// (DocMDP): the signer said which later changes are allowed. DocMDP is
+	// that permission, the /P value: 1 no changes, 2 filling in forms and
+	// signing, 3 also annotations; 0 when Certification is false. Verify
+	// reports the permission; it does not judge later updates against it.
+	Certification bool
+	DocMDP        int
+
+	// Level is the PAdES baseline level the CMS shows: "B-T" when it holds
+	// a timestamp token that verifies, otherwise "B-B".
+	Level string
+
+	// Timestamp is the time the timestamp authority vouched for (genTime),
+	// zero when there is no timestamp. TimestampValid means the token stamps
+	// this signature's value and its own signature verifies with the TSA
+	// certificate inside it (TimestampSigner); whether that authority is
+	// trusted is checked against Roots.
+	Timestamp       time.Time
+	TimestampValid  bool
+	TimestampSigner *x509.Certificate
+
 	// Problems says in plain words what is wrong; empty when nothing is.
 	Problems []string
 }
@@ -77,6 +98,7 @@ func Verify(pdf []byte, opt VerifyOptions) (*Report, error) {
 			continue
 		}
 		doc.checkSignature(pdf, sig, opt, &r)
+		doc.checkCertification(sig, f.dict["V"], &r)
 		report.Signatures = append(report.Signatures, r)
 	}
 	return report, nil
@@ -139,11 +161,18 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 	}
 	r.Chain = sd.certs
 	r.Signer = sd.signer
+	r.Level = "B-B"
+	if sd.eContent != nil {
+		problem("the CMS carries its own content; a PDF signature must be detached")
+	}
+	if sd.timestampToken != nil {
+		checkTimestamp(sd, opt, r)
+	}
 	if sd.signer == nil {
 		problem("the signer's certificate is not embedded in the signature, so it cannot be checked")
 		return
 	}
-	if !sd.contentTypeData {
+	if !sd.contentType.Equal(oidData) {
 		problem("the signature's content-type attribute is missing or not id-data")
 	}
 	if sd.hasSigningTime && r.SubFilter == "ETSI.CAdES.detached" {
@@ -193,8 +222,12 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 				inter.AddCert(c)
 			}
 		}
-		// B-B has no trusted time, so the claimed one is the best we have.
+		// The timestamp is the trusted time when there is one; B-B has
+		// only the claimed time.
 		at := r.SigningTime
+		if r.TimestampValid {
+			at = r.Timestamp
+		}
 		if at.IsZero() {
 			at = time.Now()
 		}
@@ -228,4 +261,106 @@ func (d *document) byteRange(sig types.Dict, fileLen int) ([4]int, bool) {
 		return br, false
 	}
 	return br, true
+}
+
+// checkTimestamp checks the signature-time-stamp token in sd's unsigned
+// attributes (PAdES B-T) against the signature value it must stamp.
+func checkTimestamp(sd *signedData, opt VerifyOptions, r *SignatureReport) {
+	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
+	info, tsd, err := readTimestampToken(sd.timestampToken)
+	if err != nil {
+		problem("the signature's timestamp cannot be used: %v", err)
+		return
+	}
+	r.Timestamp = info.genTime
+	r.TimestampSigner = tsd.signer
+	if info.hash == 0 {
+		problem("the signature's timestamp uses a digest algorithm scanstation does not check")
+		return
+	}
+	h := info.hash.New()
+	h.Write(sd.signature)
+	if !bytes.Equal(h.Sum(nil), info.imprint) {
+		problem("the signature's timestamp was made for a different signature value")
+		return
+	}
+	r.TimestampValid = true
+	r.Level = "B-T"
+	if opt.Roots != nil {
+		inter := x509.NewCertPool()
+		for _, c := range tsd.certs {
+			if c != tsd.signer {
+				inter.AddCert(c)
+			}
+		}
+		if _, err := tsd.signer.Verify(x509.VerifyOptions{
+			Roots:         opt.Roots,
+			Intermediates: inter,
+			CurrentTime:   info.genTime,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+		}); err != nil {
+			problem("the timestamp authority's certificate is not trusted: %v", err)
+		}
+	}
+}
+
+// checkCertification reports whether sig is a certification signature
+// (ISO 32000-1 12.8.2.2): its /Reference names the DocMDP transform and the
+// catalog's /Perms /DocMDP names this signature dictionary.
+func (d *document) checkCertification(sig types.Dict, sigRef types.Object, r *SignatureReport) {
+	p, ok := d.docMDPReference(sig)
+	perms, _ := d.certifyingSignature()
+	ref, isRef := sigRef.(types.IndirectRef)
+	named := perms != nil && isRef && perms.ObjectNumber == ref.ObjectNumber && perms.GenerationNumber == ref.GenerationNumber
+	switch {
+	case ok && named:
+		r.Certification, r.DocMDP = true, p
+	case ok:
+		r.Problems = append(r.Problems, "the signature claims to certify the document, but the document's catalog does not name it as the certification signature")
+	case named:
+		r.Problems = append(r.Problems, "the document's catalog names this signature as its certification, but the signature has no DocMDP reference")
+	}
+}
+
+// docMDPReference returns the DocMDP permission of a signature dictionary
+// with a DocMDP signature reference; P defaults to 2.
+func (d *document) docMDPReference(sig types.Dict) (int, bool) {
+	refs, err := d.xref.DereferenceArray(sig["Reference"])
+	if err != nil {
+		return 0, false
+	}
+	for _, o := range refs {
+		sr, err := d.xref.DereferenceDict(o)
+		if err != nil || sr == nil {
+			continue
+		}
+		if m, ok := sr["TransformMethod"].(types.Name); !ok || m != "DocMDP" {
+			continue
+		}
+		p := 2
+		if params, err := d.xref.DereferenceDict(sr["TransformParams"]); err == nil && params != nil {
+			if v, err := d.xref.DereferenceInteger(params["P"]); err == nil && v != nil {
+				p = v.Value()
+			}
+		}
+		return p, true
+	}
+	return 0, false
+}
+
+// certifyingSignature returns the catalog's /Perms /DocMDP reference, nil
+// when the document is not certified.
+func (d *document) certifyingSignature() (*types.IndirectRef, error) {
+	cat, err := d.xref.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	perms, err := d.xref.DereferenceDict(cat["Perms"])
+	if err != nil || perms == nil {
+		return nil, err
+	}
+	if ref, ok := perms["DocMDP"].(types.IndirectRef); ok {
+		return &ref, nil
+	}
+	return nil, nil
 }
