@@ -48,7 +48,7 @@ func explain(op, tokenLabel string, err error) error {
 	switch code {
 	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE:
 		return fmt.Errorf("%s on token %q: %w (%w); the station will not try this PIN again "+
-			"because the card locks after a few wrong tries: correct the PIN file, then restart",
+			"because the card locks after a few wrong tries: correct the PIN file, then restart or reload the station",
 			op, tokenLabel, ErrPINIncorrect, err)
 	case pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_PIN_EXPIRED:
 		return fmt.Errorf("%s on token %q: %w (%w); the PIN must be unlocked or changed "+
