@@ -232,7 +232,7 @@ func (k *Keeper) ready(ctx context.Context) (*Token, error) {
 		if err == nil {
 			return tok, nil
 		}
-		if !errors.Is(err, ErrTokenAbsent) {
+		if !absent(err) {
 			return nil, err
 		}
 		k.mu.Lock()
@@ -275,7 +275,7 @@ func (k *Keeper) open() (*Token, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err != nil {
-		if errors.Is(err, ErrTokenAbsent) {
+		if absent(err) {
 			return nil, err
 		}
 		k.waiting = false
@@ -390,6 +390,13 @@ func lost(err error) bool {
 		return true
 	}
 	return false
+}
+
+// absent reports whether an error from Open means the token is not there to be
+// used: not inserted, or answering like a card half pulled out. Waiting is the answer
+// to both; the log says which it was.
+func absent(err error) bool {
+	return errors.Is(err, ErrTokenAbsent) || lost(err)
 }
 
 // stateOf names the state an error from Open or CheckValid leaves the Keeper in.

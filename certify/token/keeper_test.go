@@ -613,3 +613,47 @@ func TestLost(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKeeperSign measures what the Keeper adds to a signature: the turn, the
+// validity check and the bookkeeping around Token.Sign (compare BenchmarkSign).
+func BenchmarkKeeperSign(b *testing.B) {
+	dev := newDevToken(b)
+	cfg, err := dev.Config()
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := NewKeeper(cfg, nil)
+	defer k.Close()
+	digest := digestOf("benchmark")
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := k.Sign(ctx, digest, crypto.SHA256); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKeeperReconnect measures how long the station needs to get signing again
+// once a pulled-out token is back: close the dead session, initialise the module
+// afresh, log in, find key and certificate, check them, and sign.
+func BenchmarkKeeperReconnect(b *testing.B) {
+	dev := newDevToken(b)
+	cfg, err := dev.Config()
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := NewKeeper(cfg, nil)
+	defer k.Close()
+	digest := digestOf("benchmark")
+	ctx := context.Background()
+	for b.Loop() {
+		tok, err := k.Signer(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok.Close() // the session dies as if the token had been pulled out
+		if _, err := k.Sign(ctx, digest, crypto.SHA256); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
