@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/image/font"
@@ -171,11 +172,14 @@ func (fc *face) pdfFont() (*pades.Font, error) {
 // subsetTag is the six capital letters PDF puts before a subset font's name,
 // derived from the glyphs kept so that different subsets get different tags.
 func (fc *face) subsetTag() string {
+	gids := make([]uint16, 0, len(fc.used))
+	for g := range fc.used {
+		gids = append(gids, g)
+	}
+	slices.Sort(gids)
 	h := fnv.New32a()
-	for g := range 1 << 16 {
-		if _, ok := fc.used[uint16(g)]; ok {
-			h.Write([]byte{byte(g >> 8), byte(g)})
-		}
+	for _, g := range gids {
+		h.Write([]byte{byte(g >> 8), byte(g)})
 	}
 	v := h.Sum32()
 	tag := make([]byte, 6)
