@@ -65,6 +65,7 @@ type Keeper struct {
 	attempts int   // calls of Open, for tests
 	cert     *x509.Certificate
 	chain    []*x509.Certificate
+	warned   *x509.Certificate // the certificate whose coming end was logged
 }
 
 // NewKeeper returns a Keeper for the token described by cfg. It does not open the
@@ -299,12 +300,28 @@ func (k *Keeper) open() (*Token, error) {
 		k.log.Warn("the token now carries a different certificate", "certificate", cert.Subject.CommonName,
 			"valid_until", cert.NotAfter.Local().Format(dateLayout))
 	}
-	if left := cert.NotAfter.Sub(k.now()); left < 30*24*time.Hour && (k.cert == nil || !k.cert.Equal(cert)) {
-		k.log.Warn(fmt.Sprintf("the agency's certificate expires on %s; ask the CA for a new one now", cert.NotAfter.Local().Format(dateLayout)))
-	}
 	k.tok, k.cert, k.chain = tok, cert, tok.Chain()
 	k.state = stateReady
 	return tok, nil
+}
+
+// expiryWarning is how long before its end the operator is told to renew the
+// certificate: a new one from the CA takes weeks.
+const expiryWarning = 30 * 24 * time.Hour
+
+// warnExpiry logs once per certificate when it ends within expiryWarning. It is
+// called at every signature because a station runs for months without reopening.
+func (k *Keeper) warnExpiry(cert *x509.Certificate, now time.Time) {
+	if cert.NotAfter.Sub(now) > expiryWarning {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.warned != nil && k.warned.Equal(cert) {
+		return
+	}
+	k.warned = cert
+	k.log.Warn(fmt.Sprintf("the agency's certificate expires on %s; ask the CA for a new one now", cert.NotAfter.Local().Format(dateLayout)))
 }
 
 // drop closes a token that stopped answering. The caller holds the turn.
@@ -339,12 +356,14 @@ func (k *Keeper) sign(ctx context.Context, want *x509.Certificate, digest []byte
 			return nil, fmt.Errorf("token %q: the signature was prepared for the certificate %q (serial %x), but the token now carries %q (serial %x): %w; the document will have to be signed again",
 				k.cfg.TokenLabel, want.Subject.CommonName, want.SerialNumber, tok.Certificate().Subject.CommonName, tok.Certificate().SerialNumber, ErrCertificateChanged)
 		}
-		if err := tok.CheckValid(k.now()); err != nil {
+		now := k.now()
+		if err := tok.CheckValid(now); err != nil {
 			// Closed, so that the next call reads the certificate again: the
 			// agency may load a renewed one onto the token or insert a renewed card.
 			k.drop(stateOf(err))
 			return nil, err
 		}
+		k.warnExpiry(tok.Certificate(), now)
 		sig, err := tok.Sign(nil, digest, opts)
 		if err == nil {
 			return sig, nil

@@ -426,13 +426,24 @@ func TestKeeperCertificateExpiresWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, _ := newTestKeeper(t, dev, cfg)
+	k, logs := newTestKeeper(t, dev, cfg)
 	ctx := t.Context()
 	if _, err := k.Sign(ctx, digestOf("today"), crypto.SHA256); err != nil {
 		t.Fatal(err)
 	}
-	// The station keeps running past the certificate's end.
+	// The station keeps running into the certificate's last weeks: the operator is
+	// told once, not at every signature.
 	notAfter := k.Certificate().NotAfter
+	k.now = func() time.Time { return notAfter.AddDate(0, 0, -10) }
+	for range 2 {
+		if _, err := k.Sign(ctx, digestOf("last weeks"), crypto.SHA256); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "expires on "+notAfter.Local().Format("02.01.2006")); n != 1 {
+		t.Errorf("the coming end of the certificate was logged %d times, want once", n)
+	}
+	// And past the certificate's end.
 	k.now = func() time.Time { return notAfter.Add(time.Minute) }
 	_, err = k.Sign(ctx, digestOf("too late"), crypto.SHA256)
 	if !errors.Is(err, ErrCertificateExpired) {
