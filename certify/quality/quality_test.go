@@ -283,3 +283,29 @@ func TestZeroRulesAreTheDecree(t *testing.T) {
 		t.Errorf("default papers %v", names)
 	}
 }
+
+// BenchmarkInkA4 measures Ink on the thumbnail of an A4 page at 300 dpi.
+func BenchmarkInkA4(b *testing.B) {
+	thumb := gray(310, 439, 240)
+	for i := 0; i < len(thumb.Pix); i += 17 {
+		thumb.Pix[i] = 40
+	}
+	for b.Loop() {
+		Ink(thumb)
+	}
+}
+
+// BenchmarkCheck100Pages measures the gate on a 100-page document.
+func BenchmarkCheck100Pages(b *testing.B) {
+	pages := make([]PageFacts, 100)
+	for i := range pages {
+		pages[i] = sheet(210, 297, 300)
+		if i%10 == 0 {
+			pages[i].ColorDepth = 8
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Check(pages, Rules{})
+	}
+}
