@@ -200,6 +200,10 @@ func (k *Keeper) acquire(ctx context.Context) error {
 	select {
 	case k.turn <- struct{}{}:
 	case <-ctx.Done():
+		if k.State() == stateWaiting {
+			// Another call is waiting for the absent token: this one was too.
+			return fmt.Errorf("waited for token %q: %w (%w)", k.cfg.TokenLabel, ErrTokenAbsent, context.Cause(ctx))
+		}
 		return fmt.Errorf("wait for token %q: %w", k.cfg.TokenLabel, context.Cause(ctx))
 	case <-k.closed:
 		return fmt.Errorf("token %q: %w", k.cfg.TokenLabel, ErrClosed)
