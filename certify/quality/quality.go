@@ -353,8 +353,8 @@ func ParsePaper(s string) (Paper, error) {
 	if !(w >= 10 && h >= 10 && w <= 5000 && h <= 5000) {
 		return Paper{}, fmt.Errorf("paper size %q: each side must be between 10 and 5000 mm", s)
 	}
-	return Paper{Name: number2(w) + "×" + number2(h) + " mm", WidthMM: w, HeightMM: h}, nil
+	return Paper{Name: exact(w) + "×" + exact(h) + " mm", WidthMM: w, HeightMM: h}, nil
 }
 
 // number2 writes a size as given, without trailing zeros.
-func number2(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func exact(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
