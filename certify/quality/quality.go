@@ -356,5 +356,5 @@ func ParsePaper(s string) (Paper, error) {
 	return Paper{Name: exact(w) + "×" + exact(h) + " mm", WidthMM: w, HeightMM: h}, nil
 }
 
-// number2 writes a size as given, without trailing zeros.
+// exact writes a size as given, without trailing zeros.
 func exact(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
