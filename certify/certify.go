@@ -1,35 +1,55 @@
-// Package certify turns recognised pages into the signed copy: a PDF/A-2u (certify/pdfa) with a
-// PAdES signature (certify/pades) made on the agency's token (certify/token). It joins those
-// three; they do not know each other.
+// Package certify turns recognised pages into the certified copy: a PDF/A-2u (certify/pdfa)
+// carrying the conversion record, then a PAdES signature (certify/pades) made with the
+// agency's key, whose widget shows the certification mark (certify/mark). It joins those
+// packages; they do not know each other. Building and signing are separate steps so a
+// station can keep built documents on disk while it waits for the token or the clerk.
 package certify
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"image"
 	"time"
 
+	"scanstation/certify/mark"
 	"scanstation/certify/pades"
 	"scanstation/certify/pdfa"
 )
 
-// Certifier builds and signs copies. Its fields are set once; Certify may be called from
-// several goroutines (the token serialises its own signatures).
+// Certifier builds and signs copies. Its fields are set once; its methods may be called from
+// several goroutines.
 type Certifier struct {
-	Key       crypto.Signer
-	Chain     []*x509.Certificate // signing certificate first
-	OutputICC []byte              // sRGB profile for the PDF/A output intent
-	TextFont  []byte              // glyph-less font of the invisible text layer
+	OutputICC []byte // sRGB profile for the PDF/A output intent
+	TextFont  []byte // glyph-less font of the invisible text layer
 	Producer  string
 	Reason    string
 	Location  string
+	Certify   bool       // the signature certifies the document (DocMDP P=2)
+	TSA       *pades.TSA // nil: no timestamp (PAdES B-B)
+	Mark      mark.Options
 	// Zone is the time zone of the signing time; nil means Asia/Ho_Chi_Minh.
 	Zone *time.Location
 	// Now returns the signing time; nil means time.Now. Tests pin it.
 	Now func() time.Time
+}
+
+// Key is the signing key with its certificate chain (signing certificate first).
+type Key struct {
+	Signer crypto.Signer
+	Chain  []*x509.Certificate
+}
+
+// Page1 is what the mark needs to know of page 1: its size and rotation, and where its ink is.
+type Page1 struct {
+	WidthPt, HeightPt float64
+	Rotate            int
+	Ink               *image.Gray // the page image scaled onto the MediaBox, unrotated; may be nil
 }
 
 // Signed describes a certified copy.
@@ -38,17 +58,25 @@ type Signed struct {
 	SHA256      string
 	Signer      string // the signing certificate's subject common name
 	SigningTime time.Time
+	Level       string // PAdES level: B-B, or B-T with a timestamp
+	MarkPlace   string // where the mark went, in plain words
+	// TimestampNote says why a signature meant to be timestamped is not (the TSA could not
+	// be reached and the configuration said to sign without).
+	TimestampNote string
 }
 
-// Certify builds the PDF/A from doc's pages and signs it. doc's Producer, Created, OutputICC
-// and TextFont are filled in from the Certifier when empty.
-func (c *Certifier) Certify(doc *pdfa.Document) (*Signed, error) {
-	now := c.now()
+// ErrTSAUnavailable is returned by Sign when the time-stamping authority cannot be reached
+// and signing without a timestamp was not allowed.
+var ErrTSAUnavailable = pades.ErrTSAUnavailable
+
+// Build writes the unsigned PDF/A of doc. doc's Producer, Created, OutputICC and TextFont are
+// filled in from the Certifier when empty; the record goes into the XMP metadata.
+func (c *Certifier) Build(doc *pdfa.Document, rec Record) ([]byte, error) {
 	if doc.Producer == "" {
 		doc.Producer = c.Producer
 	}
 	if doc.Created.IsZero() {
-		doc.Created = now
+		doc.Created = rec.ConvertedAt
 	}
 	if doc.OutputICC == nil {
 		doc.OutputICC = c.OutputICC
@@ -56,23 +84,58 @@ func (c *Certifier) Certify(doc *pdfa.Document) (*Signed, error) {
 	if doc.TextFont == nil {
 		doc.TextFont = c.TextFont
 	}
+	doc.ExtraXMP = append(doc.ExtraXMP, rec.XMP())
 	var built bytes.Buffer
 	if err := pdfa.Write(&built, doc); err != nil {
 		return nil, fmt.Errorf("build PDF/A: %w", err)
 	}
-	var signed bytes.Buffer
-	signed.Grow(built.Len() + 64<<10)
-	opt := pades.Options{Time: now, Reason: c.Reason, Location: c.Location}
-	if err := pades.Sign(&signed, built.Bytes(), pades.Signer{Key: c.Key, Chain: c.Chain}, opt); err != nil {
+	return built.Bytes(), nil
+}
+
+// Sign signs a built PDF/A now with key, showing the certification mark on page 1. When a TSA
+// is configured but cannot be reached, allowB_B decides: sign without a timestamp and say so,
+// or return an error wrapping ErrTSAUnavailable.
+func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1, allowB_B bool) (*Signed, error) {
+	now := c.now()
+	markOpt := c.Mark
+	markOpt.Time = now
+	if markOpt.Zone == nil {
+		markOpt.Zone = now.Location()
+	}
+	look, place, err := mark.Build(mark.Page{WidthPt: page1.WidthPt, HeightPt: page1.HeightPt, Rotate: page1.Rotate, Ink: page1.Ink}, markOpt)
+	if err != nil {
+		return nil, fmt.Errorf("certification mark: %w", err)
+	}
+	opt := pades.Options{
+		Time:       now,
+		Reason:     c.Reason,
+		Location:   c.Location,
+		Certify:    c.Certify,
+		Appearance: look,
+		TSA:        c.TSA,
+	}
+	signed := &Signed{SigningTime: now, Level: "B-B", MarkPlace: place.Where}
+	if c.TSA != nil {
+		signed.Level = "B-T"
+	}
+	var out bytes.Buffer
+	out.Grow(len(built) + 128<<10)
+	err = pades.SignContext(ctx, &out, built, pades.Signer{Key: key.Signer, Chain: key.Chain}, opt)
+	if err != nil && c.TSA != nil && allowB_B && errors.Is(err, pades.ErrTSAUnavailable) {
+		signed.TimestampNote = fmt.Sprintf("signed without a timestamp (PAdES B-B): the time-stamping authority %s could not be reached: %v", c.TSA.URL, err)
+		signed.Level = "B-B"
+		opt.TSA = nil
+		out.Reset()
+		err = pades.SignContext(ctx, &out, built, pades.Signer{Key: key.Signer, Chain: key.Chain}, opt)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	sum := sha256.Sum256(signed.Bytes())
-	return &Signed{
-		PDF:         signed.Bytes(),
-		SHA256:      hex.EncodeToString(sum[:]),
-		Signer:      SignerName(c.Chain[0]),
-		SigningTime: now,
-	}, nil
+	sum := sha256.Sum256(out.Bytes())
+	signed.PDF = out.Bytes()
+	signed.SHA256 = hex.EncodeToString(sum[:])
+	signed.Signer = SignerName(key.Chain[0])
+	return signed, nil
 }
 
 func (c *Certifier) now() time.Time {

@@ -41,6 +41,18 @@ type Sidecar struct {
 	SigningTime       time.Time `json:"signing_time"`
 	OutputSHA256      string    `json:"output_sha256"` // filled in by Deliver when empty
 	Station           string    `json:"station"`
+
+	// The certification (Decree 30/2020; the conversion record of Law 20/2023 Art. 12).
+	Agency         string     `json:"agency,omitempty"`
+	Operator       string     `json:"operator,omitempty"`
+	ConvertedAt    time.Time  `json:"converted_at,omitzero"`
+	CopyLabel      string     `json:"copy_label,omitempty"`
+	MarkPlace      string     `json:"mark_place,omitempty"`
+	SignatureLevel string     `json:"signature_level,omitempty"` // PAdES B-B or B-T
+	TimestampNote  string     `json:"timestamp_note,omitempty"`  // why a timestamp is missing
+	ApprovedBy     string     `json:"approved_by,omitempty"`
+	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
+	Warnings       []string   `json:"warnings,omitempty"` // quality findings that did not stop it
 }
 
 // FreeName returns base, or base-1, base-2... the first name for which

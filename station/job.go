@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"scanstation/certify/pdfa"
@@ -26,6 +25,7 @@ type Outcome struct {
 	JobID     int64
 	Delivered string // the PDF in the outbox, when it got there
 	Failed    string // the input in failed/, when it went there
+	Waiting   bool   // not finished, not failed: it waits (approval, token, shutdown) and resumes later
 	Err       error  // why it did not reach the outbox (nil when Delivered)
 }
 
@@ -48,30 +48,24 @@ type journalError struct{ err error }
 func (e *journalError) Error() string { return "journal: " + e.err.Error() }
 func (e *journalError) Unwrap() error { return e.err }
 
-func (s *Station) record(ctx context.Context, job *journal.Job) error {
+func (s *Station) recordJob(ctx context.Context, job *journal.Job) error {
 	if err := s.journal.Update(ctx, job); err != nil {
 		return &journalError{err}
 	}
 	return nil
 }
 
-// handle takes one input through every remaining stage. keepSource leaves the input where it
-// is (a copy is spooled), for `scanstation process` on files outside the hot-folders.
-func (s *Station) handle(ctx context.Context, source string, keepSource bool, progress Progress) Outcome {
+// take finds the unfinished job of an input, or records a new one. It returns nil and no
+// error for a path that vanished after its job took it away.
+func (s *Station) take(ctx context.Context, source string) (*journal.Job, error) {
 	job, err := s.journal.BySource(ctx, source)
-	if err != nil {
-		return Outcome{Source: source, Err: err}
+	if err != nil || job != nil {
+		return job, err
 	}
-	if job == nil {
-		if _, err := os.Lstat(source); errors.Is(err, os.ErrNotExist) {
-			// Reported again after its job took it away: nothing to do.
-			return Outcome{Source: source, Err: fmt.Errorf("%s: no such file", source)}
-		}
-		if job, err = s.receive(ctx, source); err != nil {
-			return Outcome{Source: source, Err: err}
-		}
+	if _, err := os.Lstat(source); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
-	return s.advance(ctx, job, keepSource, progress)
+	return s.receive(ctx, source)
 }
 
 // receive records a newly found input in the journal.
@@ -96,8 +90,10 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 	return job, nil
 }
 
-// advance runs the state machine from the job's recorded state to a terminal one.
-func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool, progress Progress) Outcome {
+// advance runs the state machine from the job's recorded state until the job is terminal,
+// waits for the clerk (awaiting approval), or, when handOff is given, is built and handed to
+// the signer.
+func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool, progress Progress, handOff func(*journal.Job)) Outcome {
 	out := Outcome{Source: job.Source, JobID: job.ID}
 	for !job.State.Terminal() {
 		if job.Reason != "" {
@@ -108,7 +104,20 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		case journal.Received:
 			err = s.spool(ctx, job, keepSource)
 		case journal.Spooled:
-			err = s.certify(ctx, job, progress)
+			err = s.recognise(ctx, job, progress)
+		case journal.AwaitingApproval:
+			out.Err = fmt.Errorf("%s waits for approval: scanstation approve %d --by NAME", job.SourceName, job.ID)
+			out.Waiting = true
+			return out
+		case journal.Approved:
+			err = s.rebuild(ctx, job)
+		case journal.Built:
+			if handOff != nil {
+				handOff(job)
+				out.Waiting = true
+				return out
+			}
+			err = s.sign(ctx, job)
 		case journal.Signed:
 			err = s.deliver(ctx, job)
 		case journal.Delivered:
@@ -120,11 +129,13 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			continue
 		}
 		var je *journalError
-		if ctx.Err() != nil || errors.As(err, &je) {
-			// Shutting down, or the journal cannot record: the job resumes from its last
-			// recorded state at the next start. Nothing is moved.
+		var wait *waitError
+		if ctx.Err() != nil || errors.As(err, &je) || errors.As(err, &wait) {
+			// Shutting down, the journal cannot record, or signing must wait (token, TSA):
+			// the job resumes from its last recorded state. Nothing is moved.
 			out.Err = fmt.Errorf("%s: %w (will resume)", job.SourceName, err)
-			s.log.Warn("interrupted", "job", job.ID, "file", job.SourceName, "state", job.State, "err", err)
+			out.Waiting = true
+			s.log.Warn("waiting", "job", job.ID, "file", job.SourceName, "state", job.State, "err", err)
 			return out
 		}
 		stage := string(job.State)
@@ -133,7 +144,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			stage = se.stage
 		}
 		job.FailedStage, job.Reason = stage, plainReason(err, job.SourceName)
-		if rerr := s.record(ctx, job); rerr != nil {
+		if rerr := s.recordJob(ctx, job); rerr != nil {
 			out.Err = rerr
 			return out
 		}
@@ -145,6 +156,13 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 	out.Delivered = filepath.Join(s.cfg.Folders.Outbox, job.OutName+".pdf")
 	return out
 }
+
+// waitError means the job cannot go on now but is not at fault: the token is absent or
+// refuses, or the time-stamping authority is down and the configuration says to wait.
+type waitError struct{ err error }
+
+func (e *waitError) Error() string { return e.err.Error() }
+func (e *waitError) Unwrap() error { return e.err }
 
 func (s *Station) spoolPath(job *journal.Job) string {
 	return filepath.Join(s.spoolDir, fmt.Sprintf("%d-%s", job.ID, job.SourceName))
@@ -169,104 +187,7 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 		}
 	}
 	job.State = journal.Spooled
-	return s.record(ctx, job)
-}
-
-// certify decodes the pages, recognises them in parallel on the OCR pool, builds the PDF/A and
-// signs it; the signed file is durable in the work folder before the job says so.
-func (s *Station) certify(ctx context.Context, job *journal.Job, progress Progress) error {
-	started := time.Now()
-	doc, err := scan.Open(job.Spool, s.scanOptions())
-	if err != nil {
-		return &stageError{"decode", withName(err, job)}
-	}
-	defer doc.Close()
-
-	n := doc.NumPages
-	pages := make([]pdfa.Page, n)
-	results := make([]*ocr.Result, n)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		done     int
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Decode ahead of OCR by at most one page per engine: a page image can be tens of MB.
-	slots := make(chan struct{}, s.cfg.OCRWorkers()+1)
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		page, err := doc.Page(i)
-		if err != nil {
-			<-slots
-			mu.Lock()
-			firstErr = &stageError{"decode", withName(err, job)}
-			mu.Unlock()
-			cancel()
-			break
-		}
-		wg.Add(1)
-		go func(i int, page *scan.Page) {
-			defer wg.Done()
-			defer func() { <-slots }()
-			res, err := s.ocr.Recognize(ctx, page.OCRImage)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = &stageError{"ocr", fmt.Errorf("page %d of %s: %w", i+1, job.SourceName, err)}
-				}
-				cancel()
-				return
-			}
-			page.OCRImage = nil
-			results[i] = res
-			pages[i] = pdfaPage(page, res)
-			done++
-			if progress != nil {
-				progress(job.Source, done, n, res.MeanConfidence)
-			}
-		}(i, page)
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ocrDone := time.Now()
-
-	signed, err := s.certifier.Certify(&pdfa.Document{Pages: pages, Title: job.SourceName, Creator: "scanstation"})
-	if err != nil {
-		return &stageError{"sign", err}
-	}
-	work := filepath.Join(s.workDir, fmt.Sprintf("%d.pdf", job.ID))
-	if err := outbox.WriteFileAtomic(s.workDir, filepath.Base(work), signed.PDF, 0o600); err != nil {
-		return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
-	}
-	job.Work = work
-	job.Pages = n
-	job.MeanConfidence = meanConfidence(results)
-	job.Signer = signed.Signer
-	job.SignedAt = signed.SigningTime
-	job.OutputSHA256 = signed.SHA256
-	job.State = journal.Signed
-	if err := s.record(ctx, job); err != nil {
-		return err
-	}
-	s.log.Info("signed", "job", job.ID, "file", job.SourceName, "pages", n,
-		"ocr_confidence", fmt.Sprintf("%.1f", job.MeanConfidence),
-		"ocr_seconds", fmt.Sprintf("%.1f", ocrDone.Sub(started).Seconds()),
-		"sign_seconds", fmt.Sprintf("%.2f", time.Since(ocrDone).Seconds()))
-	return nil
+	return s.recordJob(ctx, job)
 }
 
 // deliver puts the signed PDF and its sidecar into the outbox under a name recorded in the
@@ -283,7 +204,7 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 	defer s.deliverMu.Unlock()
 	if job.OutName == "" {
 		job.OutName = s.box.FreeName(outName(job.SourceName))
-		if err := s.record(ctx, job); err != nil {
+		if err := s.recordJob(ctx, job); err != nil {
 			return err
 		}
 	}
@@ -291,7 +212,7 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 		return &stageError{"deliver", err}
 	}
 	job.State = journal.Delivered
-	if err := s.record(ctx, job); err != nil {
+	if err := s.recordJob(ctx, job); err != nil {
 		return err
 	}
 	s.log.Info("delivered", "job", job.ID, "file", job.SourceName, "outbox", job.OutName+".pdf")
@@ -312,7 +233,7 @@ func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 		}
 	}
 	job.State = journal.Archived
-	return s.record(ctx, job)
+	return s.recordJob(ctx, job)
 }
 
 // fail moves the input into failed/ with a reason file. The reason is in the journal already,
@@ -343,8 +264,9 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	if job.Work != "" {
 		os.Remove(job.Work)
 	}
+	s.removeWork(job)
 	job.State = journal.Failed
-	if err := s.record(ctx, job); err != nil {
+	if err := s.recordJob(ctx, job); err != nil {
 		out.Err = err
 		return out
 	}
@@ -354,17 +276,33 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 }
 
 func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
-	return &outbox.Sidecar{
+	side := &outbox.Sidecar{
 		Source:            job.SourceName,
 		SourceSHA256:      job.SourceSHA256,
 		Pages:             job.Pages,
 		Languages:         strings.Split(job.Languages, "+"),
 		MeanOCRConfidence: job.MeanConfidence,
 		Signer:            job.Signer,
-		SigningTime:       job.SignedAt,
+		SigningTime:       job.SignedAt.In(s.zone),
 		OutputSHA256:      job.OutputSHA256,
 		Station:           s.cfg.Station.Name,
+		Agency:            s.cfg.Station.Agency,
+		Operator:          job.Operator,
+		ConvertedAt:       job.ConvertedAt.In(s.zone),
+		CopyLabel:         s.profile(job).CopyLabel,
+		MarkPlace:         job.MarkPlace,
+		SignatureLevel:    job.Level,
+		TimestampNote:     job.TimestampNote,
+		ApprovedBy:        job.ApprovedBy,
 	}
+	if !job.ApprovedAt.IsZero() {
+		at := job.ApprovedAt.In(s.zone)
+		side.ApprovedAt = &at
+	}
+	if job.Warnings != "" {
+		side.Warnings = strings.Split(job.Warnings, "\n")
+	}
+	return side
 }
 
 func (s *Station) scanOptions() scan.Options {
@@ -498,6 +436,12 @@ func advice(stage string) string {
 		return "Check that the file opens on the scanning computer. If it does not, scan the paper again and save it into the hot-folder. If it does, send this file and this note to the system administrator."
 	case "ocr":
 		return "Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator."
+	case "quality":
+		return "Scan the paper again as the rules above ask (colour, at least the required dpi, at 100% scale) and save it into the hot-folder."
+	case "approval":
+		return "The clerk refused to sign this copy. Fix what the reason says, then scan it again into the hot-folder."
+	case "validate":
+		return "The signed copy is not valid PDF/A. Send this note and the file to the system administrator; the original is kept here."
 	case "sign":
 		return "Check that the agency's token is plugged in and its certificate is valid, then move the file from this folder back into the hot-folder."
 	case "deliver", "archive":

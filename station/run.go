@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"scanstation/journal"
 	"scanstation/watcher"
@@ -44,18 +45,42 @@ func (s *Station) Run(ctx context.Context) error {
 	}
 
 	queue := make(chan work)
-	var wg sync.WaitGroup
-	// Enough documents in flight to keep every OCR engine busy between one document's last
+	signQueue := make(chan *journal.Job, 1024)
+	var wg, finishing sync.WaitGroup
+	handOff := func(job *journal.Job) {
+		select {
+		case signQueue <- job:
+		case <-ctx.Done():
+		}
+	}
+	s.requeue = func(ctx context.Context, job *journal.Job) { handOff(job) }
+	// Documents in flight: enough to keep every OCR engine busy between one document's last
 	// page and the next one's first.
 	for range s.cfg.OCRWorkers() + 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for item := range queue {
-				s.runOne(ctx, item)
+				s.runOne(ctx, item, handOff)
 			}
 		}()
 	}
+	// After signing, validation and delivery run beside the signer, which moves on.
+	finish := func(job *journal.Job) {
+		finishing.Add(1)
+		go func() {
+			defer finishing.Done()
+			if s.claim(job.Source) {
+				defer s.release(job.Source)
+				s.advance(ctx, job, false, nil, nil)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.signer(ctx, signQueue, finish)
+	}()
 
 	feed := func(item work) bool {
 		select {
@@ -74,12 +99,19 @@ func (s *Station) Run(ctx context.Context) error {
 		}
 		watchErr <- w.Run(ctx, func(path string) { feed(work{source: path}) })
 	}()
-	s.log.Info("station running", "hot_folders", dirs, "outbox", s.cfg.Folders.Outbox, "ocr_workers", s.cfg.OCRWorkers())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watchApprovals(ctx, feed)
+	}()
+	s.log.Info("station running", "hot_folders", dirs, "outbox", s.cfg.Folders.Outbox, "ocr_workers", s.cfg.OCRWorkers(),
+		"token", s.keeper.State())
 
 	<-ctx.Done()
 	err = <-watchErr
 	close(queue)
 	wg.Wait()
+	finishing.Wait()
 	s.log.Info("station stopped")
 	if err != nil && ctx.Err() == nil {
 		return err
@@ -87,7 +119,41 @@ func (s *Station) Run(ctx context.Context) error {
 	return nil
 }
 
-func (s *Station) runOne(ctx context.Context, item work) {
+// watchApprovals hands the pipeline the documents the clerk approved or rejected with
+// `scanstation approve` and `reject`, which only write to the journal.
+func (s *Station) watchApprovals(ctx context.Context, feed func(work) bool) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		approved, err := s.journal.InState(ctx, journal.Approved)
+		if err != nil {
+			s.log.Error("cannot read approvals from the journal", "err", err)
+			continue
+		}
+		waiting, err := s.journal.InState(ctx, journal.AwaitingApproval)
+		if err != nil {
+			s.log.Error("cannot read approvals from the journal", "err", err)
+			continue
+		}
+		for _, job := range waiting {
+			if job.Reason != "" { // rejected
+				approved = append(approved, job)
+			}
+		}
+		for i := range approved {
+			if !feed(work{job: &approved[i]}) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.Job)) {
 	source := item.source
 	if item.job != nil {
 		source = item.job.Source
@@ -96,11 +162,17 @@ func (s *Station) runOne(ctx context.Context, item work) {
 		return // the same input is in flight already (a resumed job the watcher also saw)
 	}
 	defer s.release(source)
-	if item.job != nil {
-		s.advance(ctx, item.job, false, nil)
-		return
+	job := item.job
+	if job == nil {
+		var err error
+		if job, err = s.take(ctx, source); err != nil || job == nil {
+			if err != nil {
+				s.log.Error("cannot take file", "file", source, "err", err)
+			}
+			return
+		}
 	}
-	s.handle(ctx, source, false, nil)
+	s.advance(ctx, job, false, nil, handOff)
 }
 
 func (s *Station) claim(source string) bool {
@@ -139,7 +211,15 @@ func (s *Station) Process(ctx context.Context, paths []string, progress Progress
 				return
 			}
 			defer s.release(p)
-			outcomes[i] = s.handle(ctx, p, true, progress)
+			job, err := s.take(ctx, p)
+			if err == nil && job == nil {
+				err = fmt.Errorf("%s: no such file", p)
+			}
+			if err != nil {
+				outcomes[i] = Outcome{Source: p, Err: err}
+				return
+			}
+			outcomes[i] = s.advance(ctx, job, true, progress, nil)
 		}()
 	}
 	wg.Wait()

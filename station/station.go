@@ -9,7 +9,7 @@
 package station
 
 import (
-	"crypto/x509"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,8 +17,11 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"scanstation/certify"
+	"scanstation/certify/mark"
+	"scanstation/certify/pades"
 	"scanstation/certify/token"
 	"scanstation/config"
 	"scanstation/journal"
@@ -34,8 +37,9 @@ type Station struct {
 	journal   *journal.Journal
 	box       *outbox.Box
 	ocr       *ocr.Pool
-	token     *token.Token
+	keeper    *token.Keeper
 	certifier *certify.Certifier
+	zone      *time.Location
 	spoolDir  string
 	workDir   string
 
@@ -45,6 +49,12 @@ type Station struct {
 
 	inflightMu sync.Mutex
 	inflight   map[string]bool // sources being handled, so one input never runs twice at once
+
+	stopMu     sync.Mutex
+	stopReason string // why signing stopped, said once
+
+	// requeue hands a built job back to the signer (after a TSA outage); set by Run.
+	requeue func(ctx context.Context, job *journal.Job)
 }
 
 // New opens the journal, the token and the OCR engines described by cfg (already validated).
@@ -90,30 +100,50 @@ func New(cfg *config.Config, log *slog.Logger) (*Station, error) {
 		return nil, err
 	}
 
+	if s.zone, err = time.LoadLocation(cfg.Mark.TimeZone); err != nil {
+		return nil, fmt.Errorf("mark.time_zone: %w", err)
+	}
+	// Refuse a PIN file others can read now, not at the first document.
 	pin, err := token.ReadPINFile(cfg.Signing.PINFile)
 	if err != nil {
 		return nil, err
 	}
-	s.token, err = token.Open(token.Config{
+	clear(pin)
+	s.keeper = token.NewKeeper(token.Config{
 		Module:      cfg.Signing.Module,
 		TokenLabel:  cfg.Signing.TokenLabel,
 		KeyLabel:    cfg.Signing.KeyLabel,
-		PIN:         pin,
+		PINFile:     cfg.Signing.PINFile,
 		SoftHSMConf: cfg.Signing.SoftHSM2Conf,
 		ChainFile:   cfg.Signing.ChainFile,
-	})
-	clear(pin)
-	if err != nil {
-		return nil, fmt.Errorf("open the signing token: %w", err)
+	}, log)
+	var seal []byte
+	if cfg.Mark.SealImage != "" {
+		if seal, err = os.ReadFile(cfg.Mark.SealImage); err != nil {
+			return nil, fmt.Errorf("read the seal image (mark.seal_image): %w", err)
+		}
 	}
 	s.certifier = &certify.Certifier{
-		Key:       s.token,
-		Chain:     s.token.Chain(),
 		OutputICC: icc,
 		TextFont:  font,
 		Producer:  producer(),
 		Reason:    cfg.Signing.Reason,
 		Location:  cfg.Signing.Location,
+		Certify:   cfg.Signing.Certify,
+		Zone:      s.zone,
+		Mark: mark.Options{
+			Agency:     cfg.Station.Agency,
+			Zone:       s.zone,
+			TimeFormat: cfg.Mark.TimeFormat,
+			FontFile:   cfg.Mark.Font,
+			FontSize:   cfg.Mark.FontSize,
+			SealPNG:    seal,
+			SealSizeMM: cfg.Mark.SealSizeMM,
+			MarginMM:   cfg.Mark.MarginMM,
+		},
+	}
+	if cfg.Timestamp.URL != "" {
+		s.certifier.TSA = &pades.TSA{URL: cfg.Timestamp.URL, Timeout: cfg.Timestamp.Timeout}
 	}
 
 	if s.ocr, err = ocr.NewPool(cfg.OCRWorkers(), ocr.Options{Languages: cfg.OCR.Languages, TessdataDir: cfg.OCR.Tessdata}); err != nil {
@@ -129,8 +159,8 @@ func (s *Station) Close() error {
 	if s.ocr != nil {
 		errs = append(errs, s.ocr.Close())
 	}
-	if s.token != nil {
-		errs = append(errs, s.token.Close())
+	if s.keeper != nil {
+		errs = append(errs, s.keeper.Close())
 	}
 	if s.journal != nil {
 		errs = append(errs, s.journal.Close())
@@ -138,8 +168,8 @@ func (s *Station) Close() error {
 	return errors.Join(errs...)
 }
 
-// Signer describes the certificate the station signs with.
-func (s *Station) Signer() *x509.Certificate { return s.token.Certificate() }
+// TokenState says what the token is doing, in plain words ("ready", "waiting for token", ...).
+func (s *Station) TokenState() string { return s.keeper.State() }
 
 // readTextFont reads the glyph-less font Tesseract ships for invisible text layers.
 func readTextFont(tessdata string) ([]byte, error) {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"scanstation/certify"
 	"scanstation/station"
@@ -31,7 +30,6 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	log.Info("signing with", "certificate", certify.SignerName(st.Signer()), "valid_until", st.Signer().NotAfter.Format(time.DateOnly))
 	return st.Run(ctx)
 }
 
@@ -69,6 +67,9 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		switch {
 		case o.Err == nil:
 			fmt.Fprintf(stdout, "%s: signed and delivered → %s\n", filepath.Base(o.Source), o.Delivered)
+		case o.Waiting:
+			failed++
+			fmt.Fprintf(stdout, "%s: NOT YET DELIVERED: %v\n  it resumes when the station runs (scanstation run)\n", filepath.Base(o.Source), o.Err)
 		case o.Failed != "":
 			failed++
 			fmt.Fprintf(stdout, "%s: FAILED: %v\n  the file and the reason are in %s\n", filepath.Base(o.Source), o.Err, filepath.Dir(o.Failed))

@@ -23,6 +23,8 @@ Usage:
   scanstation init --dir DIR [--dev-token]     write DIR/scanstation.yaml (and a SoftHSM2 dev token)
   scanstation run --config FILE                run the station (watch the hot-folders)
   scanstation process --config FILE INPUT...   process the given scans once
+  scanstation approve --config FILE [ID... --by NAME]   list documents waiting for approval, or approve them
+  scanstation reject --config FILE ID --reason TEXT     refuse a document waiting for approval
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
   scanstation config check --config FILE       list every problem in a configuration
 `
@@ -60,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRun(ctx, args, stderr)
 	case "process":
 		return cmdProcess(ctx, args, stdout, stderr)
+	case "approve":
+		return cmdApprove(ctx, args, stdout)
+	case "reject":
+		return cmdReject(ctx, args, stdout)
 	case "verify":
 		return cmdVerify(args, stdout)
 	case "config":
@@ -101,6 +107,15 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, errors.New(msg)
 	}
 	return cfg, nil
+}
+
+// loadConfigLoose reads a configuration for commands that only touch the journal: they must
+// work even while, say, the token's module is missing.
+func loadConfigLoose(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, errors.New("--config FILE is required")
+	}
+	return config.Load(path)
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"scanstation/journal"
+)
+
+// cmdApprove records the clerk's approval of documents waiting in review/ (Decree 30/2020
+// Art. 32.2.c: the clerk signs personally). The running station signs them within seconds;
+// this command only writes to the journal, so it needs neither the token nor the daemon's lock.
+// Without IDs it lists the documents waiting.
+func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("approve")
+	path := fs.String("config", "", "configuration file")
+	by := fs.String("by", "", "the name of the clerk who approves")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return exitError(2)
+	}
+	cfg, err := loadConfigLoose(*path)
+	if err != nil {
+		return err
+	}
+	j, err := journal.Open(filepath.Join(cfg.Folders.State, "journal.db"))
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+
+	if fs.NArg() == 0 {
+		waiting, err := j.InState(ctx, journal.AwaitingApproval)
+		if err != nil {
+			return err
+		}
+		if len(waiting) == 0 {
+			fmt.Fprintln(stdout, "no document is waiting for approval")
+			return nil
+		}
+		fmt.Fprintf(stdout, "%d document(s) wait for approval (review copies in %s):\n", len(waiting), cfg.Folders.Review)
+		for _, job := range waiting {
+			fmt.Fprintf(stdout, "  %d  %s  %d page(s)  scanned %s\n", job.ID, job.SourceName, job.Pages, job.ConvertedAt.Local().Format("02.01.2006 15:04"))
+		}
+		return nil
+	}
+	if strings.TrimSpace(*by) == "" {
+		return errors.New("approve: say who approves with --by NAME; the name goes into the document's record")
+	}
+	failed := false
+	for _, arg := range fs.Args() {
+		id, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil {
+			return fmt.Errorf("approve: %q is not a document number", arg)
+		}
+		job, err := j.Get(ctx, id)
+		if err == nil && (job.State != journal.AwaitingApproval || job.Reason != "") {
+			err = fmt.Errorf("document %d (%s) is not waiting for approval (it is %s)", id, job.SourceName, job.State)
+		}
+		if err != nil {
+			fmt.Fprintf(stdout, "%d: %v\n", id, err)
+			failed = true
+			continue
+		}
+		job.ApprovedBy = strings.TrimSpace(*by)
+		job.ApprovedAt = time.Now()
+		job.State = journal.Approved
+		if err := j.Update(ctx, job); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d: %s approved by %s; the station signs it now\n", id, job.SourceName, job.ApprovedBy)
+	}
+	if failed {
+		return exitError(1)
+	}
+	return nil
+}
+
+// cmdReject refuses a document waiting for approval; the station moves it to failed/ with the
+// reason.
+func cmdReject(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("reject")
+	path := fs.String("config", "", "configuration file")
+	reason := fs.String("reason", "", "why the copy is refused, in words the operator understands")
+	by := fs.String("by", "", "the name of the clerk who refuses")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return exitError(2)
+	}
+	if fs.NArg() != 1 {
+		return errors.New("reject: name one document number")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return errors.New("reject: give the reason with --reason TEXT; the operator reads it in failed/")
+	}
+	cfg, err := loadConfigLoose(*path)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil {
+		return fmt.Errorf("reject: %q is not a document number", fs.Arg(0))
+	}
+	j, err := journal.Open(filepath.Join(cfg.Folders.State, "journal.db"))
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	job, err := j.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if job.State != journal.AwaitingApproval || job.Reason != "" {
+		return fmt.Errorf("document %d (%s) is not waiting for approval (it is %s)", id, job.SourceName, job.State)
+	}
+	job.FailedStage = "approval"
+	job.Reason = "refused by the clerk"
+	if *by != "" {
+		job.Reason += " " + strings.TrimSpace(*by)
+	}
+	job.Reason += ": " + strings.TrimSpace(*reason)
+	if err := j.Update(ctx, job); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d: %s refused; the station moves it to %s with the reason\n", id, job.SourceName, cfg.Folders.Failed)
+	return nil
+}
+
+// reorder puts flags before arguments, so `approve 12 13 --by Lan` works as people type it.
+func reorder(args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return append(flags, rest...)
+}

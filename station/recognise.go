@@ -1,0 +1,402 @@
+package station
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"scanstation/certify"
+	"scanstation/certify/pdfa"
+	"scanstation/certify/quality"
+	"scanstation/config"
+	"scanstation/journal"
+	"scanstation/ocr"
+	"scanstation/outbox"
+	"scanstation/scan"
+)
+
+// recognition is a document's pages with their words: everything needed to build its PDF/A.
+type recognition struct {
+	pages   []pdfa.Page
+	results []*ocr.Result
+	facts   []quality.PageFacts
+	thumbs  []*image.Gray
+}
+
+// savedRecognition is what a document waiting for approval keeps of its OCR, so approving it
+// later does not run Tesseract again.
+type savedRecognition struct {
+	Pages []savedPage `json:"pages"`
+}
+
+type savedPage struct {
+	Index       int        `json:"index"` // 0-based page of the scan (dropped blank pages are absent)
+	Words       []ocr.Word `json:"words"`
+	Orientation int        `json:"orientation"`
+	Skew        float64    `json:"skew"`
+}
+
+// page1Info is what signing needs of page 1 for the certification mark; kept next to the built
+// PDF so a restart or a later approval can sign without decoding the scan again.
+type page1Info struct {
+	WidthPt  float64 `json:"width_pt"`
+	HeightPt float64 `json:"height_pt"`
+	Rotate   int     `json:"rotate"`
+}
+
+// recognise decodes the pages, recognises them on the OCR pool, applies the hot-folder's
+// quality rules, and then either builds the unsigned PDF/A (built) or, in approval mode,
+// keeps the OCR and a preview for the clerk (awaiting approval).
+func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Progress) error {
+	started := time.Now()
+	doc, err := scan.Open(job.Spool, s.scanOptions())
+	if err != nil {
+		return &stageError{"decode", withName(err, job)}
+	}
+	defer doc.Close()
+	all := make([]int, doc.NumPages)
+	for i := range all {
+		all[i] = i
+	}
+	rec, err := s.recognisePages(ctx, job, doc, all, nil, progress)
+	if err != nil {
+		return err
+	}
+	ocrTime := time.Since(started)
+
+	prof := s.profile(job)
+	verdict := quality.Check(rec.facts, rules(prof))
+	var warnings []string
+	for _, f := range verdict.Findings {
+		warnings = append(warnings, f.Message)
+	}
+	if verdict.Failed() && prof.OnFail == "reject" {
+		return &stageError{"quality", fmt.Errorf("%s does not meet the scanning rules:\n  %s", job.SourceName, strings.Join(warnings, "\n  "))}
+	}
+	rec = rec.without(verdict.Drop)
+	if len(rec.pages) == 0 {
+		return &stageError{"quality", fmt.Errorf("%s has only blank pages", job.SourceName)}
+	}
+
+	job.Pages = len(rec.pages)
+	job.MeanConfidence = meanConfidence(rec.results)
+	job.Warnings = strings.Join(warnings, "\n")
+	job.Operator = s.operatorOf(job)
+	job.ConvertedAt = time.Now().In(s.zone).Truncate(time.Second)
+	if job.StageTimes == nil {
+		job.StageTimes = map[string]time.Duration{}
+	}
+	job.StageTimes[journal.StageOCR] = ocrTime
+
+	if prof.Approval == "required" {
+		return s.holdForApproval(ctx, job, rec)
+	}
+	return s.build(ctx, job, rec)
+}
+
+// recognisePages decodes the given pages of doc and recognises them in parallel, or takes
+// their words from saved (approval mode) instead of running OCR again.
+func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *scan.Document, indexes []int, saved map[int]savedPage, progress Progress) (*recognition, error) {
+	n := len(indexes)
+	rec := &recognition{
+		pages:   make([]pdfa.Page, n),
+		results: make([]*ocr.Result, n),
+		facts:   make([]quality.PageFacts, n),
+		thumbs:  make([]*image.Gray, n),
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		done     int
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	setErr := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	// Decode ahead of OCR by at most one page per engine: a page image can be tens of MB.
+	slots := make(chan struct{}, s.cfg.OCRWorkers()+1)
+	for k, i := range indexes {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		page, err := doc.Page(i)
+		if err != nil {
+			<-slots
+			setErr(&stageError{"decode", withName(err, job)})
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			var res *ocr.Result
+			if sp, ok := saved[i]; ok {
+				res = &ocr.Result{Words: sp.Words, Orientation: sp.Orientation, Skew: sp.Skew}
+			} else {
+				var err error
+				if res, err = s.ocr.Recognize(ctx, page.OCRImage); err != nil {
+					setErr(&stageError{"ocr", fmt.Errorf("page %d of %s: %w", i+1, job.SourceName, err)})
+					return
+				}
+			}
+			page.OCRImage = nil
+			mu.Lock()
+			defer mu.Unlock()
+			rec.results[k] = res
+			rec.pages[k] = pdfaPage(page, res)
+			rec.thumbs[k] = page.Thumb
+			rec.facts[k] = quality.PageFacts{
+				Number: i + 1, Width: page.Width, Height: page.Height,
+				DPIX: page.DPIX, DPIY: page.DPIY, DPIKnown: page.DPIKnown,
+				ColorDepth: page.ColorDepth, Ink: quality.Ink(page.Thumb), Words: len(res.Words),
+			}
+			done++
+			if progress != nil {
+				progress(job.Source, done, n, res.MeanConfidence)
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// without returns the recognition without the given 1-based page numbers.
+func (r *recognition) without(drop []int) *recognition {
+	if len(drop) == 0 {
+		return r
+	}
+	kept := &recognition{}
+	for k, f := range r.facts {
+		if slices.Contains(drop, f.Number) {
+			continue
+		}
+		kept.pages = append(kept.pages, r.pages[k])
+		kept.results = append(kept.results, r.results[k])
+		kept.facts = append(kept.facts, f)
+		kept.thumbs = append(kept.thumbs, r.thumbs[k])
+	}
+	return kept
+}
+
+// build writes the unsigned PDF/A and what the mark needs of page 1 into the work folder.
+func (s *Station) build(ctx context.Context, job *journal.Job, rec *recognition) error {
+	started := time.Now()
+	pdf, err := s.certifier.Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
+	if err != nil {
+		return &stageError{"build", err}
+	}
+	if err := s.savePage1(job, rec); err != nil {
+		return &stageError{"build", err}
+	}
+	name := fmt.Sprintf("%d.built.pdf", job.ID)
+	if err := outbox.WriteFileAtomic(s.workDir, name, pdf, 0o600); err != nil {
+		return &stageError{"build", fmt.Errorf("save the built copy: %w", err)}
+	}
+	job.Work = filepath.Join(s.workDir, name)
+	job.StageTimes[journal.StageBuild] = time.Since(started)
+	job.State = journal.Built
+	return s.recordJob(ctx, job)
+}
+
+func (s *Station) savePage1(job *journal.Job, rec *recognition) error {
+	p := rec.pages[0]
+	info := page1Info{
+		WidthPt:  float64(p.Image.Width) / p.Image.DPIX * 72,
+		HeightPt: float64(p.Image.Height) / p.Image.DPIY * 72,
+		Rotate:   p.Rotate,
+	}
+	data, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if err := outbox.WriteFileAtomic(s.workDir, fmt.Sprintf("%d.page1.json", job.ID), data, 0o600); err != nil {
+		return err
+	}
+	if rec.thumbs[0] == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, rec.thumbs[0]); err != nil {
+		return err
+	}
+	return outbox.WriteFileAtomic(s.workDir, fmt.Sprintf("%d.page1.png", job.ID), buf.Bytes(), 0o600)
+}
+
+func (s *Station) loadPage1(job *journal.Job) (certify.Page1, error) {
+	var info page1Info
+	data, err := os.ReadFile(filepath.Join(s.workDir, fmt.Sprintf("%d.page1.json", job.ID)))
+	if err != nil {
+		return certify.Page1{}, err
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return certify.Page1{}, err
+	}
+	p1 := certify.Page1{WidthPt: info.WidthPt, HeightPt: info.HeightPt, Rotate: info.Rotate}
+	if f, err := os.Open(filepath.Join(s.workDir, fmt.Sprintf("%d.page1.png", job.ID))); err == nil {
+		defer f.Close()
+		if img, err := png.Decode(f); err == nil {
+			if g, ok := img.(*image.Gray); ok {
+				p1.Ink = g
+			}
+		}
+	}
+	return p1, nil
+}
+
+// holdForApproval keeps the OCR for the later build and puts an unsigned preview where the
+// clerk reviews it; the job then waits for `scanstation approve` or `reject`.
+func (s *Station) holdForApproval(ctx context.Context, job *journal.Job, rec *recognition) error {
+	saved := savedRecognition{}
+	for k, f := range rec.facts {
+		r := rec.results[k]
+		saved.Pages = append(saved.Pages, savedPage{Index: f.Number - 1, Words: r.Words, Orientation: r.Orientation, Skew: r.Skew})
+	}
+	data, err := json.Marshal(saved)
+	if err != nil {
+		return &stageError{"build", err}
+	}
+	if err := outbox.WriteFileAtomic(s.workDir, fmt.Sprintf("%d.ocr.json", job.ID), data, 0o600); err != nil {
+		return &stageError{"build", err}
+	}
+	preview, err := s.certifier.Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
+	if err != nil {
+		return &stageError{"build", err}
+	}
+	if err := os.MkdirAll(s.cfg.Folders.Review, 0o750); err != nil {
+		return &stageError{"build", err}
+	}
+	if err := outbox.WriteFileAtomic(s.cfg.Folders.Review, s.reviewName(job), preview, 0o640); err != nil {
+		return &stageError{"build", fmt.Errorf("save the copy for review: %w", err)}
+	}
+	job.State = journal.AwaitingApproval
+	if err := s.recordJob(ctx, job); err != nil {
+		return err
+	}
+	s.log.Info("awaiting approval", "job", job.ID, "file", job.SourceName, "review", filepath.Join(s.cfg.Folders.Review, s.reviewName(job)))
+	return nil
+}
+
+func (s *Station) reviewName(job *journal.Job) string {
+	return fmt.Sprintf("%d-%s.pdf", job.ID, outName(job.SourceName))
+}
+
+// rebuild builds an approved document from its spooled scan and the OCR kept for approval,
+// now with the approver in the conversion record.
+func (s *Station) rebuild(ctx context.Context, job *journal.Job) error {
+	data, err := os.ReadFile(filepath.Join(s.workDir, fmt.Sprintf("%d.ocr.json", job.ID)))
+	if err != nil {
+		return &stageError{"build", fmt.Errorf("read the recognised text kept for approval: %w", err)}
+	}
+	var saved savedRecognition
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return &stageError{"build", err}
+	}
+	doc, err := scan.Open(job.Spool, s.scanOptions())
+	if err != nil {
+		return &stageError{"decode", withName(err, job)}
+	}
+	defer doc.Close()
+	indexes := make([]int, len(saved.Pages))
+	byIndex := make(map[int]savedPage, len(saved.Pages))
+	for k, p := range saved.Pages {
+		indexes[k] = p.Index
+		byIndex[p.Index] = p
+	}
+	rec, err := s.recognisePages(ctx, job, doc, indexes, byIndex, nil)
+	if err != nil {
+		return err
+	}
+	if job.StageTimes == nil {
+		job.StageTimes = map[string]time.Duration{}
+	}
+	if err := s.build(ctx, job, rec); err != nil {
+		return err
+	}
+	os.Remove(filepath.Join(s.cfg.Folders.Review, s.reviewName(job)))
+	return nil
+}
+
+// conversionRecord is the conversion record of a job, as it goes into the XMP metadata.
+func (s *Station) conversionRecord(job *journal.Job) certify.Record {
+	return certify.Record{
+		Agency:       s.cfg.Station.Agency,
+		Station:      s.cfg.Station.Name,
+		Operator:     job.Operator,
+		ConvertedAt:  job.ConvertedAt,
+		SourceName:   job.SourceName,
+		SourceSHA256: job.SourceSHA256,
+		ApprovedBy:   job.ApprovedBy,
+		ApprovedAt:   job.ApprovedAt,
+	}
+}
+
+// profile is the hot-folder a job came from, or the first one for files given to `process`.
+func (s *Station) profile(job *journal.Job) config.HotFolder {
+	for _, hf := range s.cfg.HotFolders {
+		if hf.Path == job.HotFolder {
+			return hf
+		}
+	}
+	return s.cfg.HotFolders[0]
+}
+
+// operatorOf is the hot-folder's operator, or the sub-folder the scan was saved in.
+func (s *Station) operatorOf(job *journal.Job) string {
+	prof := s.profile(job)
+	if prof.Operator != "" {
+		return prof.Operator
+	}
+	if job.HotFolder == "" {
+		return ""
+	}
+	rel, err := filepath.Rel(job.HotFolder, job.Source)
+	if err != nil {
+		return ""
+	}
+	if dir, _, found := strings.Cut(filepath.ToSlash(rel), "/"); found {
+		return dir
+	}
+	return ""
+}
+
+func rules(hf config.HotFolder) quality.Rules {
+	papers := make([]quality.Paper, 0, len(hf.PaperSizes))
+	for _, name := range hf.PaperSizes {
+		if p, err := quality.ParsePaper(name); err == nil {
+			papers = append(papers, p)
+		}
+	}
+	return quality.Rules{
+		RequireColor: hf.RequireColor,
+		MinDPI:       hf.MinDPI,
+		PaperSizes:   papers,
+		ToleranceMM:  hf.ToleranceMM,
+		BlankPages:   hf.BlankPages,
+	}
+}

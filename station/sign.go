@@ -1,0 +1,193 @@
+package station
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"scanstation/certify"
+	"scanstation/certify/mark"
+	"scanstation/certify/token"
+	"scanstation/journal"
+	"scanstation/outbox"
+)
+
+// tokenFaults are token problems no retry fixes: signing stops (documents wait, built, on
+// disk) until someone fixes the cause and restarts or reloads the station.
+var tokenFaults = []error{
+	token.ErrPINIncorrect, token.ErrPINLocked, token.ErrCertificateExpired, token.ErrCertificateNotYetValid,
+	token.ErrKeyMismatch, token.ErrKeyNotFound,
+}
+
+func isTokenFault(err error) bool {
+	for _, f := range tokenFaults {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// sign signs a built document with the token (waiting for it while it is absent), showing the
+// certification mark, and, when configured, has the result checked by veraPDF before it may
+// enter the outbox.
+func (s *Station) sign(ctx context.Context, job *journal.Job) error {
+	started := time.Now()
+	built, err := os.ReadFile(job.Work)
+	if err != nil {
+		return &stageError{"sign", fmt.Errorf("read the built copy: %w", err)}
+	}
+	page1, err := s.loadPage1(job)
+	if err != nil {
+		return &stageError{"sign", fmt.Errorf("read page 1 details: %w", err)}
+	}
+	bound, err := s.keeper.CryptoSigner(ctx)
+	if err != nil {
+		if isTokenFault(err) || ctx.Err() != nil {
+			return &waitError{err}
+		}
+		return &stageError{"sign", err}
+	}
+	key := certify.Key{Signer: bound, Chain: bound.Chain()}
+	certifier := *s.certifier
+	prof := s.profile(job)
+	certifier.Mark.CopyLabel = prof.CopyLabel
+	certifier.Mark.Profile = markProfile(prof.Mark)
+	signed, err := certifier.Sign(ctx, built, key, page1, s.cfg.Timestamp.OnUnavailable == "sign_without")
+	switch {
+	case err == nil:
+	case errors.Is(err, certify.ErrTSAUnavailable), isTokenFault(err), ctx.Err() != nil:
+		return &waitError{err}
+	default:
+		return &stageError{"sign", err}
+	}
+
+	name := fmt.Sprintf("%d.pdf", job.ID)
+	if err := outbox.WriteFileAtomic(s.workDir, name, signed.PDF, 0o600); err != nil {
+		return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
+	}
+	if err := s.validatePDFA(ctx, filepath.Join(s.workDir, name)); err != nil {
+		return &stageError{"validate", err}
+	}
+	s.removeWork(job)
+	job.Work = filepath.Join(s.workDir, name)
+	job.Signer = signed.Signer
+	job.SignedAt = signed.SigningTime
+	job.OutputSHA256 = signed.SHA256
+	job.Level = signed.Level
+	job.MarkPlace = signed.MarkPlace
+	job.TimestampNote = signed.TimestampNote
+	if job.StageTimes == nil {
+		job.StageTimes = map[string]time.Duration{}
+	}
+	job.StageTimes[journal.StageSign] = time.Since(started)
+	job.State = journal.Signed
+	if err := s.recordJob(ctx, job); err != nil {
+		return err
+	}
+	s.log.Info("signed", "job", job.ID, "file", job.SourceName, "pages", job.Pages, "level", job.Level,
+		"ocr_confidence", fmt.Sprintf("%.1f", job.MeanConfidence), "mark", job.MarkPlace)
+	if job.TimestampNote != "" {
+		s.log.Warn("signed without timestamp", "job", job.ID, "file", job.SourceName, "why", job.TimestampNote)
+	}
+	return nil
+}
+
+// removeWork removes a job's files in the work and review folders, except the signed copy.
+func (s *Station) removeWork(job *journal.Job) {
+	for _, name := range []string{"built.pdf", "page1.json", "page1.png", "ocr.json"} {
+		os.Remove(filepath.Join(s.workDir, fmt.Sprintf("%d.%s", job.ID, name)))
+	}
+	os.Remove(filepath.Join(s.cfg.Folders.Review, s.reviewName(job)))
+}
+
+// validatePDFA runs the configured veraPDF command; a file it does not find PDF/A-2u compliant
+// is refused with its findings. Without a command nothing is checked.
+func (s *Station) validatePDFA(ctx context.Context, path string) error {
+	fields := strings.Fields(s.cfg.Validation.VeraPDF)
+	if len(fields) == 0 {
+		return nil
+	}
+	args := append(fields[1:], "--flavour", "2u", "--format", "text", path)
+	cmd := exec.CommandContext(ctx, fields[0], args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	text := out.String()
+	if strings.Contains(text, "PASS ") && !strings.Contains(text, "FAIL ") {
+		return nil
+	}
+	if err != nil && out.Len() == 0 {
+		return fmt.Errorf("veraPDF could not check the signed copy: %w", err)
+	}
+	return fmt.Errorf("veraPDF finds the signed copy not PDF/A-2u compliant:\n%s", strings.TrimSpace(text))
+}
+
+// signer is the one goroutine that signs: the token never sees two requests at once, and
+// while it waits for the token or a time-stamping authority, OCR of other documents goes on.
+func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish func(*journal.Job)) {
+	for {
+		var job *journal.Job
+		select {
+		case job = <-queue:
+		case <-ctx.Done():
+			return
+		}
+		if !s.claim(job.Source) {
+			continue
+		}
+		err := s.sign(ctx, job)
+		s.release(job.Source)
+		var wait *waitError
+		switch {
+		case err == nil:
+			finish(job)
+		case errors.As(err, &wait) && errors.Is(err, certify.ErrTSAUnavailable):
+			s.log.Warn("time-stamping authority unreachable; the document waits", "job", job.ID, "file", job.SourceName, "retry_in", s.cfg.Timestamp.RetryEvery)
+			go func() {
+				select {
+				case <-time.After(s.cfg.Timestamp.RetryEvery):
+					s.requeue(ctx, job)
+				case <-ctx.Done():
+				}
+			}()
+		case errors.As(err, &wait):
+			if ctx.Err() == nil {
+				s.signingStopped(err)
+			}
+		default:
+			// A document fault: let the state machine send it to failed/.
+			var se *stageError
+			stage := "sign"
+			if errors.As(err, &se) {
+				stage = se.stage
+			}
+			job.FailedStage, job.Reason = stage, plainReason(err, job.SourceName)
+			if rerr := s.recordJob(ctx, job); rerr != nil {
+				s.log.Error("cannot record failure", "job", job.ID, "err", rerr)
+				continue
+			}
+			finish(job)
+		}
+	}
+}
+
+// signingStopped says once, in plain words, why documents wait unsigned.
+func (s *Station) signingStopped(err error) {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if s.stopReason == err.Error() {
+		return
+	}
+	s.stopReason = err.Error()
+	s.log.Error("signing stopped; documents wait unsigned in the state folder and nothing is lost. Fix the cause, then restart the service",
+		"why", err)
+}
+
+func markProfile(name string) mark.Profile { return mark.Profile(name) }
