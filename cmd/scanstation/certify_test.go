@@ -217,4 +217,3 @@ func TestApprovalModeWaitsForTheClerk(t *testing.T) {
 		t.Errorf("review copies left behind: %v", left)
 	}
 }
-
