@@ -145,10 +145,10 @@ func SignContext(ctx context.Context, w io.Writer, pdf []byte, s Signer, opt Opt
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
+	if opt.TSA != nil && 2*len(cms) > u.contentsLen {
+		return fmt.Errorf("cannot sign with a timestamp: with the timestamp authority's token the signature is %d bytes, which does not fit the room kept for it in the PDF (%d bytes); the TSA may send unusually many certificates. Sign without a timestamp, or use another TSA", len(cms), u.contentsLen/2)
+	}
 	if err := u.setContents(cms); err != nil {
-		if opt.TSA != nil {
-			return fmt.Errorf("cannot sign with a timestamp: the timestamp authority's token (with its certificates) does not fit the room kept for it: %w", err)
-		}
 		return fmt.Errorf("cannot sign: %w", err)
 	}
 	if _, err := w.Write(pdf); err != nil {

@@ -76,9 +76,9 @@ func (t *TSA) Stamp(ctx context.Context, digest []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := parseTimestampResponse(resp)
+	token, err := parseTimestampResponse(resp, where)
 	if err != nil {
-		return nil, fmt.Errorf("the timestamp authority %s: %w", where, err)
+		return nil, err
 	}
 	info, _, err := readTimestampToken(token)
 	if err != nil {
@@ -122,6 +122,10 @@ func (t *TSA) post(ctx context.Context, where string, body []byte) ([]byte, erro
 		}
 		if reqCtx.Err() != nil {
 			return fmt.Errorf("%w: %s did not answer within %v", ErrTSAUnavailable, where, timeout)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is already in the message
 		}
 		return fmt.Errorf("%w: %s: %v", ErrTSAUnavailable, where, err)
 	}
@@ -178,12 +182,12 @@ const (
 
 // parseTimestampResponse reads a TimeStampResp and returns its token when
 // the status says granted.
-func parseTimestampResponse(der []byte) ([]byte, error) {
+func parseTimestampResponse(der []byte, where string) ([]byte, error) {
 	in := cryptobyte.String(der)
 	var resp, statusInfo cryptobyte.String
 	var status int64
 	if !in.ReadASN1(&resp, cbasn1.SEQUENCE) || !resp.ReadASN1(&statusInfo, cbasn1.SEQUENCE) || !statusInfo.ReadASN1Integer(&status) {
-		return nil, errors.New("its answer is not a timestamp response")
+		return nil, fmt.Errorf("the timestamp authority %s answered with something that is not a timestamp response; check the TSA address", where)
 	}
 	if status != statusGranted && status != statusGrantedWithMods {
 		var why []string
@@ -198,19 +202,18 @@ func parseTimestampResponse(der []byte) ([]byte, error) {
 				why = append(why, string(s))
 			}
 		}
-		msg := fmt.Sprintf("it did not grant the timestamp (status %d", status)
+		detail := fmt.Sprintf("status %d", status)
 		if len(why) > 0 {
-			msg += ": " + strings.Join(why, "; ")
+			detail += ": " + strings.Join(why, "; ")
 		}
-		msg += ")"
 		if status == statusWaiting {
-			return nil, fmt.Errorf("%w: %s", ErrTSAUnavailable, msg)
+			return nil, fmt.Errorf("%w: %s is busy and asks to try again later (%s)", ErrTSAUnavailable, where, detail)
 		}
-		return nil, errors.New(msg)
+		return nil, fmt.Errorf("the timestamp authority %s did not grant the timestamp (%s); check the TSA settings", where, detail)
 	}
 	var token cryptobyte.String
 	if !resp.ReadASN1Element(&token, cbasn1.SEQUENCE) {
-		return nil, errors.New("it granted a timestamp but sent no token")
+		return nil, fmt.Errorf("the timestamp authority %s granted a timestamp but sent no token", where)
 	}
 	return token, nil
 }
