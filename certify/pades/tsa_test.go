@@ -42,7 +42,7 @@ func TestTimestampedSignature(t *testing.T) {
 	sd := signedDataOf(t, signed)
 	sd.signature = bytes.Clone(sd.signature)
 	sd.signature[0] ^= 1
-	var moved SignatureReport
+	moved := SignatureReport{Level: "B-B"}
 	checkTimestamp(sd, VerifyOptions{}, &moved)
 	if moved.TimestampValid || moved.Level == "B-T" || !strings.Contains(strings.Join(moved.Problems, " "), "different signature value") {
 		t.Errorf("a timestamp of another signature: valid=%v level=%q problems=%q", moved.TimestampValid, moved.Level, moved.Problems)

@@ -50,7 +50,9 @@ type SignatureReport struct {
 	DocMDP        int
 
 	// Level is the PAdES baseline level the CMS shows: "B-T" when it holds
-	// a timestamp token that verifies, otherwise "B-B".
+	// a timestamp token that verifies, otherwise "B-B"; empty for a
+	// signature that is not PAdES (SubFilter other than ETSI.CAdES.detached)
+	// or cannot be read.
 	Level string
 
 	// Timestamp is the time the timestamp authority vouched for (genTime),
@@ -161,7 +163,9 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 	}
 	r.Chain = sd.certs
 	r.Signer = sd.signer
-	r.Level = "B-B"
+	if r.SubFilter == "ETSI.CAdES.detached" {
+		r.Level = "B-B"
+	}
 	if sd.eContent != nil {
 		problem("the CMS carries its own content; a PDF signature must be detached")
 	}
@@ -285,7 +289,9 @@ func checkTimestamp(sd *signedData, opt VerifyOptions, r *SignatureReport) {
 		return
 	}
 	r.TimestampValid = true
-	r.Level = "B-T"
+	if r.Level != "" {
+		r.Level = "B-T"
+	}
 	if opt.Roots != nil {
 		inter := x509.NewCertPool()
 		for _, c := range tsd.certs {
