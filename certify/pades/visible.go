@@ -17,7 +17,10 @@ type Appearance struct {
 
 // Font is an embedded TrueType font used through /Identity-H: every 2-byte code in Content
 // is a glyph ID of Program. PDF/A needs the program embedded and a Unicode value for every
-// glyph shown, so both come with it.
+// glyph shown, so both come with it: Sign refuses a font whose Widths and ToUnicode do not
+// name the same glyphs. The program is compressed into every signed file, so a subset
+// keeps files small and signing fast (the whole Liberation Serif adds about 220 KB).
+// Flags 0 is written as 4 (Symbolic).
 type Font struct {
 	BaseFont    string             // PostScript name with a subset tag, e.g. "ABCDEF+LiberationSerif"
 	Program     []byte             // the TrueType (subset) font file, written as /FontFile2
