@@ -71,7 +71,7 @@ var HotFolderDefaults = HotFolder{
 	CopyLabel:   "SAO Y",
 	MinDPI:      200,
 	PaperSizes:  []string{"A5", "A4", "A3", "B4", "B5", "Letter", "Legal"},
-	ToleranceMM: 5,
+	ToleranceMM: 7, // a flatbed's full platen is 5.9 mm wider than A4; see docs/quality.md
 	BlankPages:  "keep",
 	OnFail:      "reject",
 	Approval:    "none",

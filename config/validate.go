@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"scanstation/certify/quality"
 )
 
 // Problem is one thing wrong with a configuration, named by its key.
@@ -51,6 +53,11 @@ func (c *Config) Validate() []Problem {
 		}
 		if hf.ToleranceMM < 0 || hf.ToleranceMM > 50 {
 			add(prefix+"tolerance_mm", "must be between 0 and 50 mm, not %g", hf.ToleranceMM)
+		}
+		for _, paper := range hf.PaperSizes {
+			if _, err := quality.ParsePaper(paper); err != nil {
+				add(prefix+"paper_sizes", "%v", err)
+			}
 		}
 		oneOf(add, prefix+"blank_pages", hf.BlankPages, "keep", "drop", "reject")
 		oneOf(add, prefix+"on_fail", hf.OnFail, "reject", "warn")

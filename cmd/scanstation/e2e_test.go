@@ -315,7 +315,7 @@ func TestDaemonTakesTIFFAndScannerPDFAndRejectsTruncatedImage(t *testing.T) {
 
 	staging := t.TempDir()
 	tiff := filepath.Join(staging, "ho-so.tif")
-	writeImage(t, tiff, samplescan.Options{DPI: 200, Paper: "A5", Gray: true}, "tiff")
+	writeImage(t, tiff, samplescan.Options{DPI: 200, Paper: "A5"}, "tiff")
 	jpeg := filepath.Join(staging, "page.jpg")
 	writeImage(t, jpeg, samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
 	scannerPDF := filepath.Join(staging, "may-quet.pdf")
