@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,14 +13,19 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"scanstation/internal/tsatest"
 )
 
 func TestTimestampedSignature(t *testing.T) {
 	pki := rsaPKI()
-	srv := (&testTSA{t: t}).start()
+	tsa := tsatest.Start(t, tsatest.Options{})
 	opt := vietnameseOptions()
-	opt.TSA = &TSA{URL: srv.URL}
+	opt.TSA = &TSA{URL: tsa.URL}
 	signed := sign(t, minimalPDF(0), pki.signer, opt)
+	if n := tsa.Requests(); n != 1 {
+		t.Errorf("one signature asked the TSA %d times", n)
+	}
 
 	// Trusting the signer's CA only: the timestamp is sound, but who made
 	// it is not trusted.
@@ -88,16 +92,8 @@ func TestTSAUnavailable(t *testing.T) {
 		url     string
 		handler http.HandlerFunc
 	}{
-		{"server error", "", func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "database down", http.StatusInternalServerError)
-		}},
-		{"hangs past the timeout", "", func(w http.ResponseWriter, r *http.Request) {
-			io.ReadAll(r.Body) // only then does the server notice the client leave
-			select {
-			case <-r.Context().Done():
-			case <-time.After(time.Minute):
-			}
-		}},
+		{"server error", tsatest.Start(t, tsatest.Options{Fail: http.StatusInternalServerError}).URL, nil},
+		{"hangs past the timeout", tsatest.Start(t, tsatest.Options{Hang: true}).URL, nil},
 		{"asks to come back later", "", func(w http.ResponseWriter, r *http.Request) {
 			w.Write(statusOnlyResponse(statusWaiting, "busy"))
 		}},
@@ -126,26 +122,31 @@ func TestTSAUnavailable(t *testing.T) {
 func TestTSARefusals(t *testing.T) {
 	for _, c := range []struct {
 		name    string
-		handler http.Handler
+		tsa     tsatest.Options
+		handler http.Handler // answers instead of the test TSA when set
 		want    string
 	}{
-		{"wrong nonce", &testTSA{t: t, otherNonce: true}, "different nonce"},
-		{"token too large", &testTSA{t: t, padCerts: 100}, "does not fit the room kept for it in the PDF"},
-		{"request refused", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "who are you", http.StatusForbidden)
-		}), "refused the request (403 Forbidden)"},
-		{"timestamp rejected", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		{"wrong nonce", tsatest.Options{OtherNonce: true}, nil, "different nonce"},
+		{"token too large", tsatest.Options{PadCerts: 100}, nil, "does not fit the room kept for it in the PDF"},
+		{"request refused", tsatest.Options{Fail: http.StatusForbidden}, nil, "refused the request (403 Forbidden)"},
+		{"timestamp rejected", tsatest.Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Write(statusOnlyResponse(2, "unknown policy"))
 		}), "did not grant the timestamp (status 2: unknown policy); check the TSA settings"},
-		{"not a timestamp response", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		{"not a timestamp response", tsatest.Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte("<html>login</html>"))
 		}), "not a timestamp response; check the TSA address"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := httptest.NewServer(c.handler)
-			defer srv.Close()
+			var url string
+			if c.handler != nil {
+				srv := httptest.NewServer(c.handler)
+				defer srv.Close()
+				url = srv.URL
+			} else {
+				url = tsatest.Start(t, c.tsa).URL
+			}
 			var out bytes.Buffer
-			err := SignContext(context.Background(), &out, minimalPDF(0), rsaPKI().signer, Options{TSA: &TSA{URL: srv.URL}})
+			err := SignContext(context.Background(), &out, minimalPDF(0), rsaPKI().signer, Options{TSA: &TSA{URL: url}})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("SignContext = %v, want an error saying %q", err, c.want)
 			}
@@ -160,12 +161,16 @@ func TestTSARefusals(t *testing.T) {
 }
 
 func TestTSACancelledIsNotAnOutage(t *testing.T) {
-	srv := (&testTSA{t: t}).start()
+	tsa := tsatest.Start(t, tsatest.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := SignContext(ctx, &bytes.Buffer{}, minimalPDF(0), rsaPKI().signer, Options{TSA: &TSA{URL: srv.URL}})
+	err := SignContext(ctx, &bytes.Buffer{}, minimalPDF(0), rsaPKI().signer, Options{TSA: &TSA{URL: tsa.URL}})
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTSAUnavailable) {
 		t.Errorf("SignContext with a cancelled context = %v", err)
+	}
+	// A caller that has given up does not even ask.
+	if n := tsa.Requests(); n != 0 {
+		t.Errorf("a cancelled SignContext sent %d requests to the TSA", n)
 	}
 }
 
