@@ -3,24 +3,81 @@ package certify
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/xml"
+	"errors"
 	"fmt"
-	"regexp"
+	"io"
+	"strings"
+	"time"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"scanstation/certify/pades"
 )
 
-// Inspection is what `scanstation verify` reports about a file.
+// Inspection is what `scanstation verify` reports about a file: what the law asks of a
+// certified copy (Decree 30/2020 Appendix I; Law 20/2023 Art. 12), not only the signature.
 type Inspection struct {
 	Signatures      []pades.SignatureReport
 	PDFAPart        string // "2" for PDF/A-2
 	PDFAConformance string // "U", "B" or "A"
+
+	// ChainChecked is set when trusted certificates were given; ChainTrusted then says
+	// whether every signer's certificate leads to one of them.
+	ChainChecked bool
+	ChainTrusted bool
+
+	// Mark is the certification mark: the first signature's widget. Nil when the file
+	// is not signed.
+	Mark *MarkReport
+
+	// Record is the conversion record in the XMP metadata (namespace RecordNamespace),
+	// by property name without prefix: "convertedFromPaper", "agency", "operator",
+	// "conversionTime", "sourceFile", "sourceSHA256", "approvedBy", ... Empty when absent.
+	Record map[string]string
+
+	// Problems says in plain words everything that makes OK false; empty when OK.
+	Problems []string
+}
+
+// MarkReport is what the first signature's widget shows on the page.
+type MarkReport struct {
+	// Present means the widget has a rectangle with an area on a page, is not hidden,
+	// and its appearance shows text.
+	Present bool
+	Page    int        // the page it is on, from 1; 0 when on none
+	Rect    [4]float64 // llx lly urx ury in the page's default user space (before /Rotate)
+	// TopRight means the rectangle lies inside page 1 as displayed (after its /Rotate),
+	// in its right half and its top quarter.
+	TopRight bool
+
+	Text      string // the mark's text, one line per line shown
+	CopyLabel string // "SAO Y", "SAO LỤC" or "TRÍCH SAO" when one of its lines is that
+	// TimeShown is the signing time as the mark shows it, or the date and time the mark
+	// shows when it is not the signing time ("" when it shows none that can be found).
+	TimeShown   string
+	TimeMatches bool // the mark shows the signature's /M time
+}
+
+// InspectOptions say what a file is checked against. The zero value checks the
+// station's default mark without a trust store.
+type InspectOptions struct {
+	// Roots, when set, are the trusted CA certificates every signer must lead to.
+	Roots *x509.CertPool
+	// TimeFormat is the station's mark.time_format; empty means mark.DefaultTimeFormat.
+	TimeFormat string
+	// Zone is the station's mark.time_zone. The time shown may be in it or in the zone
+	// of the signature's /M; nil means Asia/Ho_Chi_Minh.
+	Zone *time.Location
 }
 
 // OK reports whether the file is what the station promises: at least one signature, every
-// signature intact, the last one covering the whole file, and a PDF/A identification.
+// signature intact, the last one covering the whole file, every signer trusted when
+// trusted certificates were given, a PDF/A identification, a conversion record saying
+// who converted what and when, and the first signature's visible mark in the top right
+// of page 1 showing the signing time.
 func (in *Inspection) OK() bool {
 	if len(in.Signatures) == 0 || in.PDFAPart == "" {
 		return false
@@ -30,34 +87,172 @@ func (in *Inspection) OK() bool {
 			return false
 		}
 	}
-	return in.Signatures[len(in.Signatures)-1].CoversWholeFile
+	if !in.Signatures[len(in.Signatures)-1].CoversWholeFile {
+		return false
+	}
+	if in.ChainChecked && !in.ChainTrusted {
+		return false
+	}
+	m := in.Mark
+	if m == nil || !m.Present || m.Page != 1 || !m.TopRight || !m.TimeMatches {
+		return false
+	}
+	return len(recordGaps(in.Record)) == 0
 }
 
-// Inspect checks the signatures of pdf (with roots, also their certificate chains) and reads
-// its PDF/A identification from the XMP metadata.
+// Inspect checks pdf against the station's defaults (see InspectOptions), with roots
+// (may be nil) as the trusted certificates.
 func Inspect(pdf []byte, roots *x509.CertPool) (*Inspection, error) {
-	report, err := pades.Verify(pdf, pades.VerifyOptions{Roots: roots})
+	return InspectWith(pdf, InspectOptions{Roots: roots})
+}
+
+// InspectWith checks the signatures of pdf (with opt.Roots, also their certificate
+// chains), reads its PDF/A identification and conversion record from the XMP metadata,
+// and reads the certification mark the first signature shows. The error is for a file
+// that cannot be read at all; what is wrong with it is in Problems.
+func InspectWith(pdf []byte, opt InspectOptions) (*Inspection, error) {
+	report, err := pades.Verify(pdf, pades.VerifyOptions{Roots: opt.Roots})
 	if err != nil {
 		return nil, err
 	}
 	in := &Inspection{Signatures: report.Signatures}
-	xmp, err := catalogMetadata(pdf)
+	xref, err := readPDF(pdf)
 	if err != nil {
 		return nil, err
 	}
-	in.PDFAPart = xmpProperty(xmp, "pdfaid:part")
-	in.PDFAConformance = xmpProperty(xmp, "pdfaid:conformance")
+	xmp, err := catalogMetadata(xref)
+	if err != nil {
+		return nil, err
+	}
+	props, xmpErr := xmpProperties(xmp)
+	if xmpErr != nil {
+		in.Problems = append(in.Problems, fmt.Sprintf("the file's metadata (XMP) cannot be read: %v", xmpErr))
+	}
+	in.PDFAPart = props[nsPDFAID]["part"]
+	in.PDFAConformance = props[nsPDFAID]["conformance"]
+	in.Record = props[RecordNamespace]
+	if in.Record == nil {
+		in.Record = map[string]string{}
+	}
+
+	if len(in.Signatures) == 0 {
+		in.Problems = append(in.Problems, "the file is not signed")
+	} else {
+		in.checkSignatures(opt.Roots)
+		mark, problems := readMark(xref, in.Signatures[0].SigningTime, opt)
+		in.Mark = mark
+		in.Problems = append(in.Problems, problems...)
+	}
+	if in.PDFAPart == "" {
+		in.Problems = append(in.Problems, "the file does not say it is PDF/A: its metadata has no PDF/A identification")
+	}
+	in.Problems = append(in.Problems, recordGaps(in.Record)...)
 	return in, nil
 }
 
-func catalogMetadata(pdf []byte) ([]byte, error) {
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationRelaxed
-	ctx, err := api.ReadContext(bytes.NewReader(pdf), conf)
+// checkSignatures sums up the signatures' findings as problems of the file. The
+// details stay in each signature's own Problems.
+func (in *Inspection) checkSignatures(roots *x509.CertPool) {
+	for _, s := range in.Signatures {
+		if !s.Intact {
+			in.Problems = append(in.Problems, fmt.Sprintf("signature %q does not check out: the document was changed after signing, or the signature is damaged", s.Field))
+		}
+	}
+	if last := in.Signatures[len(in.Signatures)-1]; !last.CoversWholeFile {
+		in.Problems = append(in.Problems, fmt.Sprintf("something was added to the file after its last signature (%q), so that part is not signed", last.Field))
+	}
+	if roots == nil {
+		return
+	}
+	in.ChainChecked, in.ChainTrusted = true, true
+	for _, s := range in.Signatures {
+		if err := chainTrusted(s, roots); err != nil {
+			in.ChainTrusted = false
+			in.Problems = append(in.Problems, fmt.Sprintf("the signer of signature %q is not trusted: %v", s.Field, err))
+		}
+	}
+}
+
+// chainTrusted checks the signer's certificate against roots at the time the signature
+// was made, as pades.Verify does; pades reports the outcome only in words.
+func chainTrusted(s pades.SignatureReport, roots *x509.CertPool) error {
+	if s.Signer == nil {
+		return errors.New("the signature holds no signer's certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range s.Chain {
+		if c != s.Signer {
+			inter.AddCert(c)
+		}
+	}
+	at := s.SigningTime
+	if s.TimestampValid {
+		at = s.Timestamp
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	_, err := s.Signer.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   at,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	return err
+}
+
+// recordGaps says what the conversion record lacks of what the Law on E-Transactions
+// (Art. 12) asks: that the copy was converted, by which agency and operator, when, and
+// from which source file.
+func recordGaps(rec map[string]string) []string {
+	if !strings.EqualFold(rec["convertedFromPaper"], "true") {
+		return []string{"the file's metadata has no conversion record saying it was converted from paper, by whom and when"}
+	}
+	var gaps []string
+	for _, f := range []struct{ name, what string }{
+		{"agency", "which agency converted it"},
+		{"operator", "who scanned it"},
+		{"conversionTime", "when it was converted"},
+		{"sourceSHA256", "the SHA-256 of the scanner's file"},
+	} {
+		if strings.TrimSpace(rec[f.name]) == "" {
+			gaps = append(gaps, "the conversion record does not say "+f.what)
+		}
+	}
+	return gaps
+}
+
+// readConfig is a fixed pdfcpu configuration: the default one would read (and create)
+// a config.yml under the user's home, which a hardened service may not have.
+func readConfig() *model.Configuration {
+	return &model.Configuration{
+		Reader15:       true,
+		ValidationMode: model.ValidationRelaxed,
+		Eol:            types.EolLF,
+		Limits:         model.DefaultResourceLimits(),
+		Offline:        true,
+	}
+}
+
+func readPDF(pdf []byte) (xref *model.XRefTable, err error) {
+	// pdfcpu panics on some malformed input; a bad file must be reported, not crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the PDF is damaged and cannot be read (%v)", r)
+		}
+	}()
+	ctx, err := pdfcpu.Read(bytes.NewReader(pdf), readConfig())
 	if err != nil {
 		return nil, fmt.Errorf("read PDF: %w", err)
 	}
-	catalog, err := ctx.XRefTable.Catalog()
+	if ctx.Root == nil {
+		return nil, errors.New("read PDF: it has no document catalog")
+	}
+	return ctx.XRefTable, nil
+}
+
+func catalogMetadata(xref *model.XRefTable) ([]byte, error) {
+	catalog, err := xref.Catalog()
 	if err != nil {
 		return nil, fmt.Errorf("read PDF catalog: %w", err)
 	}
@@ -65,7 +260,7 @@ func catalogMetadata(pdf []byte) ([]byte, error) {
 	if !ok {
 		return nil, nil
 	}
-	sd, _, err := ctx.XRefTable.DereferenceStreamDict(obj)
+	sd, _, err := xref.DereferenceStreamDict(obj)
 	if err != nil || sd == nil {
 		return nil, fmt.Errorf("read XMP metadata: %v", err)
 	}
@@ -75,16 +270,61 @@ func catalogMetadata(pdf []byte) ([]byte, error) {
 	return sd.Content, nil
 }
 
-// xmpProperty finds a simple property written either as an element or as an attribute.
-func xmpProperty(xmp []byte, name string) string {
-	q := regexp.QuoteMeta(name)
-	for _, re := range []*regexp.Regexp{
-		regexp.MustCompile(`<` + q + `>\s*([^<\s]+)\s*</` + q + `>`),
-		regexp.MustCompile(q + `\s*=\s*["']([^"']+)["']`),
-	} {
-		if m := re.FindSubmatch(xmp); m != nil {
-			return string(m[1])
+const nsPDFAID = "http://www.aiim.org/pdfa/ns/id/"
+
+// xmpProperties reads the simple properties of an XMP packet by namespace and local
+// name, written either as elements or as attributes (both are valid RDF). Properties
+// that are structures or arrays get the text of their items joined by spaces.
+func xmpProperties(xmp []byte) (map[string]map[string]string, error) {
+	props := map[string]map[string]string{}
+	set := func(ns, name, value string) {
+		if props[ns] == nil {
+			props[ns] = map[string]string{}
+		}
+		props[ns][name] = strings.TrimSpace(value)
+	}
+	if len(xmp) == 0 {
+		return props, nil
+	}
+	d := xml.NewDecoder(bytes.NewReader(xmp))
+	// The property being read: its name and depth, and its text so far.
+	var open xml.Name
+	var text strings.Builder
+	depth, openDepth := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return props, nil
+		}
+		if err != nil {
+			return props, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			for _, a := range t.Attr {
+				if a.Name.Space != "" && a.Name.Space != "xmlns" && a.Name.Space != nsRDF && a.Name.Space != "http://www.w3.org/XML/1998/namespace" {
+					set(a.Name.Space, a.Name.Local, a.Value)
+				}
+			}
+			if openDepth == 0 && t.Name.Space != nsRDF && t.Name.Space != "adobe:ns:meta/" {
+				open, openDepth = t.Name, depth
+				text.Reset()
+			} else if openDepth != 0 && text.Len() > 0 {
+				text.WriteByte(' ')
+			}
+		case xml.CharData:
+			if openDepth != 0 {
+				text.Write(t)
+			}
+		case xml.EndElement:
+			if depth == openDepth {
+				set(open.Space, open.Local, strings.Join(strings.Fields(text.String()), " "))
+				openDepth = 0
+			}
+			depth--
 		}
 	}
-	return ""
 }
+
+const nsRDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

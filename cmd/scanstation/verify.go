@@ -7,13 +7,17 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"scanstation/certify"
+	"scanstation/certify/mark"
 )
 
 func cmdVerify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("verify")
 	trust := fs.String("trust", "", "PEM file of trusted CA certificates: also check the certificate chain")
+	timeFormat := fs.String("time-format", mark.DefaultTimeFormat, "the station's mark.time_format: how the mark shows the signing time")
+	timeZone := fs.String("time-zone", "Asia/Ho_Chi_Minh", "the station's mark.time_zone")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -21,53 +25,138 @@ func cmdVerify(args []string, stdout io.Writer) error {
 		return errors.New("verify: name one PDF file")
 	}
 	file := fs.Arg(0)
+	opt := certify.InspectOptions{TimeFormat: *timeFormat, Zone: certify.VietnamTime()}
+	if _, err := mark.FormatTime(time.Now(), nil, *timeFormat); err != nil {
+		return fmt.Errorf("verify: --time-format: %w", err)
+	}
+	if *timeZone != "Asia/Ho_Chi_Minh" {
+		zone, err := time.LoadLocation(*timeZone)
+		if err != nil {
+			return fmt.Errorf("verify: --time-zone %q is not a time zone this system knows", *timeZone)
+		}
+		opt.Zone = zone
+	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	var roots *x509.CertPool
 	if *trust != "" {
 		pemData, err := os.ReadFile(*trust)
 		if err != nil {
 			return err
 		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pemData) {
+		opt.Roots = x509.NewCertPool()
+		if !opt.Roots.AppendCertsFromPEM(pemData) {
 			return fmt.Errorf("verify: %s holds no PEM certificate", *trust)
 		}
 	}
-	in, err := certify.Inspect(data, roots)
+	in, err := certify.InspectWith(data, opt)
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", file, err)
 	}
-	fmt.Fprintf(stdout, "%s\n", file)
-	if len(in.Signatures) == 0 {
-		fmt.Fprintln(stdout, "  signature: NONE — this file is not signed")
-	}
-	for _, s := range in.Signatures {
-		fmt.Fprintf(stdout, "  signature %q (%s)\n", s.Field, s.SubFilter)
-		fmt.Fprintf(stdout, "    intact:            %s\n", yesNo(s.Intact))
-		fmt.Fprintf(stdout, "    covers whole file: %s\n", yesNo(s.CoversWholeFile))
-		if s.Signer != nil {
-			fmt.Fprintf(stdout, "    signed by:         %s\n", s.Signer.Subject)
-			fmt.Fprintf(stdout, "    issued by:         %s\n", s.Signer.Issuer)
-		}
-		fmt.Fprintf(stdout, "    signing time:      %s\n", s.SigningTime.Format("02.01.2006 15:04:05 -07:00"))
-		for _, p := range s.Problems {
-			fmt.Fprintf(stdout, "    problem:           %s\n", p)
-		}
-	}
-	if in.PDFAPart != "" {
-		fmt.Fprintf(stdout, "  PDF/A identification: PDF/A-%s%s\n", in.PDFAPart, strings.ToLower(in.PDFAConformance))
-	} else {
-		fmt.Fprintln(stdout, "  PDF/A identification: MISSING")
-	}
+	printInspection(stdout, file, in)
 	if !in.OK() {
-		fmt.Fprintln(stdout, "  result: NOT OK")
 		return exitError(1)
 	}
-	fmt.Fprintln(stdout, "  result: OK")
 	return nil
+}
+
+// printInspection writes what verify found, in words a records-office clerk can act on,
+// ending with "result: OK" or "result: NOT OK".
+func printInspection(w io.Writer, file string, in *certify.Inspection) {
+	fmt.Fprintf(w, "%s\n", file)
+	if len(in.Signatures) == 0 {
+		fmt.Fprintln(w, "  signature: NONE — this file is not signed")
+	}
+	for _, s := range in.Signatures {
+		fmt.Fprintf(w, "  signature %q (%s)\n", s.Field, s.SubFilter)
+		fmt.Fprintf(w, "    intact:            %s\n", yesNo(s.Intact))
+		fmt.Fprintf(w, "    covers whole file: %s\n", yesNo(s.CoversWholeFile))
+		if s.Signer != nil {
+			fmt.Fprintf(w, "    signed by:         %s\n", s.Signer.Subject)
+			fmt.Fprintf(w, "    issued by:         %s\n", s.Signer.Issuer)
+		}
+		fmt.Fprintf(w, "    signing time:      %s\n", s.SigningTime.Format("02.01.2006 15:04:05 -07:00"))
+		for _, p := range s.Problems {
+			fmt.Fprintf(w, "    problem:           %s\n", p)
+		}
+	}
+	if in.ChainChecked {
+		if in.ChainTrusted {
+			fmt.Fprintln(w, "  certificate chain: trusted")
+		} else {
+			fmt.Fprintln(w, "  certificate chain: NOT trusted")
+		}
+	}
+	if m := in.Mark; m != nil {
+		fmt.Fprintf(w, "  certification mark: %s\n", markWords(m))
+	}
+	fmt.Fprintf(w, "  conversion record: %s\n", recordWords(in.Record))
+	if in.PDFAPart != "" {
+		fmt.Fprintf(w, "  PDF/A identification: PDF/A-%s%s\n", in.PDFAPart, strings.ToLower(in.PDFAConformance))
+	} else {
+		fmt.Fprintln(w, "  PDF/A identification: MISSING")
+	}
+	for _, p := range in.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+	}
+	if in.OK() {
+		fmt.Fprintln(w, "  result: OK")
+	} else {
+		fmt.Fprintln(w, "  result: NOT OK")
+	}
+}
+
+// markWords is the mark's text on one line, where it is, and whether its time is the
+// signature's: "SAO Y / Sở Nội vụ / 26.11.2026 09:43:34 +07:00, top right of page 1,
+// time equal to the signature's".
+func markWords(m *certify.MarkReport) string {
+	if !m.Present {
+		return "NONE — the signature shows no visible mark"
+	}
+	var parts []string
+	parts = append(parts, strings.Join(strings.Split(m.Text, "\n"), " / "))
+	switch {
+	case m.Page != 1:
+		parts = append(parts, fmt.Sprintf("on page %d, NOT page 1", m.Page))
+	case m.TopRight:
+		parts = append(parts, "top right of page 1")
+	default:
+		parts = append(parts, "on page 1 but NOT in its top right corner")
+	}
+	switch {
+	case m.TimeMatches:
+		parts = append(parts, "time equal to the signature's")
+	case m.TimeShown != "":
+		parts = append(parts, "time NOT the signature's")
+	default:
+		parts = append(parts, "NO signing time shown")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// recordWords is the conversion record in one line: who converted what, and when.
+func recordWords(rec map[string]string) string {
+	if !strings.EqualFold(rec["convertedFromPaper"], "true") {
+		return "MISSING"
+	}
+	var parts []string
+	add := func(label, key string) {
+		if v := rec[key]; v != "" {
+			parts = append(parts, label+" "+v)
+		}
+	}
+	add("converted from paper by", "agency")
+	add("at", "station")
+	add("scanned by", "operator")
+	add("on", "conversionTime")
+	add("from", "sourceFile")
+	add("SHA-256", "sourceSHA256")
+	add("approved by", "approvedBy")
+	if len(parts) == 0 {
+		return "converted from paper (nothing more recorded)"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func yesNo(b bool) string {
