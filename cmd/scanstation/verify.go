@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -146,8 +147,12 @@ func recordWords(rec map[string]string) string {
 			parts = append(parts, label+" "+v)
 		}
 	}
+	if t, err := time.Parse(time.RFC3339, rec["conversionTime"]); err == nil {
+		rec = maps.Clone(rec)
+		rec["conversionTime"] = t.Format("02.01.2006 15:04:05 -07:00")
+	}
 	add("converted from paper by", "agency")
-	add("at", "station")
+	add("at station", "station")
 	add("scanned by", "operator")
 	add("on", "conversionTime")
 	add("from", "sourceFile")
