@@ -202,8 +202,10 @@ func chainTrusted(s pades.SignatureReport, roots *x509.CertPool) error {
 }
 
 // recordGaps says what the conversion record lacks of what the Law on E-Transactions
-// (Art. 12) asks: that the copy was converted, by which agency and operator, when, and
-// from which source file.
+// (Art. 12) asks: that the copy was converted, by which agency, when, and from which
+// source file. The operator is not required: a station records one only when the
+// hot-folder names one or the scan was saved in a sub-folder, and the agency is who
+// answers for the copy.
 func recordGaps(rec map[string]string) []string {
 	if !strings.EqualFold(rec["convertedFromPaper"], "true") {
 		return []string{"the file's metadata has no conversion record saying it was converted from paper, by whom and when"}
@@ -211,7 +213,6 @@ func recordGaps(rec map[string]string) []string {
 	var gaps []string
 	for _, f := range []struct{ name, what string }{
 		{"agency", "which agency converted it"},
-		{"operator", "who scanned it"},
 		{"conversionTime", "when it was converted"},
 		{"sourceSHA256", "the SHA-256 of the scanner's file"},
 	} {

@@ -36,7 +36,7 @@ func TestVerifyGood(t *testing.T) {
 	for _, rotate := range []int{0, 90, 180} {
 		t.Run(rotateName(rotate), func(t *testing.T) {
 			c := certifier(t)
-			signed := sign(t, c, build(t, c, rotate, true), rotate)
+			signed := sign(t, c, build(t, c, rotate, goodRecord()), rotate)
 			in := inspect(t, signed, certify.InspectOptions{Roots: testKey(t).roots})
 			if !in.OK() || len(in.Problems) > 0 {
 				t.Fatalf("a good file is not OK: %q", in.Problems)
@@ -80,7 +80,7 @@ func TestVerifyGood(t *testing.T) {
 // the stored page, which is bottom left as displayed.
 func TestVerifyMarkIgnoringRotation(t *testing.T) {
 	c := certifier(t)
-	built := build(t, c, 180, true)
+	built := build(t, c, 180, goodRecord())
 	look, _, err := mark.Build(mark.Page{WidthPt: ptW(), HeightPt: ptH()}, mark.Options{Agency: agency, Time: signedAt})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestVerifyMarkIgnoringRotation(t *testing.T) {
 
 func TestVerifyMarkWrongTime(t *testing.T) {
 	c := certifier(t)
-	built := build(t, c, 0, true)
+	built := build(t, c, 0, goodRecord())
 	look, _, err := mark.Build(mark.Page{WidthPt: ptW(), HeightPt: ptH()}, mark.Options{Agency: agency, Time: signedAt.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestVerifyCustomTimeFormat(t *testing.T) {
 	c := certifier(t)
 	c.Zone = time.UTC
 	c.Mark.TimeFormat = "'ngày' dd/MM/yyyy 'lúc' HH:mm ±hh:mm"
-	signed := sign(t, c, build(t, c, 0, true), 0)
+	signed := sign(t, c, build(t, c, 0, goodRecord()), 0)
 
 	in := inspect(t, signed, certify.InspectOptions{})
 	if in.OK() || in.Mark.TimeMatches {
@@ -136,7 +136,7 @@ func TestVerifyCustomTimeFormat(t *testing.T) {
 
 func TestVerifyInvisible(t *testing.T) {
 	c := certifier(t)
-	in := inspect(t, padesSign(t, build(t, c, 0, true), nil, signedAt), certify.InspectOptions{})
+	in := inspect(t, padesSign(t, build(t, c, 0, goodRecord()), nil, signedAt), certify.InspectOptions{})
 	if in.OK() {
 		t.Fatal("a file with an invisible signature is OK")
 	}
@@ -151,23 +151,40 @@ func TestVerifyInvisible(t *testing.T) {
 	}
 }
 
-func TestVerifyNoRecord(t *testing.T) {
-	c := certifier(t)
-	in := inspect(t, sign(t, c, build(t, c, 0, false), 0), certify.InspectOptions{})
-	if in.OK() || len(in.Record) != 0 {
-		t.Errorf("a file without a conversion record: OK %v, record %v", in.OK(), in.Record)
-	}
-	if !in.Mark.Present || !in.Mark.TopRight || !in.Mark.TimeMatches {
-		t.Errorf("mark %+v: want it good; only the record is missing", in.Mark)
-	}
-	if !hasProblem(in, "no conversion record") {
-		t.Errorf("problems %q do not say the record is missing", in.Problems)
+func TestVerifyRecord(t *testing.T) {
+	noHash := goodRecord()
+	noHash.SourceSHA256 = ""
+	noOperator := goodRecord()
+	noOperator.Operator = ""
+	for _, c := range []struct {
+		name    string
+		rec     *certify.Record
+		ok      bool
+		problem string
+	}{
+		{"none", nil, false, "no conversion record"},
+		{"no source hash", noHash, false, "does not say the SHA-256 of the scanner's file"},
+		{"no operator", noOperator, true, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cert := certifier(t)
+			in := inspect(t, sign(t, cert, build(t, cert, 0, c.rec), 0), certify.InspectOptions{})
+			if in.OK() != c.ok {
+				t.Errorf("OK = %v, want %v; record %v, problems %q", in.OK(), c.ok, in.Record, in.Problems)
+			}
+			if !in.Mark.Present || !in.Mark.TopRight || !in.Mark.TimeMatches {
+				t.Errorf("mark %+v: want it good; only the record differs", in.Mark)
+			}
+			if c.problem != "" && !hasProblem(in, c.problem) {
+				t.Errorf("problems %q do not say %q", in.Problems, c.problem)
+			}
+		})
 	}
 }
 
 func TestVerifyTampered(t *testing.T) {
 	c := certifier(t)
-	signed := sign(t, c, build(t, c, 0, true), 0)
+	signed := sign(t, c, build(t, c, 0, goodRecord()), 0)
 	// Change one byte of the scan's JPEG data: the file still reads, the digest differs.
 	i := bytes.Index(signed, []byte{0xff, 0xd8, 0xff}) // the JPEG's start
 	if i < 0 {
@@ -187,7 +204,7 @@ func TestVerifyUntrusted(t *testing.T) {
 	c := certifier(t)
 	other := x509.NewCertPool()
 	other.AddCert(selfSignedCert(t, "Another CA"))
-	in := inspect(t, sign(t, c, build(t, c, 0, true), 0), certify.InspectOptions{Roots: other})
+	in := inspect(t, sign(t, c, build(t, c, 0, goodRecord()), 0), certify.InspectOptions{Roots: other})
 	if in.OK() || !in.ChainChecked || in.ChainTrusted {
 		t.Errorf("signed by a certificate outside the trust store: OK %v, checked %v, trusted %v", in.OK(), in.ChainChecked, in.ChainTrusted)
 	}
@@ -240,9 +257,18 @@ func certifier(t *testing.T) *certify.Certifier {
 	}
 }
 
+func goodRecord() *certify.Record {
+	vn := certify.VietnamTime()
+	return &certify.Record{
+		Agency: agency, Station: "scan-01", Operator: "Nguyễn Thị Hoa",
+		ConvertedAt: time.Date(2026, 11, 26, 9, 40, 0, 0, vn), SourceName: "scan1.jpg",
+		SourceSHA256: strings.Repeat("ab", 32), ApprovedBy: "Trần Văn Nam", ApprovedAt: time.Date(2026, 11, 26, 9, 43, 0, 0, vn),
+	}
+}
+
 // build writes an unsigned PDF/A of one A5 page, a white JPEG at 300 dpi with one word,
-// with the conversion record or without it.
-func build(t *testing.T, c *certify.Certifier, rotate int, withRecord bool) []byte {
+// with the conversion record rec (nil: none).
+func build(t *testing.T, c *certify.Certifier, rotate int, rec *certify.Record) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, pageW, pageH))
 	for i := range img.Pix {
@@ -265,21 +291,15 @@ func build(t *testing.T, c *certify.Certifier, rotate int, withRecord bool) []by
 			Words: []pdfa.Word{{Text: "Quyết", Box: image.Rect(300, 1200, 900, 1260)}},
 		}},
 	}
-	vn := certify.VietnamTime()
-	rec := certify.Record{
-		Agency: agency, Station: "scan-01", Operator: "Nguyễn Thị Hoa",
-		ConvertedAt: time.Date(2026, 11, 26, 9, 40, 0, 0, vn), SourceName: "scan1.jpg",
-		SourceSHA256: strings.Repeat("ab", 32), ApprovedBy: "Trần Văn Nam", ApprovedAt: time.Date(2026, 11, 26, 9, 43, 0, 0, vn),
-	}
-	if !withRecord {
-		doc.OutputICC, doc.TextFont, doc.Producer, doc.Created = c.OutputICC, c.TextFont, c.Producer, rec.ConvertedAt
+	if rec == nil {
+		doc.OutputICC, doc.TextFont, doc.Producer, doc.Created = c.OutputICC, c.TextFont, c.Producer, signedAt
 		var out bytes.Buffer
 		if err := pdfa.Write(&out, doc); err != nil {
 			t.Fatal(err)
 		}
 		return out.Bytes()
 	}
-	built, err := c.Build(doc, rec)
+	built, err := c.Build(doc, *rec)
 	if err != nil {
 		t.Fatal(err)
 	}

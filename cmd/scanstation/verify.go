@@ -153,6 +153,9 @@ func recordWords(rec map[string]string) string {
 	}
 	add("converted from paper by", "agency")
 	add("at station", "station")
+	if rec["operator"] == "" {
+		parts = append(parts, "operator not recorded")
+	}
 	add("scanned by", "operator")
 	add("on", "conversionTime")
 	add("from", "sourceFile")

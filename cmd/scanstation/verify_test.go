@@ -50,6 +50,10 @@ func TestPrintInspection(t *testing.T) {
 			", on page 1 but NOT in its top right corner, time NOT the signature's\n",
 			"  result: NOT OK\n",
 		}},
+		{"no operator", func(in *certify.Inspection) { delete(in.Record, "operator") }, []string{
+			"  conversion record: converted from paper by Sở Nội vụ, operator not recorded, on 26.11.2026 09:40:00 +07:00, SHA-256 ab12\n",
+			"  result: OK\n",
+		}},
 		{"no record, untrusted", func(in *certify.Inspection) {
 			in.Record, in.ChainTrusted = map[string]string{}, false
 		}, []string{
