@@ -70,9 +70,12 @@ func (s *Station) Run(ctx context.Context) error {
 		finishing.Add(1)
 		go func() {
 			defer finishing.Done()
-			if s.claim(job.Source) {
-				defer s.release(job.Source)
-				s.advance(ctx, job, false, nil, nil)
+			if !s.claimWait(ctx, job.Source) {
+				return
+			}
+			defer s.release(job.Source)
+			if fresh, err := s.journal.Get(ctx, job.ID); err == nil && !fresh.State.Terminal() {
+				s.advance(ctx, fresh, false, nil, nil)
 			}
 		}()
 	}
@@ -163,7 +166,14 @@ func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.J
 	}
 	defer s.release(source)
 	job := item.job
-	if job == nil {
+	if job != nil {
+		// Queued a while ago (a resumed or approved job): act on its state now.
+		fresh, err := s.journal.Get(ctx, job.ID)
+		if err != nil || fresh.State.Terminal() {
+			return
+		}
+		job = fresh
+	} else {
 		var err error
 		if job, err = s.take(ctx, source); err != nil || job == nil {
 			if err != nil {
@@ -185,6 +195,18 @@ func (s *Station) claim(source string) bool {
 		return false
 	}
 	s.inflight[source] = true
+	return true
+}
+
+// claimWait waits until source can be claimed; false when ctx ends first.
+func (s *Station) claimWait(ctx context.Context, source string) bool {
+	for !s.claim(source) {
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return false
+		}
+	}
 	return true
 }
 

@@ -139,10 +139,21 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 		case <-ctx.Done():
 			return
 		}
-		if !s.claim(job.Source) {
+		// The worker that handed the job over may still hold its claim for a moment.
+		if !s.claimWait(ctx, job.Source) {
+			return
+		}
+		// Read it afresh: a stale copy (handed over twice) must not be signed twice.
+		fresh, err := s.journal.Get(ctx, job.ID)
+		if err != nil || fresh.State != journal.Built || fresh.Reason != "" {
+			s.release(job.Source)
+			if err != nil {
+				s.log.Error("cannot read a built document from the journal", "job", job.ID, "err", err)
+			}
 			continue
 		}
-		err := s.sign(ctx, job)
+		job = fresh
+		err = s.sign(ctx, job)
 		s.release(job.Source)
 		var wait *waitError
 		switch {
