@@ -261,7 +261,9 @@ func (d *document) byteRange(sig types.Dict, fileLen int) ([4]int, bool) {
 		}
 		br[i] = int(n)
 	}
-	if br[0]+br[1] > br[2] || br[2]+br[3] > fileLen {
+	// Compared without adding, so that huge values cannot overflow into
+	// bounds that pass (found by FuzzVerify).
+	if br[1] > br[2]-br[0] || br[2] > fileLen || br[3] > fileLen-br[2] {
 		return br, false
 	}
 	return br, true
