@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/otiai10/gosseract/v2"
 	"golang.org/x/text/unicode/norm"
@@ -23,6 +25,21 @@ type Options struct {
 	// NoOrientation skips orientation detection (OSD). Pages fed upside
 	// down or turned 90° counter-clockwise are then misread.
 	NoOrientation bool
+
+	// The rest configure a Pool's worker processes; an Engine ignores them.
+
+	// PagesPerWorker is how many pages a worker reads before it is
+	// replaced, giving back what gosseract leaked. Zero = 200; negative =
+	// never replaced.
+	PagesPerWorker int
+
+	// PageTimeout bounds the reading of one page; a worker that takes
+	// longer is stopped and the page fails. Zero = 5 minutes.
+	PageTimeout time.Duration
+
+	// Log receives what workers write to stdout and stderr (Leptonica's
+	// messages, a crash report) and their replacements. Nil = slog.Default().
+	Log *slog.Logger
 }
 
 // A Word is one recognised word.

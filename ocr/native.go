@@ -56,8 +56,14 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"unsafe"
 )
+
+// maxSide is the largest width or height Tesseract accepts (INT16_MAX).
+// Beyond it Tesseract refuses the page and gosseract v2.4.1 walks a null
+// result iterator: an 873-byte PNG of 33000×20 pixels crashed the process.
+const maxSide = 32767
 
 // imageSize decodes img with Leptonica, the decoder Tesseract will use, and
 // returns its size. gosseract hands a failed decode (a null image) straight
@@ -69,6 +75,9 @@ func imageSize(img []byte) (width, height int, err error) {
 	var w, h C.int
 	if C.decodedSize((*C.uchar)(unsafe.Pointer(&img[0])), C.size_t(len(img)), &w, &h) != 0 {
 		return 0, 0, errors.New("the image cannot be read: it is not a JPEG, PNG, TIFF or PNM file, or it is damaged")
+	}
+	if w > maxSide || h > maxSide {
+		return 0, 0, fmt.Errorf("the image is %d×%d pixels; Tesseract reads at most %d pixels a side", int(w), int(h), maxSide)
 	}
 	return int(w), int(h), nil
 }
