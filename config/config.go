@@ -127,6 +127,10 @@ type Watch struct {
 	Rescan time.Duration `mapstructure:"rescan"`
 	Ignore []string      `mapstructure:"ignore"`
 	Events bool          `mapstructure:"events"`
+	// Duplicates says what to do with a scan whose bytes (SHA-256) were taken before: "flag"
+	// certifies it again and names the earlier copy in the sidecar; "skip" moves it to
+	// failed/ saying where the earlier copy went.
+	Duplicates string `mapstructure:"duplicates"`
 }
 
 // OCR selects the recognition languages and the number of engines.
@@ -213,6 +217,7 @@ var defaults = map[string]any{
 	"watch.rescan":             "30s",
 	"watch.ignore":             []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload"},
 	"watch.events":             true,
+	"watch.duplicates":         "flag",
 	"ocr.languages":            []string{"vie", "eng"},
 	"ocr.tessdata":             "",
 	"ocr.workers":              0,

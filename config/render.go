@@ -20,7 +20,7 @@ func Default(dir string) *Config {
 			State:   dir + "/state",
 			Review:  dir + "/review",
 		},
-		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true},
+		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true, Duplicates: "flag"},
 		OCR:   OCR{Languages: []string{"vie", "eng"}},
 		PDF:   PDF{JPEGQuality: 85, AssumeDPI: 300, ICCProfile: defaults["pdf.icc_profile"].(string)},
 		Signing: Signing{
@@ -96,6 +96,7 @@ watch:
   rescan: {{.Watch.Rescan}}   # full rescan period (network shares send no events)
   events: {{.Watch.Events}}   # false on filesystems without inotify: rescans alone
   ignore: {{q .Watch.Ignore}}
+  duplicates: {{q .Watch.Duplicates}}  # the same scan dropped twice: flag (certify again, say so) or skip (to failed/)
 
 ocr:
   languages: {{q .OCR.Languages}}

@@ -89,6 +89,7 @@ func (c *Config) Validate() []Problem {
 	if c.Watch.Rescan <= 0 {
 		add("watch.rescan", "must be a positive duration such as 30s")
 	}
+	oneOf(add, "watch.duplicates", c.Watch.Duplicates, "flag", "skip")
 	for _, pat := range c.Watch.Ignore {
 		if _, err := filepath.Match(pat, "x"); err != nil {
 			add("watch.ignore", "pattern %q is not a valid glob: %v", pat, err)
@@ -127,7 +128,8 @@ func (c *Config) Validate() []Problem {
 	if c.Signing.KeyLabel == "" {
 		add("signing.key_label", "is empty; it is the label of the signing key on the token")
 	}
-	if checkFile(add, "signing.pin_file", c.Signing.PINFile, "a file holding the token PIN, readable only by the station's user") {
+	pinFromEnv := c.Signing.PINFile == "" && os.Getenv("SCANSTATION_PIN") != ""
+	if !pinFromEnv && checkFile(add, "signing.pin_file", c.Signing.PINFile, "a file holding the token PIN, readable only by the station's user (or set SCANSTATION_PIN)") {
 		if fi, err := os.Stat(c.Signing.PINFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			add("signing.pin_file", "%s can be read by other users (mode %04o); run: chmod 600 %s", c.Signing.PINFile, fi.Mode().Perm(), c.Signing.PINFile)
 		}

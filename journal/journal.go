@@ -84,6 +84,7 @@ type Job struct {
 	MarkPlace     string // where the certification mark went, in plain words
 	Level         string // the signature's PAdES level: B-B or B-T
 	TimestampNote string // why a document meant to be timestamped was not
+	DuplicateOf   string // the outbox name of an earlier copy of the same scan (same SHA-256)
 
 	Pages          int
 	Languages      string
@@ -267,6 +268,20 @@ func (j *Journal) InState(ctx context.Context, state State) ([]Job, error) {
 		return nil, fmt.Errorf("journal %s: list %s jobs: %w", j.path, state, err)
 	}
 	return jobs, nil
+}
+
+// EarlierBySHA256 returns the newest job older than id whose source had this SHA-256 and that
+// was not refused (delivered, archived or still under way), or nil: the same scan dropped
+// twice. Only older jobs count, so of two copies dropped together the second is the duplicate.
+func (j *Journal) EarlierBySHA256(ctx context.Context, sum string, id int64) (*Job, error) {
+	jobs, err := j.query(ctx, "WHERE source_sha256 = ? AND id < ? AND state != ? ORDER BY id DESC LIMIT 1", sum, id, Failed)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: find scans with SHA-256 %s: %w", j.path, sum, err)
+	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	return &jobs[0], nil
 }
 
 // Unfinished returns the jobs that are not in a terminal state, oldest first:

@@ -37,6 +37,7 @@ var migrations = []string{
 		timestamp_note  TEXT    NOT NULL DEFAULT '',
 		failed_stage    TEXT    NOT NULL DEFAULT '',
 		reason          TEXT    NOT NULL DEFAULT '',
+		duplicate_of    TEXT    NOT NULL DEFAULT '',
 		decode_ns       INTEGER,
 		ocr_ns          INTEGER,
 		build_ns        INTEGER,
@@ -47,7 +48,8 @@ var migrations = []string{
 	);
 	CREATE INDEX jobs_unfinished ON jobs (id) WHERE state NOT IN ('archived', 'failed');
 	CREATE INDEX jobs_by_source ON jobs (source);
-	CREATE INDEX jobs_by_created ON jobs (created);`,
+	CREATE INDEX jobs_by_created ON jobs (created);
+	CREATE INDEX jobs_by_sha256 ON jobs (source_sha256);`,
 }
 
 // migrate brings the schema up to the newest version in one transaction.

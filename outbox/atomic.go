@@ -99,3 +99,27 @@ func checkName(name string) error {
 	}
 	return nil
 }
+
+// RemoveLeftovers deletes the temporary files a crash or power cut left in dir while
+// writing: they are never complete files, and nothing else is named like them. It returns
+// how many it removed.
+func RemoveLeftovers(dir string) (int, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, tempPattern))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("remove leftover %s: %w", m, err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// IsDiskFull reports whether err means the disk (or the user's quota) is full: not the
+// document's fault, so the station waits for space instead of refusing the document.
+func IsDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}

@@ -52,7 +52,8 @@ type Sidecar struct {
 	TimestampNote  string     `json:"timestamp_note,omitempty"`  // why a timestamp is missing
 	ApprovedBy     string     `json:"approved_by,omitempty"`
 	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
-	Warnings       []string   `json:"warnings,omitempty"` // quality findings that did not stop it
+	Warnings       []string   `json:"warnings,omitempty"`     // quality findings that did not stop it
+	DuplicateOf    string     `json:"duplicate_of,omitempty"` // an earlier copy of the same scan (same SHA-256)
 }
 
 // FreeName returns base, or base-1, base-2... the first name for which
@@ -116,15 +117,37 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar) error {
 	if jsonThere && !pdfThere {
 		return fail(fmt.Errorf("%s exists without its PDF; it was left untouched: %w", jsonPath, fs.ErrExist))
 	}
+	// Both files are written in full under temporary names before either gets its real name,
+	// so a full disk never leaves a PDF without its sidecar for the exchange software to take.
+	var pdfTmp, jsonTmp string
+	defer func() {
+		for _, tmp := range []string{pdfTmp, jsonTmp} {
+			if tmp != "" {
+				os.Remove(tmp)
+			}
+		}
+	}()
 	if !pdfThere {
-		if err := placeNew(b.Outbox, name+".pdf", pdf, deliveredPerm); err != nil {
+		if pdfTmp, err = writeBytesTemp(b.Outbox, pdf); err != nil {
 			return fail(err)
 		}
 	}
 	if !jsonThere {
-		if err := placeNew(b.Outbox, name+".json", metaJSON, deliveredPerm); err != nil {
+		if jsonTmp, err = writeBytesTemp(b.Outbox, metaJSON); err != nil {
 			return fail(err)
 		}
+	}
+	if pdfTmp != "" {
+		if err := renameNoReplace(pdfTmp, pdfPath); err != nil {
+			return fail(err)
+		}
+		pdfTmp = ""
+	}
+	if jsonTmp != "" {
+		if err := renameNoReplace(jsonTmp, jsonPath); err != nil {
+			return fail(err)
+		}
+		jsonTmp = ""
 	}
 	// A restart may find names renamed by a run that died before it
 	// flushed the folder; flush it in every case.
@@ -175,6 +198,13 @@ func isOwnSidecar(path, hexSum string) (bool, error) {
 
 // placeNew writes dir/name atomically and durably, failing with an error
 // matching fs.ErrExist, and leaving nothing behind, if name exists.
+func writeBytesTemp(dir string, data []byte) (string, error) {
+	return writeTemp(dir, deliveredPerm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
 func placeNew(dir, name string, data []byte, perm os.FileMode) error {
 	tmp, err := writeTemp(dir, perm, func(w io.Writer) error {
 		_, err := w.Write(data)

@@ -422,3 +422,24 @@ func BenchmarkDeliver(b *testing.B) {
 		}
 	}
 }
+
+func TestRemoveLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".scanstation-123.tmp", ".scanstation-abc.tmp", "keep.pdf", ".other.tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := outbox.RemoveLeftovers(dir)
+	if err != nil || n != 2 {
+		t.Fatalf("RemoveLeftovers = %d, %v; want 2, nil", n, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if len(left) != 2 || left[0] != ".other.tmp" || left[1] != "keep.pdf" {
+		t.Errorf("left %v, want only the files that are not ours", left)
+	}
+}

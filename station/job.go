@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"scanstation/certify/pdfa"
 	"scanstation/journal"
 	"scanstation/ocr"
@@ -27,6 +29,8 @@ type Outcome struct {
 	Failed    string // the input in failed/, when it went there
 	Waiting   bool   // not finished, not failed: it waits (approval, token, shutdown) and resumes later
 	Err       error  // why it did not reach the outbox (nil when Delivered)
+
+	retry bool // waiting for something that comes back by itself (disk space): try again soon
 }
 
 // Progress is told about every recognised page.
@@ -104,7 +108,9 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		case journal.Received:
 			err = s.spool(ctx, job, keepSource)
 		case journal.Spooled:
-			err = s.recognise(ctx, job, progress)
+			if err = s.checkDuplicate(ctx, job); err == nil {
+				err = s.recognise(ctx, job, progress)
+			}
 		case journal.AwaitingApproval:
 			out.Err = fmt.Errorf("%s waits for approval: scanstation approve %d --by NAME", job.SourceName, job.ID)
 			out.Waiting = true
@@ -128,6 +134,12 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		if err == nil {
 			continue
 		}
+		if outbox.IsDiskFull(err) || isJournalFull(err) {
+			s.diskFull(err)
+			out.Err = fmt.Errorf("%s: %w (waits for disk space)", job.SourceName, err)
+			out.Waiting, out.retry = true, true
+			return out
+		}
 		var je *journalError
 		var wait *waitError
 		if ctx.Err() != nil || errors.As(err, &je) || errors.As(err, &wait) {
@@ -149,12 +161,36 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			return out
 		}
 	}
+	s.diskOK()
 	if job.State == journal.Failed {
 		out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
 		return out
 	}
 	out.Delivered = filepath.Join(s.cfg.Folders.Outbox, job.OutName+".pdf")
 	return out
+}
+
+// checkDuplicate looks for an earlier job with the same source bytes: with watch.duplicates
+// "skip" the scan is refused, with "flag" it goes on and its record names the earlier copy.
+func (s *Station) checkDuplicate(ctx context.Context, job *journal.Job) error {
+	if job.SourceSHA256 == "" || job.DuplicateOf != "" {
+		return nil
+	}
+	earlier, err := s.journal.EarlierBySHA256(ctx, job.SourceSHA256, job.ID)
+	if err != nil || earlier == nil {
+		return err
+	}
+	name := earlier.SourceName
+	if earlier.OutName != "" {
+		name = earlier.OutName + ".pdf"
+	}
+	when := earlier.Created.In(s.zone).Format("02.01.2006 15:04")
+	if s.cfg.Watch.Duplicates == "skip" {
+		return &stageError{"duplicate", fmt.Errorf("%s is the same scan (identical file) as %s, taken on %s; it was not certified a second time", job.SourceName, name, when)}
+	}
+	job.DuplicateOf = name
+	s.log.Warn("same scan taken again", "job", job.ID, "file", job.SourceName, "earlier", name, "earlier_taken", when)
+	return s.recordJob(ctx, job)
 }
 
 // waitError means the job cannot go on now but is not at fault: the token is absent or
@@ -295,6 +331,7 @@ func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
 		TimestampNote:     job.TimestampNote,
 		ApprovedBy:        job.ApprovedBy,
 	}
+	side.DuplicateOf = job.DuplicateOf
 	if !job.ApprovedAt.IsZero() {
 		at := job.ApprovedAt.In(s.zone)
 		side.ApprovedAt = &at
@@ -387,7 +424,8 @@ func fileDigest(path string) (int64, string, error) {
 // outName is the outbox base name for an input: its name without extension, with anything
 // that could escape the folder replaced.
 func outName(source string) string {
-	base := strings.TrimSuffix(source, filepath.Ext(source))
+	// One spelling of a Vietnamese name whatever the scanning PC typed (NFC, not NFD).
+	base := norm.NFC.String(strings.TrimSuffix(source, filepath.Ext(source)))
 	base = strings.Map(func(r rune) rune {
 		if r == '/' || r == '\\' || r == 0 || r < ' ' {
 			return '_'
@@ -436,6 +474,8 @@ func advice(stage string) string {
 		return "Check that the file opens on the scanning computer. If it does not, scan the paper again and save it into the hot-folder. If it does, send this file and this note to the system administrator."
 	case "ocr":
 		return "Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator."
+	case "duplicate":
+		return "Nothing to do if this paper was meant to be certified once: its copy is already in the outbox. If it is a different document, check the scanner did not save the old file again."
 	case "quality":
 		return "Scan the paper again as the rules above ask (colour, at least the required dpi, at 100% scale) and save it into the hot-folder."
 	case "approval":

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"scanstation/journal"
+	"scanstation/outbox"
 	"scanstation/watcher"
 )
 
@@ -54,6 +55,24 @@ func (s *Station) Run(ctx context.Context) error {
 		}
 	}
 	s.requeue = func(ctx context.Context, job *journal.Job) { handOff(job) }
+	var feed func(work) bool
+	// retryLater brings back a job that waits for something that returns by itself (disk space).
+	retryLater := func(out Outcome) {
+		if !out.retry {
+			return
+		}
+		go func() {
+			select {
+			case <-time.After(diskRetry):
+				if out.JobID == 0 {
+					feed(work{source: out.Source})
+				} else {
+					feed(work{job: &journal.Job{ID: out.JobID, Source: out.Source}})
+				}
+			case <-ctx.Done():
+			}
+		}()
+	}
 	// Documents in flight: enough to keep every OCR engine busy between one document's last
 	// page and the next one's first.
 	for range s.cfg.OCRWorkers() + 1 {
@@ -61,7 +80,7 @@ func (s *Station) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for item := range queue {
-				s.runOne(ctx, item, handOff)
+				retryLater(s.runOne(ctx, item, handOff))
 			}
 		}()
 	}
@@ -75,7 +94,7 @@ func (s *Station) Run(ctx context.Context) error {
 			}
 			defer s.release(job.Source)
 			if fresh, err := s.journal.Get(ctx, job.ID); err == nil && !fresh.State.Terminal() {
-				s.advance(ctx, fresh, false, nil, nil)
+				retryLater(s.advance(ctx, fresh, false, nil, nil))
 			}
 		}()
 	}
@@ -85,7 +104,7 @@ func (s *Station) Run(ctx context.Context) error {
 		s.signer(ctx, signQueue, finish)
 	}()
 
-	feed := func(item work) bool {
+	feed = func(item work) bool {
 		select {
 		case queue <- item:
 			return true
@@ -156,21 +175,21 @@ func (s *Station) watchApprovals(ctx context.Context, feed func(work) bool) {
 	}
 }
 
-func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.Job)) {
+func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.Job)) Outcome {
 	source := item.source
 	if item.job != nil {
 		source = item.job.Source
 	}
 	if !s.claim(source) {
-		return // the same input is in flight already (a resumed job the watcher also saw)
+		return Outcome{} // the same input is in flight already (a resumed job the watcher also saw)
 	}
 	defer s.release(source)
 	job := item.job
 	if job != nil {
-		// Queued a while ago (a resumed or approved job): act on its state now.
+		// Queued a while ago (a resumed, approved or retried job): act on its state now.
 		fresh, err := s.journal.Get(ctx, job.ID)
 		if err != nil || fresh.State.Terminal() {
-			return
+			return Outcome{}
 		}
 		job = fresh
 	} else {
@@ -178,11 +197,15 @@ func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.J
 		if job, err = s.take(ctx, source); err != nil || job == nil {
 			if err != nil {
 				s.log.Error("cannot take file", "file", source, "err", err)
+				if outbox.IsDiskFull(err) || isJournalFull(err) {
+					s.diskFull(err)
+					return Outcome{Source: source, Waiting: true, retry: true}
+				}
 			}
-			return
+			return Outcome{}
 		}
 	}
-	s.advance(ctx, job, false, nil, handOff)
+	return s.advance(ctx, job, false, nil, handOff)
 }
 
 func (s *Station) claim(source string) bool {

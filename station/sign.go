@@ -159,6 +159,15 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 		switch {
 		case err == nil:
 			finish(job)
+		case outbox.IsDiskFull(err) || isJournalFull(err):
+			s.diskFull(err)
+			go func() {
+				select {
+				case <-time.After(diskRetry):
+					s.requeue(ctx, job)
+				case <-ctx.Done():
+				}
+			}()
 		case errors.As(err, &wait) && errors.Is(err, certify.ErrTSAUnavailable):
 			s.log.Warn("time-stamping authority unreachable; the document waits", "job", job.ID, "file", job.SourceName, "retry_in", s.cfg.Timestamp.RetryEvery)
 			go func() {

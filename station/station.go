@@ -53,12 +53,17 @@ type Station struct {
 	stopMu     sync.Mutex
 	stopReason string // why signing stopped, said once
 
+	diskMu     sync.Mutex
+	diskPaused bool // a write failed for lack of space; said once until one succeeds
+
 	// requeue hands a built job back to the signer (after a TSA outage); set by Run.
 	requeue func(ctx context.Context, job *journal.Job)
 }
 
 // New opens the journal, the token and the OCR engines described by cfg (already validated).
-func New(cfg *config.Config, log *slog.Logger) (*Station, error) {
+// pin, when given, is the token PIN (from the environment); otherwise signing.pin_file is read
+// at each opening of the token.
+func New(cfg *config.Config, log *slog.Logger, pin []byte) (*Station, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -86,6 +91,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Station, error) {
 			return nil, fmt.Errorf("create state folder: %w", err)
 		}
 	}
+	// A crash or power cut while writing leaves temporary files; they are never complete.
+	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive, cfg.Folders.Review, s.spoolDir, s.workDir} {
+		if n, err := outbox.RemoveLeftovers(d); err != nil {
+			log.Warn("cannot remove unfinished temporary files", "folder", d, "err", err)
+		} else if n > 0 {
+			log.Info("removed unfinished temporary files left by a crash", "folder", d, "count", n)
+		}
+	}
 	var err error
 	if s.journal, err = journal.Open(filepath.Join(cfg.Folders.State, "journal.db")); err != nil {
 		return nil, err
@@ -103,20 +116,25 @@ func New(cfg *config.Config, log *slog.Logger) (*Station, error) {
 	if s.zone, err = time.LoadLocation(cfg.Mark.TimeZone); err != nil {
 		return nil, fmt.Errorf("mark.time_zone: %w", err)
 	}
-	// Refuse a PIN file others can read now, not at the first document.
-	pin, err := token.ReadPINFile(cfg.Signing.PINFile)
-	if err != nil {
-		return nil, err
-	}
-	clear(pin)
-	s.keeper = token.NewKeeper(token.Config{
+	tokenCfg := token.Config{
 		Module:      cfg.Signing.Module,
 		TokenLabel:  cfg.Signing.TokenLabel,
 		KeyLabel:    cfg.Signing.KeyLabel,
-		PINFile:     cfg.Signing.PINFile,
 		SoftHSMConf: cfg.Signing.SoftHSM2Conf,
 		ChainFile:   cfg.Signing.ChainFile,
-	}, log)
+	}
+	if len(pin) > 0 {
+		tokenCfg.PIN = pin
+	} else {
+		// Refuse a PIN file others can read now, not at the first document.
+		p, err := token.ReadPINFile(cfg.Signing.PINFile)
+		if err != nil {
+			return nil, err
+		}
+		clear(p)
+		tokenCfg.PINFile = cfg.Signing.PINFile
+	}
+	s.keeper = token.NewKeeper(tokenCfg, log)
 	var seal []byte
 	if cfg.Mark.SealImage != "" {
 		if seal, err = os.ReadFile(cfg.Mark.SealImage); err != nil {

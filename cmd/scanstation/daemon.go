@@ -21,7 +21,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	st, err := station.New(cfg, log)
+	st, err := station.New(cfg, log, pinFromEnv())
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	cfg.Log.Level = "warn" // the progress lines below are the output people read
-	st, err := station.New(cfg, newLogger(cfg, stderr))
+	st, err := station.New(cfg, newLogger(cfg, stderr), pinFromEnv())
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,20 @@ func loadConfigLoose(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
+// PINEnv is the environment variable that may carry the token PIN instead of a PIN file.
+const PINEnv = "SCANSTATION_PIN"
+
+// pinFromEnv takes the PIN out of the environment, so no child process (the OCR workers)
+// inherits it.
+func pinFromEnv() []byte {
+	pin, ok := os.LookupEnv(PINEnv)
+	if !ok {
+		return nil
+	}
+	os.Unsetenv(PINEnv)
+	return []byte(pin)
+}
+
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level)) // validated already
