@@ -40,7 +40,14 @@ func readPDF(r io.ReadSeeker) (ctx *model.Context, err error) {
 	return pdfcpu.Read(r, pdfcpuConfig())
 }
 
-func (d *Document) openPDF() error {
+func (d *Document) openPDF() (err error) {
+	// pdfcpu panics on some damaged files after Read too: EnsurePageCount
+	// on a catalog without /Pages (found by FuzzOpen).
+	defer func() {
+		if r := recover(); r != nil {
+			err = d.inputError(0, fmt.Errorf("pdfcpu: %v", r), "the PDF file is damaged and cannot be read; scan the document again")
+		}
+	}()
 	ctx, err := readPDF(io.NewSectionReader(d.file, 0, d.size))
 	if err != nil {
 		if errors.Is(err, pdfcpu.ErrWrongPassword) || errors.Is(err, pdfcpu.ErrOwnerPasswordRequired) {
