@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -146,13 +147,15 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 	if inherited.MediaBox == nil {
 		return nil, d.inputError(page, nil, "the PDF page has no size (MediaBox); the file is damaged, scan the document again")
 	}
-	content, err := x.PageContent(pageDict, page)
-	if err != nil && !errors.Is(err, model.ErrNoContent) {
-		return nil, d.inputError(page, err, "the PDF page's content cannot be read (the file is damaged); scan the document again")
+	budget := int64(maxPageContent)
+	content, err := d.pageContent(x, pageDict, page, &budget)
+	if err != nil {
+		return nil, err
 	}
 
 	var sum contentSummary
 	var images []pdfImage
+	var contentErr error
 	var follow func(content []byte, resources types.Dict, ctm matrix, depth int)
 	follow = func(content []byte, resources types.Dict, ctm matrix, depth int) {
 		xobjects, _ := x.DereferenceDict(resources["XObject"])
@@ -175,15 +178,23 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 				if formResources == nil {
 					formResources = resources
 				}
-				if err := sd.Decode(); err != nil {
+				formContent, err := decodeContent(sd, &budget)
+				if errors.Is(err, errContentTooLarge) {
+					contentErr = err
+					return
+				}
+				if err != nil {
 					sum.paintsVector = true // unreadable: assume it draws something
 					return
 				}
-				follow(sd.Content, formResources, m.mul(ctm), depth+1)
+				follow(formContent, formResources, m.mul(ctm), depth+1)
 			}
 		})
 	}
 	follow(content, inherited.Resources, identity, 0)
+	if contentErr != nil {
+		return nil, d.contentTooLarge(page, contentErr)
+	}
 
 	switch {
 	case len(images) == 0 && (sum.paintsVector || sum.showsText):
@@ -231,6 +242,83 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 	}
 	p.DPIX, p.DPIY, p.DPIKnown = dpi(raster.width, a), dpi(raster.height, dd), true
 	return d.rasterPage(p, raster)
+}
+
+// maxPageContent bounds the drawing instructions of one page, all its
+// content streams and forms together, once decompressed. A scanner writes
+// one line ("q 595 0 0 842 0 0 cm /Im0 Do Q"); a few bytes of Flate can
+// claim hundreds of megabytes, which must not be decoded.
+const maxPageContent = 1 << 20
+
+var errContentTooLarge = errors.New("the page's drawing instructions exceed the limit")
+
+// pageContent returns a page's content streams, decoded and joined, taking
+// what they decode to from budget.
+func (d *Document) pageContent(x *model.XRefTable, pageDict types.Dict, page int, budget *int64) ([]byte, error) {
+	o, _ := pageDict.Find("Contents")
+	o, err := x.Dereference(o)
+	if err != nil {
+		return nil, d.inputError(page, err, "the PDF page's content cannot be read (the file is damaged); scan the document again")
+	}
+	var streams []types.StreamDict
+	switch o := o.(type) {
+	case nil:
+		return nil, nil
+	case types.StreamDict:
+		streams = append(streams, o)
+	case types.Array:
+		for _, e := range o {
+			sd, _, err := x.DereferenceStreamDict(e)
+			if err != nil {
+				return nil, d.inputError(page, err, "the PDF page's content cannot be read (the file is damaged); scan the document again")
+			}
+			if sd != nil {
+				streams = append(streams, *sd)
+			}
+		}
+	default:
+		return nil, d.inputError(page, nil, "the PDF page's content cannot be read (the file is damaged); scan the document again")
+	}
+	var content []byte
+	for _, sd := range streams {
+		b, err := decodeContent(&sd, budget)
+		if errors.Is(err, errContentTooLarge) {
+			return nil, d.contentTooLarge(page, err)
+		}
+		if err != nil {
+			return nil, d.inputError(page, err, "the PDF page's content cannot be read (the file is damaged); scan the document again")
+		}
+		content = append(content, b...)
+		content = append(content, '\n') // streams join as if separated by white space
+	}
+	return content, nil
+}
+
+// decodeContent decodes a content stream, taking what it decodes to from
+// budget, and refuses it with errContentTooLarge once the budget is spent.
+// The stream's cached content in the PDF is left unset, so a large stream
+// is not kept for the life of the document.
+func decodeContent(sd *types.StreamDict, budget *int64) ([]byte, error) {
+	if *budget <= 0 { // a limit of zero would mean pdfcpu's default
+		return nil, errContentTooLarge
+	}
+	c := *sd
+	c.Content = nil
+	b, err := c.DecodeLengthWithLimit(-1, *budget)
+	if errors.Is(err, filter.ErrDecodeLimitExceeded) {
+		return nil, errContentTooLarge
+	}
+	if err != nil {
+		return nil, err
+	}
+	if *budget -= int64(len(b)); *budget < 0 {
+		return nil, errContentTooLarge
+	}
+	return b, nil
+}
+
+func (d *Document) contentTooLarge(page int, err error) *InputError {
+	return d.inputError(page, err, "the page holds far more drawing instructions than a scanned page (more than %s once unpacked): %s, or the file is damaged; save the scan again straight from the scanner", byteSize(maxPageContent), notFromScanner)
 }
 
 // covers reports whether the image rectangle matches the page box within

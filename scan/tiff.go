@@ -19,6 +19,7 @@ const (
 	tagBitsPerSample  = 258
 	tagCompression    = 259
 	tagPhotometric    = 262
+	tagStripOffsets   = 273
 	tagSamplesPerPix  = 277
 	tagXResolution    = 282
 	tagYResolution    = 283
@@ -36,6 +37,14 @@ const (
 	compressionOldJPEG = 6
 	compressionJPEG    = 7
 )
+
+// tiffTagsRead are the tags this package looks at; the pixel decoder reads
+// the directory again by itself.
+var tiffTagsRead = map[uint16]bool{
+	tagImageWidth: true, tagImageLength: true, tagBitsPerSample: true, tagCompression: true,
+	tagPhotometric: true, tagStripOffsets: true, tagSamplesPerPix: true,
+	tagXResolution: true, tagYResolution: true, tagResolutionUnit: true,
+}
 
 type tiffReader struct {
 	r     io.ReaderAt
@@ -88,14 +97,20 @@ func (t *tiffReader) readIFD(off int64) (*tiffIFD, error) {
 	if _, err := t.r.ReadAt(buf, off+2); err != nil {
 		return nil, noEOF(err)
 	}
-	ifd := &tiffIFD{t: t, offset: off, entries: make(map[uint16]tiffEntry, n)}
+	ifd := &tiffIFD{t: t, offset: off, entries: make(map[uint16]tiffEntry, len(tiffTagsRead))}
 	for i := 0; i < n; i++ {
 		e := buf[12*i : 12*i+12]
+		tag := t.order.Uint16(e[0:2])
+		if !tiffTagsRead[tag] {
+			// A directory may list up to 65535 entries; a page's are kept
+			// while the document is open, so only those read here are.
+			continue
+		}
 		var en tiffEntry
 		en.typ = t.order.Uint16(e[2:4])
 		en.count = t.order.Uint32(e[4:8])
 		copy(en.value[:], e[8:12])
-		ifd.entries[t.order.Uint16(e[0:2])] = en
+		ifd.entries[tag] = en
 	}
 	ifd.next = int64(t.order.Uint32(buf[12*n:]))
 	return ifd, nil
