@@ -133,9 +133,9 @@ func formatOr(t time.Time, opt InspectOptions) string {
 }
 
 // topRight reports whether rect (in the page's default user space) lies inside the
-// displayed page with its centre in the right half and the top quarter: a circular01 mark
-// (seal and text) on an A5 page is wider than half the page, and the mark may have moved
-// left of the corner to avoid ink. The page is shown turned rotate
+// displayed page, reaching into its right half and starting in its top quarter: a circular01
+// mark (seal and text) on an A5 page is wider than half the page, and certify/mark moves a
+// mark left and down (up to a quarter of the page) to keep it off the scan's ink. The page is shown turned rotate
 // degrees clockwise, so what is top right as displayed is another corner of box; where
 // says in millimetres where the rectangle is as displayed.
 func topRight(rect, box [4]float64, rotate int) (bool, string) {
@@ -162,8 +162,7 @@ func topRight(rect, box [4]float64, rotate int) (bool, string) {
 	left, top, right, bottom := min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 	const tol = 0.5 // points: rounding in the written numbers
 	inside := left >= -tol && top >= -tol && right <= dw+tol && bottom <= dh+tol
-	cx, cy := (left+right)/2, (top+bottom)/2
-	ok := inside && cx >= dw/2-tol && cy <= dh/4+tol
+	ok := inside && right >= dw/2-tol && top <= dh/4+tol
 	const mm = 72 / 25.4
 	where := fmt.Sprintf("it is %.0f mm from the left edge and %.0f mm from the top edge of the %.0f × %.0f mm page",
 		left/mm, top/mm, dw/mm, dh/mm)

@@ -247,7 +247,7 @@ var defaults = map[string]any{
 	"timestamp.retry_every":    "1m",
 	"validate.verapdf":         "",
 	"limits.max_file_mb":       500,
-	"limits.max_pages":         2000,
+	"limits.max_pages":         300,
 	"limits.max_megapixels":    200,
 	"log.level":                "info",
 	"log.format":               "text",

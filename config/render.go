@@ -36,7 +36,7 @@ func Default(dir string) *Config {
 			MarginMM:   10,
 		},
 		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute},
-		Limits:    Limits{MaxFileMB: 500, MaxPages: 2000, MaxMegapixels: 200},
+		Limits:    Limits{MaxFileMB: 500, MaxPages: 300, MaxMegapixels: 200},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 	c.Watch.Ignore = append([]string(nil), defaults["watch.ignore"].([]string)...)

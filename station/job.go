@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -426,13 +427,16 @@ func fileDigest(path string) (int64, string, error) {
 func outName(source string) string {
 	// One spelling of a Vietnamese name whatever the scanning PC typed (NFC, not NFD).
 	base := norm.NFC.String(strings.TrimSuffix(source, filepath.Ext(source)))
+	// People and the exchange software open the outbox from Windows too: no characters it
+	// forbids, no trailing dots or spaces.
 	base = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == 0 || r < ' ' {
+		if r < ' ' || strings.ContainsRune(`/\:*?"<>|`, r) {
 			return '_'
 		}
 		return r
 	}, base)
 	base = strings.TrimLeft(base, ".")
+	base = strings.TrimRight(base, ". ")
 	if base == "" {
 		base = "scan"
 	}
@@ -454,6 +458,9 @@ func exists(path string) bool {
 // plainReason is the reason an operator reads: an input error's own words about the file as
 // the operator named it (not the station's spool copy), else the error.
 func plainReason(err error, name string) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return name + ": the station is not allowed to read this file (permission denied); ask the system administrator to let the scanstation user read files saved in the hot-folder"
+	}
 	var ie *scan.InputError
 	if errors.As(err, &ie) {
 		if ie.Page > 0 {
@@ -470,7 +477,9 @@ func plainReason(err error, name string) string {
 
 func advice(stage string) string {
 	switch stage {
-	case "receive", "decode":
+	case "receive":
+		return "Once the station may read the file, move it from this folder back into the hot-folder."
+	case "decode":
 		return "Check that the file opens on the scanning computer. If it does not, scan the paper again and save it into the hot-folder. If it does, send this file and this note to the system administrator."
 	case "ocr":
 		return "Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator."
