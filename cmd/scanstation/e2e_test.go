@@ -259,8 +259,14 @@ var fastWatch = []string{"SCANSTATION_WATCH_SETTLE=700ms", "SCANSTATION_WATCH_RE
 
 func startDaemon(t *testing.T, cfg string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, cfg)
+}
+
+// startDaemonEnv is startDaemon with more environment.
+func startDaemonEnv(t *testing.T, cfg string, env ...string) *daemon {
+	t.Helper()
 	d := &daemon{cmd: exec.Command(binary, "run", "--config", cfg), log: &syncBuffer{}}
-	d.cmd.Env = append(os.Environ(), fastWatch...)
+	d.cmd.Env = append(append(os.Environ(), fastWatch...), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

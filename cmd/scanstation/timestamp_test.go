@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,24 +139,6 @@ func TestProcessSignsWithoutTimestampWhenTSAUnavailable(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startDaemonEnv is startDaemon with more environment.
-func startDaemonEnv(t *testing.T, cfg string, env ...string) *daemon {
-	t.Helper()
-	d := &daemon{cmd: exec.Command(binary, "run", "--config", cfg), log: &syncBuffer{}}
-	d.cmd.Env = append(append(os.Environ(), fastWatch...), env...)
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Kill()
-			d.cmd.Wait()
-		}
-	})
-	return d
 }
 
 // TestDaemonWaitsForTSA runs a station with on_unavailable=wait against a TSA that fails:
