@@ -12,3 +12,5 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go test -count=1 -timeout 25m "$@" ./...
+# Each fuzz target for a short while beyond its committed seeds (docs/fuzzing.md).
+FUZZTIME=${FUZZTIME:-10s} bash scripts/fuzz.sh
