@@ -1,8 +1,9 @@
 // Package ocr reads the words on a page image with Tesseract (through
 // gosseract v2.4.1), with their boxes, the page's orientation and its skew.
 //
-// One Engine is one single-threaded Tesseract; a Pool runs one engine per
-// core. Each page is recognised once (one GetBoundingBoxesVerbose call):
+// One Engine is one single-threaded Tesseract in this process; a Pool runs
+// one engine per core, each in a worker process of its own (see Worker
+// processes). Each page is recognised once (one GetBoundingBoxesVerbose call):
 // gosseract's Text, HOCRText and GetBoundingBoxes* each run recognition
 // again, so everything in a Result is derived from that one answer.
 //
@@ -50,9 +51,48 @@
 // before the Go runtime starts (measured: 3.5 CPU s a page with or without
 // the Setenv, 1.0 s with the variable set before start). Each recognition
 // therefore limits OpenMP on its own OS thread, unless OMP_THREAD_LIMIT was
-// set in the environment the process started with. With 4 pages at a time:
-// one single-threaded engine 54 pages/min; two 91 pages/min; two engines
-// with OpenMP's default threads 39 pages/min at 2.2 CPU s a page.
+// set in the environment the process started with. A Pool's workers are
+// started with OMP_THREAD_LIMIT=1 in their environment, where it does take
+// effect. With 4 pages at a time (engines in process, before workers): one
+// single-threaded engine 54 pages/min; two 91 pages/min; two engines with
+// OpenMP's default threads 39 pages/min at 2.2 CPU s a page.
+//
+// # Worker processes
+//
+// gosseract v2.4.1 leaks on every page and crashes the process on some
+// inputs (an 873-byte PNG of 33000×20 pixels did: Tesseract refuses images
+// over 32767 pixels a side and gosseract walks the null result; such images
+// are now refused first, but a library that crashes on one input may crash
+// on another). A station runs for months and must not lose its journal to
+// one hostile page, so a Pool keeps Tesseract out of its own process:
+//
+//   - Each worker is this same program, started again from /proc/self/exe
+//     (still the running version after an upgrade replaced the file) with
+//     SCANSTATION_OCR_WORKER=1 and OMP_THREAD_LIMIT=1. This package's init
+//     sees the variable and runs the worker instead of the program, so any
+//     binary that links the package, test binaries included, can run
+//     Pools; main needs no code for it.
+//   - Requests (the image bytes) and replies (the Result) are gob on two
+//     inherited pipes, fds 3 and 4. The worker's stdout and stderr, where
+//     Leptonica and a crash report write, are read line by line into
+//     Options.Log, so neither pipe can fill up and nothing is lost.
+//   - A worker is replaced after Options.PagesPerWorker pages (200), giving
+//     back what gosseract leaked. One that dies with a page in hand
+//     (SIGSEGV, the OOM killer, kill -9) fails that page only, with an
+//     error naming the worker and how it ended; the next page gets a new
+//     worker. A page that outlasts Options.PageTimeout (5 min), or whose ctx
+//     ends, has its worker killed: Recognize never hangs on a worker.
+//   - Workers get SIGKILL from the kernel if the station dies (Pdeathsig,
+//     set from a thread that never ends), so none outlives it; Close stops
+//     them and waits for them. Workers raise their own oom_score_adj, so
+//     that memory exhaustion by a decompression bomb costs a page.
+//
+// The process boundary costs about 0.03-0.08 ms a page (a blank 32×32
+// image: 0.034 ms in process, 0.06-0.11 ms through a worker); on an A4
+// page at 300 dpi no difference in CPU time could be measured (1.37 s both
+// ways). Starting a worker, models loaded, takes 0.3 s wall, paid once
+// every 200 pages. Results through a worker are identical to those of an
+// engine in process fed the same pages in the same order.
 //
 // # Memory
 //
@@ -60,8 +100,12 @@
 // behind GetBoundingBoxesVerbose. Over 50 warm pages of 214 words each,
 // resident memory grew by 6.2 KiB a page (about 30 bytes a word): some
 // 30 MB for 5,000 pages. Closing an engine does not give it back (nothing
-// points to those strings any more); only a restart of the process does,
-// so a station that runs for months should be restarted now and then (a
-// systemd RuntimeMaxSec, or a restart after N pages). The library is not
-// patched here.
+// points to those strings any more); only the end of the process does,
+// which is why a Pool's engines live in workers that are replaced.
+//
+// Over 1,000 pages through a Pool of 2 workers (A5 at 150 dpi, 61 words a
+// page, BenchmarkPoolMemory; docs/ocr-memory.md), the station's own
+// resident memory stayed at 20.0-20.2 MiB. Workers replaced every 200 pages
+// stayed between 63 and 77 MiB; never replaced, they grew from 72 to
+// 77 MiB and keep growing with every page. The library is not patched here.
 package ocr
