@@ -441,3 +441,15 @@ func digest(t *testing.T, path string) (int64, string) {
 	sum := sha256.Sum256(data)
 	return int64(len(data)), hex.EncodeToString(sum[:])
 }
+
+// TestNoEventsRescansAlone runs the daemon with inotify switched off, as on a network share
+// that sends no events: the periodic rescan alone finds the scan.
+func TestNoEventsRescansAlone(t *testing.T) {
+	dir, cfg := newStation(t)
+	d := startDaemonEnv(t, cfg, "SCANSTATION_WATCH_EVENTS=false")
+	writeImage(t, filepath.Join(dir, "inbox", "chia-se-mang.jpg"), samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
+	waitFor(t, "the scan found by rescans alone", 3*time.Minute, func() bool {
+		return len(glob(filepath.Join(dir, "outbox"), "*.json")) == 1
+	}, d.log)
+	d.stop(t)
+}
