@@ -133,7 +133,7 @@ func (p *Pool) Recognize(ctx context.Context, img []byte) (*Result, error) {
 	if s.w == nil {
 		w, err := p.start(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("ocr: starting an OCR worker: %w", err)
+			return nil, err // says what became of the worker
 		}
 		s.w = w
 	}
@@ -178,7 +178,7 @@ func (p *Pool) read(ctx context.Context, w *worker, img []byte) (*Result, error)
 		case errors.Is(cause, errPageTimeout):
 			return nil, fmt.Errorf("ocr: the page was not read within %v; its OCR worker (pid %d) was stopped", p.timeout, w.pid)
 		case cause != nil:
-			return nil, fmt.Errorf("ocr: reading the page stopped, its OCR worker (pid %d) too: %w", w.pid, cause)
+			return nil, fmt.Errorf("ocr: stopped reading the page, and its OCR worker (pid %d): %w", w.pid, cause)
 		}
 		p.log.Warn("OCR worker died reading a page", "pid", w.pid, "pages", w.pages, "exit", w.waitErr)
 		return nil, fmt.Errorf("ocr: the OCR worker (pid %d) died reading the page (%v); "+

@@ -167,6 +167,19 @@ func TestPoolWorkerDies(t *testing.T) {
 			t.Errorf("the page after %v: %q, want %q", sig, got, want)
 		}
 	}
+	// A worker that dies while idle (an operator, the OOM killer) costs no
+	// page: the next one goes to a new worker.
+	s := <-p.slots
+	if err := syscall.Kill(s.w.pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.w.exited
+	p.slots <- s
+	if res, err := p.Recognize(context.Background(), data); err != nil {
+		t.Errorf("the page after an idle worker was killed: %v", err)
+	} else if res.Text() != "Độc lập - Tự do - Hạnh phúc" {
+		t.Errorf("the page after an idle worker was killed: %q", res.Text())
+	}
 	if !strings.Contains(log.String(), "OCR worker died") {
 		t.Errorf("the deaths were not logged:\n%s", log.String())
 	}
