@@ -164,7 +164,7 @@ func New(cfg *config.Config, log *slog.Logger, pin []byte) (*Station, error) {
 		s.certifier.TSA = &pades.TSA{URL: cfg.Timestamp.URL, Timeout: cfg.Timestamp.Timeout}
 	}
 
-	if s.ocr, err = ocr.NewPool(cfg.OCRWorkers(), ocr.Options{Languages: cfg.OCR.Languages, TessdataDir: cfg.OCR.Tessdata}); err != nil {
+	if s.ocr, err = ocr.NewPool(cfg.OCRWorkers(), ocr.Options{Languages: cfg.OCR.Languages, TessdataDir: cfg.OCR.Tessdata, Log: log}); err != nil {
 		return nil, fmt.Errorf("start OCR: %w", err)
 	}
 	ok = true
