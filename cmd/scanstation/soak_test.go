@@ -237,10 +237,14 @@ func treeRSSKB(pid int) int {
 			}
 		}
 	}
-	children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	for _, c := range strings.Fields(string(children)) {
-		if cp, err := strconv.Atoi(c); err == nil {
-			total += treeRSSKB(cp)
+	// Children hang off the thread that started them (the OCR workers' is not the main one).
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, task := range tasks {
+		children, _ := os.ReadFile(task)
+		for _, c := range strings.Fields(string(children)) {
+			if cp, err := strconv.Atoi(c); err == nil {
+				total += treeRSSKB(cp)
+			}
 		}
 	}
 	return total
