@@ -34,6 +34,7 @@ type Config struct {
 	Timestamp  Timestamp   `mapstructure:"timestamp"`
 	Validation Validation  `mapstructure:"validate"`
 	Limits     Limits      `mapstructure:"limits"`
+	HTTP       HTTP        `mapstructure:"http"`
 	Log        Log         `mapstructure:"log"`
 
 	// File is the path the configuration was read from; relative paths in it are resolved
@@ -197,6 +198,13 @@ type Limits struct {
 	MaxMegapixels int64 `mapstructure:"max_megapixels"`
 }
 
+// HTTP is the daemon's small web endpoint: Prometheus /metrics, /healthz and /readyz.
+type HTTP struct {
+	// Listen is host:port; empty switches it off. It stays on loopback unless a sysadmin
+	// writes another address here.
+	Listen string `mapstructure:"listen"`
+}
+
 // Log selects the log format.
 type Log struct {
 	Level  string `mapstructure:"level"`
@@ -249,6 +257,7 @@ var defaults = map[string]any{
 	"limits.max_file_mb":       500,
 	"limits.max_pages":         300,
 	"limits.max_megapixels":    200,
+	"http.listen":              "127.0.0.1:9477",
 	"log.level":                "info",
 	"log.format":               "text",
 }

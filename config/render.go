@@ -143,6 +143,9 @@ limits:
   max_pages: {{.Limits.MaxPages}}
   max_megapixels: {{.Limits.MaxMegapixels}}
 
+http:
+  listen: {{q .HTTP.Listen}}  # Prometheus /metrics, /healthz, /readyz; empty: off. Keep it on loopback.
+
 log:
   level: {{q .Log.Level}}    # debug, info, warn, error
   format: {{q .Log.Format}}  # text or json

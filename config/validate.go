@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -183,6 +184,12 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.Limits.MaxMegapixels <= 0 {
 		add("limits.max_megapixels", "must be positive")
+	}
+
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			add("http.listen", "%q is not host:port (for example 127.0.0.1:9477): %v", c.HTTP.Listen, err)
+		}
 	}
 
 	var lvl slog.Level

@@ -230,6 +230,7 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 // deliver puts the signed PDF and its sidecar into the outbox under a name recorded in the
 // journal before the files appear, so a restart recognises its own delivery.
 func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
+	started := time.Now()
 	pdf, err := os.ReadFile(job.Work)
 	if err != nil {
 		return &stageError{"deliver", fmt.Errorf("read the signed copy: %w", err)}
@@ -249,9 +250,14 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 		return &stageError{"deliver", err}
 	}
 	job.State = journal.Delivered
+	if job.StageTimes == nil {
+		job.StageTimes = map[string]time.Duration{}
+	}
+	job.StageTimes[journal.StageDeliver] = time.Since(started)
 	if err := s.recordJob(ctx, job); err != nil {
 		return err
 	}
+	s.metrics.Stage(journal.StageDeliver, "ok", job.Pages, job.StageTimes[journal.StageDeliver])
 	s.log.Info("delivered", "job", job.ID, "file", job.SourceName, "outbox", job.OutName+".pdf")
 	return nil
 }
@@ -307,6 +313,8 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		out.Err = err
 		return out
 	}
+	s.metrics.Failed(job.FailedStage)
+	s.metrics.Stage(job.FailedStage, "failed", job.Pages, 0)
 	s.log.Warn("failed", "job", job.ID, "file", job.SourceName, "stage", job.FailedStage, "reason", job.Reason, "moved_to", out.Failed)
 	out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
 	return out

@@ -96,6 +96,8 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 		job.StageTimes = map[string]time.Duration{}
 	}
 	job.StageTimes[journal.StageOCR] = ocrTime
+	s.metrics.Stage(journal.StageOCR, "ok", job.Pages, ocrTime)
+	s.metrics.Confidence(job.MeanConfidence)
 
 	if prof.Approval == "required" {
 		return s.holdForApproval(ctx, job, rec)
@@ -220,6 +222,7 @@ func (s *Station) build(ctx context.Context, job *journal.Job, rec *recognition)
 	}
 	job.Work = filepath.Join(s.workDir, name)
 	job.StageTimes[journal.StageBuild] = time.Since(started)
+	s.metrics.Stage(journal.StageBuild, "ok", job.Pages, job.StageTimes[journal.StageBuild])
 	job.State = journal.Built
 	return s.recordJob(ctx, job)
 }

@@ -2,7 +2,9 @@ package station
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -126,6 +128,12 @@ func (s *Station) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.watchApprovals(ctx, feed)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.report(ctx)
+	}()
+	close(s.running)
 	s.log.Info("station running", "hot_folders", dirs, "outbox", s.cfg.Folders.Outbox, "ocr_workers", s.cfg.OCRWorkers(),
 		"token", s.keeper.State())
 
@@ -139,6 +147,53 @@ func (s *Station) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// report keeps the queue and token gauges current and writes state/status.json, which
+// `scanstation status` (another process) reads for the token's state.
+func (s *Station) report(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		s.writeStatus(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Status is what the daemon publishes about itself in state/status.json.
+type Status struct {
+	Updated time.Time      `json:"updated"`
+	PID     int            `json:"pid"`
+	Token   string         `json:"token"`
+	Ready   bool           `json:"ready"`
+	Why     string         `json:"why"`
+	Queue   map[string]int `json:"queue"`
+}
+
+func (s *Station) writeStatus(ctx context.Context) {
+	unfinished, err := s.journal.Unfinished(ctx)
+	if err != nil {
+		return
+	}
+	queue := map[string]int{}
+	for _, j := range unfinished {
+		queue[string(j.State)]++
+	}
+	s.metrics.Queue(queue)
+	s.metrics.Token(s.keeper.State())
+	ready, why := s.Ready()
+	st := Status{Updated: time.Now(), PID: os.Getpid(), Token: s.keeper.State(), Ready: ready, Why: why, Queue: queue}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return
+	}
+	if err := outbox.WriteFileAtomic(s.cfg.Folders.State, "status.json", data, 0o600); err != nil && !outbox.IsDiskFull(err) {
+		s.log.Warn("cannot write status.json", "err", err)
+	}
 }
 
 // watchApprovals hands the pipeline the documents the clerk approved or rejected with

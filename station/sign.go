@@ -87,6 +87,7 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 		job.StageTimes = map[string]time.Duration{}
 	}
 	job.StageTimes[journal.StageSign] = time.Since(started)
+	s.metrics.Stage(journal.StageSign, "ok", job.Pages, job.StageTimes[journal.StageSign])
 	job.State = journal.Signed
 	if err := s.recordJob(ctx, job); err != nil {
 		return err

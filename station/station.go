@@ -25,6 +25,7 @@ import (
 	"scanstation/certify/token"
 	"scanstation/config"
 	"scanstation/journal"
+	"scanstation/metrics"
 	"scanstation/ocr"
 	"scanstation/outbox"
 )
@@ -58,16 +59,28 @@ type Station struct {
 
 	// requeue hands a built job back to the signer (after a TSA outage); set by Run.
 	requeue func(ctx context.Context, job *journal.Job)
+
+	metrics *metrics.Metrics // nil: nothing is counted
+	running chan struct{}    // closed once Run takes files
+}
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Log     *slog.Logger     // nil: slog.Default()
+	PIN     []byte           // the token PIN from the environment; nil: signing.pin_file
+	Metrics *metrics.Metrics // nil: nothing is counted
 }
 
 // New opens the journal, the token and the OCR engines described by cfg (already validated).
-// pin, when given, is the token PIN (from the environment); otherwise signing.pin_file is read
-// at each opening of the token.
-func New(cfg *config.Config, log *slog.Logger, pin []byte) (*Station, error) {
+// A PIN in opt is used for the token; otherwise signing.pin_file is read at each opening.
+func New(cfg *config.Config, opt Options) (*Station, error) {
+	log, pin := opt.Log, opt.PIN
 	if log == nil {
 		log = slog.Default()
 	}
 	s := &Station{
+		metrics:  opt.Metrics,
+		running:  make(chan struct{}),
 		cfg:      cfg,
 		log:      log,
 		box:      &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive},
@@ -184,6 +197,40 @@ func (s *Station) Close() error {
 		errs = append(errs, s.journal.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Running is closed once Run has started taking files: the station is ready.
+func (s *Station) Running() <-chan struct{} { return s.running }
+
+// Ready says whether the station can do its work now, and if not, why in plain words.
+func (s *Station) Ready() (bool, string) {
+	select {
+	case <-s.running:
+	default:
+		return false, "the station is starting"
+	}
+	s.diskMu.Lock()
+	full := s.diskPaused
+	s.diskMu.Unlock()
+	if full {
+		return false, "the disk is full"
+	}
+	s.stopMu.Lock()
+	stopped := s.stopReason
+	s.stopMu.Unlock()
+	if stopped != "" {
+		return false, "signing stopped: " + stopped
+	}
+	return true, "ready"
+}
+
+// Alive reports whether the station still answers: its journal can be read. The systemd
+// watchdog asks it.
+func (s *Station) Alive() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.journal.InState(ctx, journal.Received)
+	return err == nil
 }
 
 // TokenState says what the token is doing, in plain words ("ready", "waiting for token", ...).

@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	sdnotify "github.com/coreos/go-systemd/v22/daemon"
+
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"scanstation/metrics"
 
 	"scanstation/station"
 )
@@ -21,12 +29,82 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	st, err := station.New(cfg, log, pinFromEnv())
+	m := metrics.New()
+	st, err := station.New(cfg, station.Options{Log: log, PIN: pinFromEnv(), Metrics: m})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+
+	if cfg.HTTP.Listen != "" {
+		srv, addr, err := serveHTTP(cfg.HTTP.Listen, st, m)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		log.Info("metrics and health checks", "address", "http://"+addr)
+	}
+	go notifySystemd(ctx, st, log)
 	return st.Run(ctx)
+}
+
+// serveHTTP serves /metrics, /healthz (the process answers) and /readyz (the station can do
+// its work: running, disk not full, signing not stopped).
+func serveHTTP(addr string, st *station.Station, m *metrics.Metrics) (*http.Server, string, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ready, why := st.Ready()
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		fmt.Fprintln(w, why)
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("http.listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return srv, ln.Addr().String(), nil
+}
+
+// notifySystemd tells systemd (Type=notify) when the station is ready and when it stops, and
+// pings its watchdog while the station is alive. Without systemd it does nothing.
+func notifySystemd(ctx context.Context, st *station.Station, log *slog.Logger) {
+	select {
+	case <-st.Running():
+	case <-ctx.Done():
+		return
+	}
+	if ok, err := sdnotify.SdNotify(false, sdnotify.SdNotifyReady); err != nil {
+		log.Warn("cannot tell systemd the station is ready", "err", err)
+	} else if !ok {
+		return // not run by systemd
+	}
+	interval, err := sdnotify.SdWatchdogEnabled(false)
+	var tick <-chan time.Time
+	if err == nil && interval > 0 {
+		t := time.NewTicker(interval / 2)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			sdnotify.SdNotify(false, sdnotify.SdNotifyStopping)
+			return
+		case <-tick:
+			// The station answers: its status is current. A stuck station stops the pings and
+			// systemd restarts it; documents resume from the journal.
+			if st.Alive() {
+				sdnotify.SdNotify(false, sdnotify.SdNotifyWatchdog)
+			}
+		}
+	}
 }
 
 func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,7 +127,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	cfg.Log.Level = "warn" // the progress lines below are the output people read
-	st, err := station.New(cfg, newLogger(cfg, stderr), pinFromEnv())
+	st, err := station.New(cfg, station.Options{Log: newLogger(cfg, stderr), PIN: pinFromEnv()})
 	if err != nil {
 		return err
 	}

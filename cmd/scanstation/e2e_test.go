@@ -255,7 +255,7 @@ func (b *syncBuffer) String() string {
 }
 
 // fastWatch makes the daemon take files quickly in tests; the environment overrides the file.
-var fastWatch = []string{"SCANSTATION_WATCH_SETTLE=700ms", "SCANSTATION_WATCH_RESCAN=2s"}
+var fastWatch = []string{"SCANSTATION_WATCH_SETTLE=700ms", "SCANSTATION_WATCH_RESCAN=2s", "SCANSTATION_HTTP_LISTEN=127.0.0.1:0"}
 
 func startDaemon(t *testing.T, cfg string) *daemon {
 	t.Helper()
