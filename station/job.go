@@ -80,7 +80,7 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 		SourceName: filepath.Base(source),
 		HotFolder:  s.hotFolderOf(source),
 		State:      journal.Received,
-		Languages:  strings.Join(s.cfg.OCR.Languages, "+"),
+		Languages:  strings.Join(s.config().OCR.Languages, "+"),
 	}
 	size, sum, err := fileDigest(source)
 	if err != nil {
@@ -167,7 +167,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
 		return out
 	}
-	out.Delivered = filepath.Join(s.cfg.Folders.Outbox, job.OutName+".pdf")
+	out.Delivered = filepath.Join(s.config().Folders.Outbox, job.OutName+".pdf")
 	return out
 }
 
@@ -186,7 +186,7 @@ func (s *Station) checkDuplicate(ctx context.Context, job *journal.Job) error {
 		name = earlier.OutName + ".pdf"
 	}
 	when := earlier.Created.In(s.zone).Format("02.01.2006 15:04")
-	if s.cfg.Watch.Duplicates == "skip" {
+	if s.config().Watch.Duplicates == "skip" {
 		return &stageError{"duplicate", fmt.Errorf("%s is the same scan (identical file) as %s, taken on %s; it was not certified a second time", job.SourceName, name, when)}
 	}
 	job.DuplicateOf = name
@@ -299,7 +299,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		}
 		dst, err := s.box.Fail(src, job.SourceName, f)
 		if err != nil {
-			out.Err = fmt.Errorf("%s failed at %s (%s) and could not be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, s.cfg.Folders.Failed, err)
+			out.Err = fmt.Errorf("%s failed at %s (%s) and could not be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, s.config().Folders.Failed, err)
 			return out
 		}
 		out.Failed = dst
@@ -330,8 +330,8 @@ func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
 		Signer:            job.Signer,
 		SigningTime:       job.SignedAt.In(s.zone),
 		OutputSHA256:      job.OutputSHA256,
-		Station:           s.cfg.Station.Name,
-		Agency:            s.cfg.Station.Agency,
+		Station:           s.config().Station.Name,
+		Agency:            s.config().Station.Agency,
 		Operator:          job.Operator,
 		ConvertedAt:       job.ConvertedAt.In(s.zone),
 		CopyLabel:         s.profile(job).CopyLabel,
@@ -354,19 +354,19 @@ func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
 func (s *Station) scanOptions() scan.Options {
 	return scan.Options{
 		Limits: scan.Limits{
-			MaxFileSize: s.cfg.Limits.MaxFileMB << 20,
-			MaxPages:    s.cfg.Limits.MaxPages,
-			MaxPixels:   s.cfg.Limits.MaxMegapixels * 1_000_000,
+			MaxFileSize: s.config().Limits.MaxFileMB << 20,
+			MaxPages:    s.config().Limits.MaxPages,
+			MaxPixels:   s.config().Limits.MaxMegapixels * 1_000_000,
 		},
-		AssumeDPI:      s.cfg.PDF.AssumeDPI,
-		LosslessAsJPEG: s.cfg.PDF.LosslessAsJPEG,
-		JPEGQuality:    s.cfg.PDF.JPEGQuality,
+		AssumeDPI:      s.config().PDF.AssumeDPI,
+		LosslessAsJPEG: s.config().PDF.LosslessAsJPEG,
+		JPEGQuality:    s.config().PDF.JPEGQuality,
 	}
 }
 
 func (s *Station) hotFolderOf(path string) string {
 	best := ""
-	for _, hf := range s.cfg.HotFolders {
+	for _, hf := range s.config().HotFolders {
 		if rel, err := filepath.Rel(hf.Path, path); err == nil && !strings.HasPrefix(rel, "..") && len(hf.Path) > len(best) {
 			best = hf.Path
 		}

@@ -132,7 +132,7 @@ func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *sca
 		cancel()
 	}
 	// Decode ahead of OCR by at most one page per engine: a page image can be tens of MB.
-	slots := make(chan struct{}, s.cfg.OCRWorkers()+1)
+	slots := make(chan struct{}, s.config().OCRWorkers()+1)
 	for k, i := range indexes {
 		select {
 		case slots <- struct{}{}:
@@ -209,7 +209,7 @@ func (r *recognition) without(drop []int) *recognition {
 // build writes the unsigned PDF/A and what the mark needs of page 1 into the work folder.
 func (s *Station) build(ctx context.Context, job *journal.Job, rec *recognition) error {
 	started := time.Now()
-	pdf, err := s.certifier.Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
+	pdf, err := s.certifier.Load().Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
 	if err != nil {
 		return &stageError{"build", err}
 	}
@@ -287,21 +287,21 @@ func (s *Station) holdForApproval(ctx context.Context, job *journal.Job, rec *re
 	if err := outbox.WriteFileAtomic(s.workDir, fmt.Sprintf("%d.ocr.json", job.ID), data, 0o600); err != nil {
 		return &stageError{"build", err}
 	}
-	preview, err := s.certifier.Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
+	preview, err := s.certifier.Load().Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
 	if err != nil {
 		return &stageError{"build", err}
 	}
-	if err := os.MkdirAll(s.cfg.Folders.Review, 0o750); err != nil {
+	if err := os.MkdirAll(s.config().Folders.Review, 0o750); err != nil {
 		return &stageError{"build", err}
 	}
-	if err := outbox.WriteFileAtomic(s.cfg.Folders.Review, s.reviewName(job), preview, 0o640); err != nil {
+	if err := outbox.WriteFileAtomic(s.config().Folders.Review, s.reviewName(job), preview, 0o640); err != nil {
 		return &stageError{"build", fmt.Errorf("save the copy for review: %w", err)}
 	}
 	job.State = journal.AwaitingApproval
 	if err := s.recordJob(ctx, job); err != nil {
 		return err
 	}
-	s.log.Info("awaiting approval", "job", job.ID, "file", job.SourceName, "review", filepath.Join(s.cfg.Folders.Review, s.reviewName(job)))
+	s.log.Info("awaiting approval", "job", job.ID, "file", job.SourceName, "review", filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 	return nil
 }
 
@@ -341,15 +341,15 @@ func (s *Station) rebuild(ctx context.Context, job *journal.Job) error {
 	if err := s.build(ctx, job, rec); err != nil {
 		return err
 	}
-	os.Remove(filepath.Join(s.cfg.Folders.Review, s.reviewName(job)))
+	os.Remove(filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 	return nil
 }
 
 // conversionRecord is the conversion record of a job, as it goes into the XMP metadata.
 func (s *Station) conversionRecord(job *journal.Job) certify.Record {
 	return certify.Record{
-		Agency:       s.cfg.Station.Agency,
-		Station:      s.cfg.Station.Name,
+		Agency:       s.config().Station.Agency,
+		Station:      s.config().Station.Name,
 		Operator:     job.Operator,
 		ConvertedAt:  job.ConvertedAt,
 		SourceName:   job.SourceName,
@@ -361,12 +361,12 @@ func (s *Station) conversionRecord(job *journal.Job) certify.Record {
 
 // profile is the hot-folder a job came from, or the first one for files given to `process`.
 func (s *Station) profile(job *journal.Job) config.HotFolder {
-	for _, hf := range s.cfg.HotFolders {
+	for _, hf := range s.config().HotFolders {
 		if hf.Path == job.HotFolder {
 			return hf
 		}
 	}
-	return s.cfg.HotFolders[0]
+	return s.config().HotFolders[0]
 }
 
 // operatorOf is the hot-folder's operator, or the sub-folder the scan was saved in.

@@ -24,18 +24,7 @@ type work struct {
 // every complete file the watcher finds in the hot-folders, until ctx is cancelled. In-flight
 // documents are then left at their last recorded state and resume at the next start.
 func (s *Station) Run(ctx context.Context) error {
-	dirs := make([]string, len(s.cfg.HotFolders))
-	for i, hf := range s.cfg.HotFolders {
-		dirs[i] = hf.Path
-	}
-	w, err := watcher.New(watcher.Options{
-		Dirs:     dirs,
-		Settle:   s.cfg.Watch.Settle,
-		Rescan:   s.cfg.Watch.Rescan,
-		Ignore:   s.cfg.Watch.Ignore,
-		NoEvents: !s.cfg.Watch.Events,
-		Logger:   s.log,
-	})
+	w, dirs, err := s.newWatcher()
 	if err != nil {
 		return err
 	}
@@ -77,7 +66,7 @@ func (s *Station) Run(ctx context.Context) error {
 	}
 	// Documents in flight: enough to keep every OCR engine busy between one document's last
 	// page and the next one's first.
-	for range s.cfg.OCRWorkers() + 1 {
+	for range s.config().OCRWorkers() + 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -121,7 +110,7 @@ func (s *Station) Run(ctx context.Context) error {
 				break
 			}
 		}
-		watchErr <- w.Run(ctx, func(path string) { feed(work{source: path}) })
+		watchErr <- s.watch(ctx, w, feed)
 	}()
 	wg.Add(1)
 	go func() {
@@ -134,7 +123,7 @@ func (s *Station) Run(ctx context.Context) error {
 		s.report(ctx)
 	}()
 	close(s.running)
-	s.log.Info("station running", "hot_folders", dirs, "outbox", s.cfg.Folders.Outbox, "ocr_workers", s.cfg.OCRWorkers(),
+	s.log.Info("station running", "hot_folders", dirs, "outbox", s.config().Folders.Outbox, "ocr_workers", s.config().OCRWorkers(),
 		"token", s.keeper.State())
 
 	<-ctx.Done()
@@ -147,6 +136,49 @@ func (s *Station) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// newWatcher makes a watcher for the hot-folders of the configuration in force.
+func (s *Station) newWatcher() (*watcher.Watcher, []string, error) {
+	cfg := s.config()
+	dirs := make([]string, len(cfg.HotFolders))
+	for i, hf := range cfg.HotFolders {
+		dirs[i] = hf.Path
+	}
+	w, err := watcher.New(watcher.Options{
+		Dirs:     dirs,
+		Settle:   cfg.Watch.Settle,
+		Rescan:   cfg.Watch.Rescan,
+		Ignore:   cfg.Watch.Ignore,
+		NoEvents: !cfg.Watch.Events,
+		Logger:   s.log,
+	})
+	return w, dirs, err
+}
+
+// watch runs w until ctx ends, and replaces it with a watcher of the new hot-folders whenever
+// Reload asks. Files already in flight are not affected: the watcher only finds new ones.
+func (s *Station) watch(ctx context.Context, w *watcher.Watcher, feed func(work) bool) error {
+	for {
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.Run(wctx, func(path string) { feed(work{source: path}) }) }()
+		select {
+		case err := <-done:
+			stop()
+			return err
+		case <-s.rewatch:
+			stop()
+			<-done
+			next, dirs, err := s.newWatcher()
+			if err != nil {
+				s.log.Error("cannot watch the new hot-folders; keeping the old ones", "err", err)
+				continue
+			}
+			w = next
+			s.log.Info("watching the hot-folders of the new configuration", "hot_folders", dirs)
+		}
+	}
 }
 
 // report keeps the queue and token gauges current and writes state/status.json, which
@@ -191,7 +223,7 @@ func (s *Station) writeStatus(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if err := outbox.WriteFileAtomic(s.cfg.Folders.State, "status.json", data, 0o600); err != nil && !outbox.IsDiskFull(err) {
+	if err := outbox.WriteFileAtomic(s.config().Folders.State, "status.json", data, 0o600); err != nil && !outbox.IsDiskFull(err) {
 		s.log.Warn("cannot write status.json", "err", err)
 	}
 }
@@ -298,7 +330,7 @@ func (s *Station) release(source string) {
 // copy is spooled and archived), and reports what became of each.
 func (s *Station) Process(ctx context.Context, paths []string, progress Progress) []Outcome {
 	outcomes := make([]Outcome, len(paths))
-	sem := make(chan struct{}, s.cfg.OCRWorkers())
+	sem := make(chan struct{}, s.config().OCRWorkers())
 	var wg sync.WaitGroup
 	for i, p := range paths {
 		wg.Add(1)

@@ -55,11 +55,11 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 		return &stageError{"sign", err}
 	}
 	key := certify.Key{Signer: bound, Chain: bound.Chain()}
-	certifier := *s.certifier
+	certifier := *s.certifier.Load()
 	prof := s.profile(job)
 	certifier.Mark.CopyLabel = prof.CopyLabel
 	certifier.Mark.Profile = markProfile(prof.Mark)
-	signed, err := certifier.Sign(ctx, built, key, page1, s.cfg.Timestamp.OnUnavailable == "sign_without")
+	signed, err := certifier.Sign(ctx, built, key, page1, s.config().Timestamp.OnUnavailable == "sign_without")
 	switch {
 	case err == nil:
 	case errors.Is(err, certify.ErrTSAUnavailable), isTokenFault(err), ctx.Err() != nil:
@@ -105,13 +105,13 @@ func (s *Station) removeWork(job *journal.Job) {
 	for _, name := range []string{"built.pdf", "page1.json", "page1.png", "ocr.json"} {
 		os.Remove(filepath.Join(s.workDir, fmt.Sprintf("%d.%s", job.ID, name)))
 	}
-	os.Remove(filepath.Join(s.cfg.Folders.Review, s.reviewName(job)))
+	os.Remove(filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 }
 
 // validatePDFA runs the configured veraPDF command; a file it does not find PDF/A-2u compliant
 // is refused with its findings. Without a command nothing is checked.
 func (s *Station) validatePDFA(ctx context.Context, path string) error {
-	fields := strings.Fields(s.cfg.Validation.VeraPDF)
+	fields := strings.Fields(s.config().Validation.VeraPDF)
 	if len(fields) == 0 {
 		return nil
 	}
@@ -170,10 +170,10 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 				}
 			}()
 		case errors.As(err, &wait) && errors.Is(err, certify.ErrTSAUnavailable):
-			s.log.Warn("time-stamping authority unreachable; the document waits", "job", job.ID, "file", job.SourceName, "retry_in", s.cfg.Timestamp.RetryEvery)
+			s.log.Warn("time-stamping authority unreachable; the document waits", "job", job.ID, "file", job.SourceName, "retry_in", s.config().Timestamp.RetryEvery)
 			go func() {
 				select {
-				case <-time.After(s.cfg.Timestamp.RetryEvery):
+				case <-time.After(s.config().Timestamp.RetryEvery):
 					s.requeue(ctx, job)
 				case <-ctx.Done():
 				}

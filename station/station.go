@@ -16,7 +16,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"scanstation/certify"
@@ -33,16 +36,14 @@ import (
 // Station processes scans. Create it with New; Close releases the token, the OCR engines and
 // the journal.
 type Station struct {
-	cfg       *config.Config
-	log       *slog.Logger
-	journal   *journal.Journal
-	box       *outbox.Box
-	ocr       *ocr.Pool
-	keeper    *token.Keeper
-	certifier *certify.Certifier
-	zone      *time.Location
-	spoolDir  string
-	workDir   string
+	log      *slog.Logger
+	journal  *journal.Journal
+	box      *outbox.Box
+	ocr      *ocr.Pool
+	keeper   *token.Keeper
+	zone     *time.Location
+	spoolDir string
+	workDir  string
 
 	// deliverMu serialises the choice of an outbox name with the delivery under it, so two
 	// documents with the same name never pick the same free name.
@@ -62,6 +63,11 @@ type Station struct {
 
 	metrics *metrics.Metrics // nil: nothing is counted
 	running chan struct{}    // closed once Run takes files
+
+	conf      atomic.Pointer[config.Config]     // replaced as a whole by Reload
+	certifier atomic.Pointer[certify.Certifier] // follows the configuration
+	icc, font []byte
+	rewatch   chan struct{} // Reload asks Run to watch the hot-folders anew
 }
 
 // Options are what New needs besides the configuration.
@@ -81,7 +87,7 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 	s := &Station{
 		metrics:  opt.Metrics,
 		running:  make(chan struct{}),
-		cfg:      cfg,
+		rewatch:  make(chan struct{}, 1),
 		log:      log,
 		box:      &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive},
 		spoolDir: filepath.Join(cfg.Folders.State, "spool"),
@@ -148,34 +154,13 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 		tokenCfg.PINFile = cfg.Signing.PINFile
 	}
 	s.keeper = token.NewKeeper(tokenCfg, log)
-	var seal []byte
-	if cfg.Mark.SealImage != "" {
-		if seal, err = os.ReadFile(cfg.Mark.SealImage); err != nil {
-			return nil, fmt.Errorf("read the seal image (mark.seal_image): %w", err)
-		}
+	s.icc, s.font = icc, font
+	certifier, err := s.newCertifier(cfg)
+	if err != nil {
+		return nil, err
 	}
-	s.certifier = &certify.Certifier{
-		OutputICC: icc,
-		TextFont:  font,
-		Producer:  producer(),
-		Reason:    cfg.Signing.Reason,
-		Location:  cfg.Signing.Location,
-		Certify:   cfg.Signing.Certify,
-		Zone:      s.zone,
-		Mark: mark.Options{
-			Agency:     cfg.Station.Agency,
-			Zone:       s.zone,
-			TimeFormat: cfg.Mark.TimeFormat,
-			FontFile:   cfg.Mark.Font,
-			FontSize:   cfg.Mark.FontSize,
-			SealPNG:    seal,
-			SealSizeMM: cfg.Mark.SealSizeMM,
-			MarginMM:   cfg.Mark.MarginMM,
-		},
-	}
-	if cfg.Timestamp.URL != "" {
-		s.certifier.TSA = &pades.TSA{URL: cfg.Timestamp.URL, Timeout: cfg.Timestamp.Timeout}
-	}
+	s.certifier.Store(certifier)
+	s.conf.Store(cfg)
 
 	if s.ocr, err = ocr.NewPool(cfg.OCRWorkers(), ocr.Options{Languages: cfg.OCR.Languages, TessdataDir: cfg.OCR.Tessdata, Log: log}); err != nil {
 		return nil, fmt.Errorf("start OCR: %w", err)
@@ -222,6 +207,96 @@ func (s *Station) Ready() (bool, string) {
 		return false, "signing stopped: " + stopped
 	}
 	return true, "ready"
+}
+
+// newCertifier makes the certifier for cfg's signing, mark and timestamp settings.
+func (s *Station) newCertifier(cfg *config.Config) (*certify.Certifier, error) {
+	var seal []byte
+	if cfg.Mark.SealImage != "" {
+		var err error
+		if seal, err = os.ReadFile(cfg.Mark.SealImage); err != nil {
+			return nil, fmt.Errorf("read the seal image (mark.seal_image): %w", err)
+		}
+	}
+	c := &certify.Certifier{
+		OutputICC: s.icc,
+		TextFont:  s.font,
+		Producer:  producer(),
+		Reason:    cfg.Signing.Reason,
+		Location:  cfg.Signing.Location,
+		Certify:   cfg.Signing.Certify,
+		Zone:      s.zone,
+		Mark: mark.Options{
+			Agency:     cfg.Station.Agency,
+			Zone:       s.zone,
+			TimeFormat: cfg.Mark.TimeFormat,
+			FontFile:   cfg.Mark.Font,
+			FontSize:   cfg.Mark.FontSize,
+			SealPNG:    seal,
+			SealSizeMM: cfg.Mark.SealSizeMM,
+			MarginMM:   cfg.Mark.MarginMM,
+		},
+	}
+	if cfg.Timestamp.URL != "" {
+		c.TSA = &pades.TSA{URL: cfg.Timestamp.URL, Timeout: cfg.Timestamp.Timeout}
+	}
+	return c, nil
+}
+
+// config is the configuration in force; Reload replaces it as a whole.
+func (s *Station) config() *config.Config { return s.conf.Load() }
+
+// Reload puts a new, validated configuration in force without losing in-flight work: hot-folders
+// are watched anew, rules, mark, timestamp and limits apply to the next step of every document,
+// and a token that refused its PIN is asked again (the PIN file may have been fixed). Settings
+// that need a restart are refused with their keys, and the old configuration stays in force.
+func (s *Station) Reload(cfg *config.Config) error {
+	old := s.config()
+	var fixed []string
+	if cfg.Folders.State != old.Folders.State {
+		fixed = append(fixed, "folders.state")
+	}
+	if cfg.Signing.Module != old.Signing.Module || cfg.Signing.TokenLabel != old.Signing.TokenLabel ||
+		cfg.Signing.KeyLabel != old.Signing.KeyLabel || cfg.Signing.PINFile != old.Signing.PINFile ||
+		cfg.Signing.ChainFile != old.Signing.ChainFile || cfg.Signing.SoftHSM2Conf != old.Signing.SoftHSM2Conf {
+		fixed = append(fixed, "signing (module, token, key, PIN file, chain)")
+	}
+	if !slices.Equal(cfg.OCR.Languages, old.OCR.Languages) || cfg.OCR.Tessdata != old.OCR.Tessdata || cfg.OCRWorkers() != old.OCRWorkers() {
+		fixed = append(fixed, "ocr")
+	}
+	if cfg.Mark.TimeZone != old.Mark.TimeZone {
+		fixed = append(fixed, "mark.time_zone")
+	}
+	if cfg.HTTP != old.HTTP {
+		fixed = append(fixed, "http.listen")
+	}
+	if len(fixed) > 0 {
+		return fmt.Errorf("these settings change only with a restart of the service: %s; the old configuration stays in force", strings.Join(fixed, ", "))
+	}
+	certifier, err := s.newCertifier(cfg)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("create folder: %w", err)
+		}
+	}
+	s.deliverMu.Lock()
+	s.box = &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive}
+	s.deliverMu.Unlock()
+	s.certifier.Store(certifier)
+	s.conf.Store(cfg)
+	s.keeper.Reset()
+	s.stopMu.Lock()
+	s.stopReason = ""
+	s.stopMu.Unlock()
+	select {
+	case s.rewatch <- struct{}{}:
+	default:
+	}
+	s.log.Info("configuration reloaded", "file", cfg.File)
+	return nil
 }
 
 // Alive reports whether the station still answers: its journal can be read. The systemd

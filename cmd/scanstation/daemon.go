@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
 	"log/slog"
 	"net"
 	"net/http"
+	"scanstation/config"
 	"time"
 
 	sdnotify "github.com/coreos/go-systemd/v22/daemon"
@@ -45,7 +51,41 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("metrics and health checks", "address", "http://"+addr)
 	}
 	go notifySystemd(ctx, st, log)
+	go reloadOnHangup(ctx, *path, st, log)
 	return st.Run(ctx)
+}
+
+// reloadOnHangup reads the configuration again on SIGHUP (systemctl reload). A configuration
+// with problems is refused with every reason, and the one in force stays.
+func reloadOnHangup(ctx context.Context, path string, st *station.Station, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		sdnotify.SdNotify(false, sdnotify.SdNotifyReloading)
+		cfg, err := config.Load(path)
+		if err == nil {
+			if problems := cfg.Validate(); len(problems) > 0 {
+				reasons := make([]string, len(problems))
+				for i, p := range problems {
+					reasons[i] = p.String()
+				}
+				err = fmt.Errorf("%d problem(s): %s", len(problems), strings.Join(reasons, "; "))
+			}
+		}
+		if err == nil {
+			err = st.Reload(cfg)
+		}
+		if err != nil {
+			log.Error("the new configuration was refused; the old one stays in force", "file", path, "err", err)
+		}
+		sdnotify.SdNotify(false, sdnotify.SdNotifyReady)
+	}
 }
 
 // serveHTTP serves /metrics, /healthz (the process answers) and /readyz (the station can do

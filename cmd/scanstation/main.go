@@ -25,6 +25,12 @@ Usage:
   scanstation process --config FILE INPUT...   process the given scans once
   scanstation approve --config FILE [ID... --by NAME]   list documents waiting for approval, or approve them
   scanstation reject --config FILE ID --reason TEXT     refuse a document waiting for approval
+  scanstation status --config FILE [--format json]     what waits, what finished today, the token, the last errors
+  scanstation history --config FILE [--since DAY] [--until DAY] [--state STATE] [--hot-folder PATH]
+                      [--operator NAME] [--search TEXT] [--limit N] [--format table|csv|json]
+                                               the documents, newest first
+  scanstation report --config FILE [--month 2026-11] [--format table|csv|json]
+                                               the month's figures per hot-folder
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
   scanstation config check --config FILE       list every problem in a configuration
 `
@@ -66,6 +72,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdApprove(ctx, args, stdout)
 	case "reject":
 		return cmdReject(ctx, args, stdout)
+	case "status":
+		return cmdStatus(ctx, args, stdout)
+	case "history":
+		return cmdHistory(ctx, args, stdout)
+	case "report":
+		return cmdReport(ctx, args, stdout)
 	case "verify":
 		return cmdVerify(args, stdout)
 	case "config":

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,4 +93,53 @@ func TestMetricsHealthAndSystemdNotify(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "state", "status.json")); err != nil {
 		t.Errorf("the daemon publishes no status.json: %v", err)
 	}
+}
+
+// TestReloadOnHangup adds a hot-folder with SIGHUP, then refuses a broken configuration and
+// keeps the one in force.
+func TestReloadOnHangup(t *testing.T) {
+	dir, cfg := newStation(t)
+	d := startDaemon(t, cfg)
+	waitFor(t, "the daemon to be running", time.Minute, func() bool {
+		return strings.Contains(d.log.String(), "station running")
+	}, d.log)
+
+	second := filepath.Join(dir, "inbox-ban-do")
+	if err := os.Mkdir(second, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	yaml := mustReadString(t, cfg)
+	i := strings.Index(yaml, "\nfolders:")
+	added := yaml[:i] + "\n  - path: \"" + second + "\"\n    min_dpi: 200\n" + yaml[i:]
+	if err := os.WriteFile(cfg, []byte(added), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := scanstation(t, nil, "config", "check", "--config", cfg); code != 0 {
+		t.Fatalf("the edited config has problems:\n%s", out)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the new hot-folder watched", time.Minute, func() bool {
+		return strings.Contains(d.log.String(), "configuration reloaded")
+	}, d.log)
+	writeImage(t, filepath.Join(second, "ban-do.jpg"), samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
+	waitFor(t, "the scan in the new hot-folder delivered", 3*time.Minute, func() bool {
+		return len(glob(filepath.Join(dir, "outbox"), "*.json")) == 1
+	}, d.log)
+
+	broken := strings.Replace(added, `min_dpi: 200`, `min_dpi: 5`, 1)
+	if err := os.WriteFile(cfg, []byte(broken), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the broken config refused", time.Minute, func() bool {
+		return strings.Contains(d.log.String(), "the old one stays in force")
+	}, d.log)
+	if !strings.Contains(d.log.String(), "min_dpi") {
+		t.Errorf("the refusal does not name the key:\n%s", d.log)
+	}
+	writeImage(t, filepath.Join(dir, "inbox", "sau.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"Số: 4/VP"}}, "jpeg")
+	waitFor(t, "a scan delivered under the configuration still in force", 3*time.Minute, func() bool {
+		return len(glob(filepath.Join(dir, "outbox"), "*.json")) == 2
+	}, d.log)
+	d.stop(t)
 }

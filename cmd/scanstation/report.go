@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"scanstation/journal"
+)
+
+// noHotFolder names, in the report, documents given to `scanstation process` from outside
+// the hot-folders.
+const noHotFolder = "(given to scanstation process)"
+
+type reportFigures struct {
+	HotFolder              string         `json:"hot_folder"` // "" for scans given to process; "total" in the total row of CSV only
+	Received               int            `json:"received"`
+	Digitised              int            `json:"digitised"`
+	Pages                  int            `json:"pages"`
+	Signed                 int            `json:"signed"`
+	Refused                int            `json:"refused"`
+	RefusedByStage         map[string]int `json:"refused_by_stage"`
+	MeanSecondsToSignature *int64         `json:"mean_seconds_to_signature"` // null when nothing was signed
+}
+
+type reportJSON struct {
+	Month      string          `json:"month"`
+	TimeZone   string          `json:"time_zone"`
+	From       time.Time       `json:"from"`
+	To         time.Time       `json:"to"`
+	HotFolders []reportFigures `json:"hot_folders"`
+	Total      reportFigures   `json:"total"`
+}
+
+func figuresOf(f journal.Figures) reportFigures {
+	r := reportFigures{HotFolder: f.HotFolder, Received: f.Received, Digitised: f.Digitised, Pages: f.Pages,
+		Signed: f.Signed, Refused: f.Refused, RefusedByStage: f.RefusedBy}
+	if r.RefusedByStage == nil {
+		r.RefusedByStage = map[string]int{}
+	}
+	if f.Signed > 0 {
+		s := int64(f.ToSignature / time.Second)
+		r.MeanSecondsToSignature = &s
+	}
+	return r
+}
+
+// csvStages are the refusal columns of the CSV, the same every month so that months can be
+// put side by side; refusals at any other stage are counted in refused_other.
+var csvStages = journal.StageOrder
+
+// cmdReport prints the month's figures per hot-folder: documents received in the month
+// (by the office's calendar), digitised, pages, signed, refused by stage, and the mean time
+// from scan to signature.
+func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("report")
+	path := fs.String("config", "", "configuration file")
+	monthFlag := fs.String("month", "", "the month, as 2026-11 (default: this month)")
+	format := fs.String("format", "table", "table, csv or json")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("report: unexpected %q; name the month with --month 2026-11", fs.Arg(0))
+	}
+	if err := checkFormat(*format); err != nil {
+		return err
+	}
+	loc, err := officeLocation()
+	if err != nil {
+		return err
+	}
+	month := time.Now().In(loc)
+	if *monthFlag != "" {
+		if month, err = time.ParseInLocation("2006-01", *monthFlag, loc); err != nil {
+			return fmt.Errorf("--month %q: write the month as 2026-11", *monthFlag)
+		}
+	}
+	cfg, err := loadConfigLoose(*path)
+	if err != nil {
+		return err
+	}
+	j, _, err := openJournalToRead(cfg)
+	if err != nil {
+		return err
+	}
+	var r *journal.MonthReport
+	if j != nil {
+		defer j.Close()
+		if r, err = j.Month(ctx, month.Year(), month.Month(), loc); err != nil {
+			return err
+		}
+	} else {
+		from := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, loc)
+		r = &journal.MonthReport{From: from, To: from.AddDate(0, 1, 0)}
+	}
+	from, to := r.From.In(loc), r.To.In(loc)
+
+	switch *format {
+	case "json":
+		out := reportJSON{Month: from.Format("2006-01"), TimeZone: officeZone, From: from, To: to,
+			HotFolders: []reportFigures{}, Total: figuresOf(r.Total)}
+		out.Total.HotFolder = ""
+		for _, f := range r.Folders {
+			out.HotFolders = append(out.HotFolders, figuresOf(f))
+		}
+		return writeJSON(stdout, out)
+	case "csv":
+		return reportCSV(stdout, from.Format("2006-01"), r)
+	}
+
+	fmt.Fprintf(stdout, "Documents received from %s to %s (%s), by hot-folder\n\n",
+		from.Format(dayFormat), to.AddDate(0, 0, -1).Format(dayFormat), officeZone)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "hot-folder\t received\tdigitised\t    pages\t   signed\t  refused\tmean time from scan to signature\n")
+	row := func(name string, f journal.Figures) {
+		mean := "-"
+		if f.Signed > 0 {
+			mean = waitWords(f.ToSignature)
+		}
+		fmt.Fprintf(tw, "%s\t%9d\t%9d\t%9d\t%9d\t%9d\t%s\n", name, f.Received, f.Digitised, f.Pages, f.Signed, f.Refused, mean)
+	}
+	for _, f := range r.Folders {
+		row(folderName(f.HotFolder), f)
+	}
+	row("total", r.Total)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	stages := journal.RefusalStages(r.Total.RefusedBy)
+	if len(stages) == 0 {
+		fmt.Fprintln(stdout, "\nNo document was refused.")
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nRefused documents, by the stage that refused them\n\n")
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "hot-folder")
+	for _, s := range stages {
+		fmt.Fprintf(tw, "\t%9s", s)
+	}
+	fmt.Fprintln(tw, "\t")
+	refusals := func(name string, f journal.Figures) {
+		fmt.Fprint(tw, name)
+		for _, s := range stages {
+			fmt.Fprintf(tw, "\t%9d", f.RefusedBy[s])
+		}
+		fmt.Fprintln(tw, "\t")
+	}
+	for _, f := range r.Folders {
+		if f.Refused > 0 {
+			refusals(folderName(f.HotFolder), f)
+		}
+	}
+	refusals("total", r.Total)
+	return tw.Flush()
+}
+
+func folderName(hotFolder string) string {
+	if hotFolder == "" {
+		return noHotFolder
+	}
+	return hotFolder
+}
+
+// reportCSV writes one row per hot-folder and a total row, with the same columns every month.
+func reportCSV(w io.Writer, month string, r *journal.MonthReport) error {
+	c := csv.NewWriter(w)
+	header := []string{"month", "hot_folder", "received", "digitised", "pages", "signed", "refused"}
+	for _, s := range csvStages {
+		header = append(header, "refused_"+s)
+	}
+	header = append(header, "refused_other", "mean_seconds_to_signature")
+	c.Write(header)
+	row := func(name string, f journal.Figures) {
+		rec := []string{month, name, strconv.Itoa(f.Received), strconv.Itoa(f.Digitised), strconv.Itoa(f.Pages),
+			strconv.Itoa(f.Signed), strconv.Itoa(f.Refused)}
+		other := f.Refused
+		for _, s := range csvStages {
+			rec = append(rec, strconv.Itoa(f.RefusedBy[s]))
+			other -= f.RefusedBy[s]
+		}
+		mean := ""
+		if f.Signed > 0 {
+			mean = strconv.FormatInt(int64(f.ToSignature/time.Second), 10)
+		}
+		c.Write(append(rec, strconv.Itoa(other), mean))
+	}
+	for _, f := range r.Folders {
+		row(f.HotFolder, f)
+	}
+	row("total", r.Total)
+	c.Flush()
+	return c.Error()
+}
