@@ -16,6 +16,7 @@ import (
 
 	"scanstation/config"
 	"scanstation/journal"
+	"scanstation/station"
 )
 
 // officeZone is where the office's days and months begin and end.
@@ -106,34 +107,26 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// statusFile is what the running daemon is to write into the state folder (see
-// docs/operations.md): the token's state as its Keeper sees it.
-const statusFile = "status.json"
-
-// statusFresh is how old the daemon's status file may be before it is no longer believed.
+// statusFresh is how old the daemon's state/status.json (rewritten every 5 s) may be before it
+// is no longer believed: a daemon killed outright leaves its last one behind.
 const statusFresh = 30 * time.Second
 
-type daemonStatus struct {
-	Written time.Time `json:"written"`
-	PID     int       `json:"pid"`
-	Token   string    `json:"token"`
-}
-
-// tokenState reads the daemon's status file. It returns the token's state, or "unknown" with
-// a note saying why.
-func tokenState(cfg *config.Config, now time.Time) (state, note string, reported time.Time) {
-	data, err := os.ReadFile(filepath.Join(cfg.Folders.State, statusFile))
+// daemonState reads the running daemon's state/status.json: the token's state as the daemon's
+// Keeper sees it, and whether the station takes files. Without a fresh file the token's state
+// is "unknown" and note says why.
+func daemonState(cfg *config.Config, now time.Time) (st station.Status, note string) {
+	data, err := os.ReadFile(filepath.Join(cfg.Folders.State, "status.json"))
 	if err != nil {
-		return "unknown", "is the station running?", time.Time{}
+		return station.Status{Token: "unknown"}, "is the station running?"
 	}
-	var st daemonStatus
-	if err := json.Unmarshal(data, &st); err != nil || st.Token == "" || st.Written.IsZero() {
-		return "unknown", "the station's status file cannot be read; is the station running?", time.Time{}
+	if err := json.Unmarshal(data, &st); err != nil || st.Token == "" || st.Updated.IsZero() {
+		return station.Status{Token: "unknown"}, "the station's status file cannot be read; is the station running?"
 	}
-	if age := now.Sub(st.Written); age > statusFresh {
-		return "unknown", fmt.Sprintf("the station last said %q %s ago; is the station running?", st.Token, waitWords(age)), st.Written
+	if age := now.Sub(st.Updated); age > statusFresh {
+		note = fmt.Sprintf("the station last said %q %s ago; is the station running?", st.Token, waitWords(age))
+		return station.Status{Token: "unknown", Updated: st.Updated}, note
 	}
-	return st.Token, "", st.Written
+	return st, ""
 }
 
 type statusQueue struct {
@@ -163,8 +156,13 @@ type statusReport struct {
 	Token struct {
 		State    string     `json:"state"`
 		Note     string     `json:"note,omitempty"`
-		Reported *time.Time `json:"reported,omitempty"`
+		Reported *time.Time `json:"reported,omitempty"` // when the running station last said so
 	} `json:"token"`
+	Station struct {
+		Running bool   `json:"running"`
+		Ready   bool   `json:"ready"`
+		Why     string `json:"why,omitempty"`
+	} `json:"station"`
 	LastErrors []statusError `json:"last_errors"`
 }
 
@@ -195,12 +193,14 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	r.Time = now
 	r.FinishedToday.Date = today.Format(time.DateOnly)
 	r.LastErrors = []statusError{}
-	var reported time.Time
-	r.Token.State, r.Token.Note, reported = tokenState(cfg, now)
-	if !reported.IsZero() {
-		reported = reported.In(loc)
+	daemon, note := daemonState(cfg, now)
+	r.Token.State, r.Token.Note = daemon.Token, note
+	if !daemon.Updated.IsZero() {
+		reported := daemon.Updated.In(loc)
 		r.Token.Reported = &reported
 	}
+	r.Station.Running = note == ""
+	r.Station.Ready, r.Station.Why = daemon.Ready, daemon.Why
 
 	j, _, err := openJournalToRead(cfg)
 	if err != nil {
@@ -267,10 +267,13 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	fmt.Fprintln(stdout)
-	if r.Token.Note != "" {
+	switch {
+	case r.Token.Note != "":
 		fmt.Fprintf(stdout, "token: %s (%s)\n", r.Token.State, r.Token.Note)
-	} else {
-		fmt.Fprintf(stdout, "token: %s\n", r.Token.State)
+	case r.Station.Ready:
+		fmt.Fprintf(stdout, "token: %s\nstation: running, takes files\n", r.Token.State)
+	default:
+		fmt.Fprintf(stdout, "token: %s\nstation: running, NOT taking files: %s\n", r.Token.State, orDash(r.Station.Why))
 	}
 
 	fmt.Fprintln(stdout)
