@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// Unfinished states in the order a job moves through them, for the queue.
-var queueStates = []State{Received, Spooled, AwaitingApproval, Approved, Built, Signed, Delivered}
+// QueueStates are the states of unfinished documents, in the order a document
+// moves through them.
+var QueueStates = []State{Received, Spooled, AwaitingApproval, Approved, Built, Signed, Delivered}
 
 // A QueueLine is how many documents wait in one state and since when the
 // oldest of them was received.
@@ -48,8 +49,8 @@ func (j *Journal) Queue(ctx context.Context) ([]QueueLine, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("journal %s: count waiting documents: %w", j.path, err)
 	}
-	lines := make([]QueueLine, len(queueStates))
-	for i, s := range queueStates {
+	lines := make([]QueueLine, len(QueueStates))
+	for i, s := range QueueStates {
 		lines[i] = found[s]
 		lines[i].State = s
 	}

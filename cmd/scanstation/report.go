@@ -138,17 +138,18 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nRefused documents, by the stage that refused them\n\n")
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	// The last count is the line's trailing cell: no padding after it.
 	fmt.Fprint(tw, "hot-folder")
 	for _, s := range stages {
 		fmt.Fprintf(tw, "\t%9s", s)
 	}
-	fmt.Fprintln(tw, "\t")
+	fmt.Fprintln(tw)
 	refusals := func(name string, f journal.Figures) {
 		fmt.Fprint(tw, name)
 		for _, s := range stages {
 			fmt.Fprintf(tw, "\t%9d", f.RefusedBy[s])
 		}
-		fmt.Fprintln(tw, "\t")
+		fmt.Fprintln(tw)
 	}
 	for _, f := range r.Folders {
 		if f.Refused > 0 {

@@ -206,7 +206,10 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var queue []journal.QueueLine
+	queue := make([]journal.QueueLine, len(journal.QueueStates))
+	for i, st := range journal.QueueStates {
+		queue[i].State = st
+	}
 	if j != nil {
 		defer j.Close()
 		if queue, err = j.Queue(ctx); err != nil {
@@ -240,31 +243,30 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "%s, %s (%s)\n\n", cfg.Station.Name, now.Format(timeFormat), officeZone)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Not finished\tdocuments\toldest received\twaiting for\n")
+	// The labels are ours and ASCII, so fixed widths align them.
+	line := func(label string, n int, oldest, waiting string) {
+		fmt.Fprintln(stdout, strings.TrimRight(fmt.Sprintf("%-34s %9d  %-16s  %s", label, n, oldest, waiting), " "))
+	}
+	fmt.Fprintf(stdout, "%-34s %9s  %-16s  %s\n", "Not finished", "documents", "oldest received", "waiting for")
 	var oldest *time.Time
 	for _, q := range r.Queue {
 		if q.Documents == 0 {
-			fmt.Fprintf(tw, "  %s\t%9d\t\t\n", q.State, q.Documents)
+			line("  "+q.State, 0, "", "")
 			continue
 		}
 		if oldest == nil || q.OldestReceived.Before(*oldest) {
 			oldest = q.OldestReceived
 		}
-		fmt.Fprintf(tw, "  %s\t%9d\t%s\t%s\n", q.State, q.Documents, q.OldestReceived.Format(timeFormat), waitWords(time.Duration(*q.WaitingSeconds)*time.Second))
+		line("  "+q.State, q.Documents, q.OldestReceived.Format(timeFormat), waitWords(time.Duration(*q.WaitingSeconds)*time.Second))
 	}
 	if oldest != nil {
-		fmt.Fprintf(tw, "  all\t%9d\t%s\t%s\n", r.Unfinished, oldest.Format(timeFormat), waitWords(now.Sub(*oldest)))
+		line("  all", r.Unfinished, oldest.Format(timeFormat), waitWords(now.Sub(*oldest)))
 	} else {
-		fmt.Fprintf(tw, "  all\t%9d\t\t\n", r.Unfinished)
+		line("  all", r.Unfinished, "", "")
 	}
-	fmt.Fprintf(tw, "\t\t\t\n")
-	fmt.Fprintf(tw, "Finished today (%s)\t\t\t\n", today.Format(dayFormat))
-	fmt.Fprintf(tw, "  archived (signed and delivered)\t%9d\t\t\n", r.FinishedToday.Archived)
-	fmt.Fprintf(tw, "  failed (in the failed folder)\t%9d\t\t\n", r.FinishedToday.Failed)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	fmt.Fprintf(stdout, "\nFinished today (%s)\n", today.Format(dayFormat))
+	line("  archived (signed and delivered)", r.FinishedToday.Archived, "", "")
+	line("  failed (in the failed folder)", r.FinishedToday.Failed, "", "")
 
 	fmt.Fprintln(stdout)
 	switch {
@@ -286,7 +288,7 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	fmt.Fprintln(stdout, "Last errors (newest first; the files and reasons are in "+cfg.Folders.Failed+"):")
-	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  id\tfailed at\tfile\tstage\treason\n")
 	for _, e := range r.LastErrors {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", e.ID, e.FailedAt.Format(timeFormat), e.Source, e.Stage, oneLine(e.Reason, 100))
