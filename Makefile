@@ -11,6 +11,11 @@ demo:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+	bash scripts/bench.sh
 
 clean:
 	rm -rf bin demo
+
+.PHONY: deb
+deb:
+	bash scripts/deb.sh

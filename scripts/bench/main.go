@@ -231,9 +231,10 @@ func rss(args []string) error {
 	defer f.Close()
 	w := bufio.NewWriter(f)
 	defer w.Flush()
-	fmt.Fprintln(w, "# seconds total_kib processes largest_kib root_kib")
+	fmt.Fprintln(w, "# seconds total_kib processes largest_kib root_kib cpu_seconds")
 	start := time.Now()
 	var peakTotal, peakSingle, peakRoot int
+	var cpu float64
 	for {
 		procs := descendants(*pid)
 		if len(procs) == 0 {
@@ -248,11 +249,14 @@ func rss(args []string) error {
 				root = kb
 			}
 		}
-		fmt.Fprintf(w, "%.1f %d %d %d %d\n", time.Since(start).Seconds(), total, len(procs), largest, root)
+		if c := cpuSeconds(*pid, procs); c > 0 {
+			cpu = c
+		}
+		fmt.Fprintf(w, "%.1f %d %d %d %d %.1f\n", time.Since(start).Seconds(), total, len(procs), largest, root, cpu)
 		peakTotal, peakSingle, peakRoot = max(peakTotal, total), max(peakSingle, largest), max(peakRoot, root)
 		time.Sleep(*every)
 	}
-	fmt.Printf("peak_total_kib=%d peak_single_kib=%d peak_root_kib=%d\n", peakTotal, peakSingle, peakRoot)
+	fmt.Printf("peak_total_kib=%d peak_single_kib=%d peak_root_kib=%d cpu_seconds=%.1f\n", peakTotal, peakSingle, peakRoot, cpu)
 	return nil
 }
 
@@ -305,4 +309,36 @@ func vmRSS(pid int) int {
 		}
 	}
 	return 0
+}
+
+// cpuSeconds is the CPU time (user + system) of the tree: every live process,
+// plus the children root has already waited for (replaced OCR workers).
+func cpuSeconds(root int, procs []int) float64 {
+	const hz = 100 // USER_HZ on Linux
+	var ticks int64
+	for _, p := range procs {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		// After the comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+		f := strings.Fields(s[i+1:])
+		if len(f) < 15 {
+			continue
+		}
+		last := 12
+		if p == root {
+			last = 14
+		}
+		for _, v := range f[11 : last+1] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	return float64(ticks) / hz
 }
