@@ -2,9 +2,16 @@ package edxml_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/xml"
+	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +22,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"scanstation/certify/pades"
 	"scanstation/edxml"
 )
 
@@ -552,4 +560,99 @@ func TestReadAcceptsWrappedBase64(t *testing.T) {
 	if sha256.Sum256(d.Attachments[0].Data) != sha256.Sum256(pdf) {
 		t.Error("wrapped base64 decodes to other bytes")
 	}
+}
+
+// TestSignedPDFStillVerifies carries a PAdES-signed PDF through a file
+// envelope: the copy read back verifies as intact and whole, as
+// "scanstation verify" would check it; one changed base64 character breaks it.
+func TestSignedPDFStillVerifies(t *testing.T) {
+	signed := signedPDF(t)
+	path := writeFile(t, sample(signed))
+
+	out := readFile(t, path)
+	got := out.Attachments[0].Data
+	if sha256.Sum256(got) != sha256.Sum256(signed) {
+		t.Fatal("the attachment is not the signed PDF")
+	}
+	rep, err := pades.Verify(got, pades.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signatures) != 1 || !rep.Signatures[0].Intact || !rep.Signatures[0].CoversWholeFile {
+		t.Fatalf("the attachment's signature does not verify: %+v", rep.Signatures)
+	}
+
+	// Change one character of the base64 text in the middle of the file.
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(raw, []byte("<ContentTransferEncoded>")) + len("<ContentTransferEncoded>")
+	end := bytes.Index(raw, []byte("</ContentTransferEncoded>"))
+	i := start + (end-start)/2
+	if raw[i] == 'A' {
+		raw[i] = 'B'
+	} else {
+		raw[i] = 'A'
+	}
+	tampered, err := edxml.Read(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = pades.Verify(tampered.Attachments[0].Data, pades.VerifyOptions{})
+	if err == nil && len(rep.Signatures) == 1 && rep.Signatures[0].Intact {
+		t.Error("a changed attachment still verifies as intact")
+	}
+}
+
+// signedPDF is a one-page PDF certified with a fresh key and a self-signed
+// certificate.
+func signedPDF(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7),
+		Subject:      pkix.Name{CommonName: "Văn thư Sở Nội vụ tỉnh Nam Định", Country: []string{"VN"}},
+		NotBefore:    time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+	}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var pdf bytes.Buffer
+	var offsets []int
+	object := func(body string) {
+		offsets = append(offsets, pdf.Len())
+		fmt.Fprintf(&pdf, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
+	}
+	pdf.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	object("<</Type/Catalog/Pages 2 0 R>>")
+	object("<</Type/Pages/Kids[3 0 R]/Count 1>>")
+	object("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595.28 841.89]/Resources<<>>/Contents 4 0 R>>")
+	content := strings.Repeat("0 0 1 rg 100 100 200 200 re f\n", 2000)
+	object(fmt.Sprintf("<</Length %d>>\nstream\n%s\nendstream", len(content), content))
+	xref := pdf.Len()
+	fmt.Fprintf(&pdf, "xref\n0 %d\n0000000000 65535 f\r\n", len(offsets)+1)
+	for _, o := range offsets {
+		fmt.Fprintf(&pdf, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&pdf, "trailer\n<</Size %d/Root 1 0 R/ID[<00112233445566778899AABBCCDDEEFF><00112233445566778899AABBCCDDEEFF>]>>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
+
+	var signed bytes.Buffer
+	err = pades.Sign(&signed, pdf.Bytes(), pades.Signer{Key: key, Chain: []*x509.Certificate{cert}},
+		pades.Options{Certify: true, Time: time.Date(2026, 3, 5, 16, 43, 18, 0, vietnam)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed.Bytes()
 }
