@@ -11,10 +11,12 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -655,4 +657,23 @@ func signedPDF(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return signed.Bytes()
+}
+
+// TestWriteStreamsTheAttachment: writing an 8 MB attachment allocates a small
+// fraction of its size: the base64 goes straight to the writer.
+func TestWriteStreamsTheAttachment(t *testing.T) {
+	d := sample(make([]byte, 8<<20))
+	if err := edxml.Write(io.Discard, d); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := edxml.Write(io.Discard, d); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 512<<10 {
+		t.Errorf("writing an 8 MB attachment allocated %d bytes", alloc)
+	}
 }
