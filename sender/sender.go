@@ -313,7 +313,7 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 		w.next = time.Now().Add(d)
 		next = earlier(next, w.next)
 		s.log.Warn("package not sent; it stays in the outbox", "entry", e.name, "attempt", w.attempts,
-			"next_try_in", d.Round(time.Second), "error", err)
+			"next_try_in", d.Round(time.Millisecond), "error", err)
 		if !w.unreachable {
 			s.answered()
 			continue
@@ -325,7 +325,7 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 		d = s.backoff(s.down.attempts)
 		s.down.next = time.Now().Add(d)
 		if s.down.attempts == 1 {
-			s.log.Warn("the push endpoint cannot be reached; packages wait in the outbox", "endpoint", s.url.Redacted())
+			s.log.Warn("the push endpoint gives no answer; packages wait in the outbox", "endpoint", s.url.Redacted())
 		}
 		return s.down.next
 	}
