@@ -146,16 +146,22 @@ func (d *Document) Validate() []string {
 }
 
 // validateDocumentID checks DocumentId against the header it belongs to:
-// "<From OrganId>,<PromulgationDate>,<CodeNumber>/<CodeNotation>".
+// "<OrganId>,<PromulgationDate>,<CodeNumber>/<CodeNotation>". The organ is
+// the one that issued the document, which need not be the sender.
 func (d *Document) validateDocumentID(add func(path, format string, args ...any)) {
 	const path = "DocumentId"
 	if d.DocumentID == "" {
 		add(path, "is empty")
 		return
 	}
-	want := MakeDocumentID(d.From.OrganID, d.PromulgationDate, d.CodeNumber, d.CodeNotation)
+	organ, _, _ := strings.Cut(d.DocumentID, ",")
+	if !organIDPattern.MatchString(organ) {
+		add(path, "%q does not start with an organ code like 000.00.00.H41 and a comma", d.DocumentID)
+		return
+	}
+	want := MakeDocumentID(organ, d.PromulgationDate, d.CodeNumber, d.CodeNotation)
 	if d.DocumentID != want {
-		add(path, "is %q; from the header's organ, date, number and notation it is %q", d.DocumentID, want)
+		add(path, "is %q; from the header's date, number and notation it is %q", d.DocumentID, want)
 	}
 }
 
