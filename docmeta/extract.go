@@ -295,7 +295,7 @@ func parseNumber(token string) (number, notation string, mended int, ok bool) {
 	segs := strings.Split(after, "/")
 	for i, seg := range segs {
 		if len([]rune(seg)) == 4 {
-			if d, n, ok := digits(seg); ok && n <= 1 {
+			if d, n, ok := digits(seg); ok && n <= 2 {
 				segs[i] = d
 				mended += n
 				continue

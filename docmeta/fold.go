@@ -128,6 +128,7 @@ func newLexicon(lists ...string) *lexicon {
 // phrase, longest phrases first, keeping each word's case and punctuation.
 // It returns the words and the share of them the lexicon knew.
 func (lx *lexicon) restore(words []string) ([]string, float64) {
+	words = lx.unglue(words)
 	out := append([]string(nil), words...)
 	core := make([]string, len(words))
 	for i, w := range words {
@@ -166,6 +167,40 @@ func (lx *lexicon) restore(words []string) ([]string, float64) {
 		return out, 0
 	}
 	return out, float64(known) / float64(len(words))
+}
+
+// unglue cuts words OCR read as one ("TỈNHLÂM") where exactly one cut
+// gives a known word followed by the start of a known phrase.
+func (lx *lexicon) unglue(words []string) []string {
+	var out []string
+	for _, w := range words {
+		core := trimPunct(w)
+		f := fold(core)
+		if _, ok := lx.phrases[f]; ok || core != w || !utf8Same(f, core) || len(f) != len([]rune(f)) {
+			out = append(out, w)
+			continue
+		}
+		cut, n := 0, 0
+		for i := 1; i < len(f); i++ {
+			if lx.written[f[:i]] != "" && len(lx.phrases[f[i:]]) > 0 {
+				cut = i
+				n++
+			}
+		}
+		if n != 1 {
+			out = append(out, w)
+			continue
+		}
+		r := []rune(core) // folding keeps one rune per letter
+		out = append(out, string(r[:cut]), string(r[cut:]))
+	}
+	return out
+}
+
+// utf8Same tells whether folded has as many runes as s, so that a cut in
+// one is a cut in the other (folded must also be ASCII: bytes are runes).
+func utf8Same(folded, s string) bool {
+	return len([]rune(folded)) == len([]rune(s))
 }
 
 // withCaseAndPunct writes the lexicon's word w in the case of the OCR word

@@ -1,0 +1,96 @@
+package docmeta
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestMergeSuppliedWins(t *testing.T) {
+	ex := Metadata{
+		CodeNumber:   extracted("2417", 0.9),
+		CodeNotation: extracted("UBND-VP", 0.9),
+		TypeName:     extracted("Công văn", 0.8),
+	}
+	hot := Metadata{OrganID: Field{"000.00.00.H41", 1, SourceHotFolder}, TypeName: Field{"Báo cáo", 1, SourceHotFolder}}
+	side := Metadata{CodeNumber: Field{"2418", 1, SourceSidecar}, PageAmount: 3, Language: "vi"}
+	m := Merge(ex, hot, side)
+	for _, c := range []struct {
+		f             Field
+		value, source string
+	}{
+		{m.CodeNumber, "2418", SourceSidecar},
+		{m.CodeNotation, "UBND-VP", SourceExtracted},
+		{m.TypeName, "Báo cáo", SourceHotFolder},
+		{m.OrganID, "000.00.00.H41", SourceHotFolder},
+	} {
+		if c.f.Value != c.value || c.f.Source != c.source {
+			t.Errorf("got %q from %s, want %q from %s", c.f.Value, c.f.Source, c.value, c.source)
+		}
+	}
+	if m.PageAmount != 3 || m.Language != "vi" {
+		t.Errorf("PageAmount %d Language %q", m.PageAmount, m.Language)
+	}
+	if ex.CodeNumber.Value != "2417" {
+		t.Error("Merge changed its argument")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := Metadata{
+		OrganID:      Field{Value: "000.00.00.H41"},
+		CodeNumber:   Field{Value: "12"},
+		CodeNotation: Field{Value: "2020/QĐ-UBND"},
+		IssuedDate:   Field{Value: "2020-02-29"},
+		Subject:      Field{Value: strings.Repeat("ư", 500)},
+	}
+	if p := good.Validate(); len(p) != 0 {
+		t.Errorf("good metadata: %v", p)
+	}
+	bad := Metadata{
+		OrganID:      Field{Value: "000.00.00.h41", Source: SourceSidecar},
+		CodeNumber:   Field{Value: "12a"},
+		CodeNotation: Field{Value: "QĐ UBND"},
+		IssuedDate:   Field{Value: "2021-02-29"},
+		Subject:      Field{Value: strings.Repeat("ư", 501)},
+		OrganName:    Field{Value: " SỞ NỘI VỤ"},
+	}
+	problems := bad.Validate()
+	got := map[string]string{}
+	for _, p := range problems {
+		got[p.Field] = p.Reason
+	}
+	for field, reason := range map[string]string{
+		"organ_id":      "DDD.DD.DD.Xnn",
+		"code_number":   "not a number",
+		"code_notation": "space",
+		"issued_date":   "not a real date",
+		"subject":       "501 characters, more than the 500",
+		"organ_name":    "leading or trailing space",
+	} {
+		if !strings.Contains(got[field], reason) {
+			t.Errorf("%s: reason %q, want it to say %q", field, got[field], reason)
+		}
+	}
+	if len(problems) != 6 {
+		t.Errorf("%d problems, want 6: %v", len(problems), problems)
+	}
+	if problems[0].Source != SourceSidecar {
+		t.Errorf("problem source %q", problems[0].Source)
+	}
+	if n := len([]rune(bad.Subject.Value)); n != 501 {
+		t.Errorf("Validate changed the subject to %d characters", n)
+	}
+}
+
+func TestMarshalJSON(t *testing.T) {
+	m := Metadata{CodeNumber: Field{"12", 0.9, SourceExtracted}, PageAmount: 2, Language: "vi"}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"code_number":{"value":"12","confidence":0.9,"source":"extracted"},"language":"vi","page_amount":2}`
+	if string(data) != want {
+		t.Errorf("got  %s\nwant %s", data, want)
+	}
+}
