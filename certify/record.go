@@ -20,6 +20,9 @@ type Record struct {
 	SourceSHA256 string
 	ApprovedBy   string // approval mode: the clerk who approved the signature
 	ApprovedAt   time.Time
+	// Document is the document's record (number, notation, date, organ, type, subject) as
+	// extra properties.
+	Document []pdfa.XMPProperty
 }
 
 // XMP is the record as a PDF/A extension schema, so validators accept the custom properties.
@@ -39,6 +42,7 @@ func (r Record) XMP() pdfa.XMPSchema {
 			pdfa.XMPProperty{Name: "approvalTime", Value: r.ApprovedAt.Format(time.RFC3339), Description: "When the signature was approved"},
 		)
 	}
+	props = append(props, r.Document...)
 	return pdfa.XMPSchema{
 		Namespace:   RecordNamespace,
 		Prefix:      "sscv",

@@ -35,6 +35,8 @@ type Config struct {
 	Validation Validation  `mapstructure:"validate"`
 	Limits     Limits      `mapstructure:"limits"`
 	HTTP       HTTP        `mapstructure:"http"`
+	EdXML      EdXML       `mapstructure:"edxml"`
+	Push       Push        `mapstructure:"push"`
 	Log        Log         `mapstructure:"log"`
 
 	// File is the path the configuration was read from; relative paths in it are resolved
@@ -64,6 +66,12 @@ type HotFolder struct {
 	BlankPages   string   `mapstructure:"blank_pages"` // keep, drop or reject
 	OnFail       string   `mapstructure:"on_fail"`     // reject or warn
 	Approval     string   `mapstructure:"approval"`    // none or required
+
+	// What every scan here is, unless its own sidecar (scan.yaml) or the OCR says otherwise.
+	OrganID       string `mapstructure:"organ_id"`
+	OrganName     string `mapstructure:"organ_name"`
+	DocumentType  string `mapstructure:"document_type"`
+	FolderPattern string `mapstructure:"folder_pattern"` // a regexp whose named groups supply fields from the folder name
 }
 
 // HotFolderDefaults are the values an empty hot-folder field takes.
@@ -198,6 +206,36 @@ type Limits struct {
 	MaxMegapixels int64 `mapstructure:"max_megapixels"`
 }
 
+// EdXML describes the sending organ of the edXML package (QCVN 102:2016) written next to every
+// signed PDF.
+type EdXML struct {
+	Enabled      bool   `mapstructure:"enabled"`
+	OrganID      string `mapstructure:"organ_id"`
+	OrganName    string `mapstructure:"organ_name"`
+	OrganAdd     string `mapstructure:"organ_add"`
+	Email        string `mapstructure:"email"`
+	Telephone    string `mapstructure:"telephone"`
+	Fax          string `mapstructure:"fax"`
+	Website      string `mapstructure:"website"`
+	DocumentType int    `mapstructure:"document_type"` // 1 legal, 2 administrative
+	Priority     int    `mapstructure:"priority"`
+}
+
+// Push posts every package to the exchange or document-management software; empty URL keeps
+// delivery a folder.
+type Push struct {
+	URL         string        `mapstructure:"url"`
+	Timeout     time.Duration `mapstructure:"timeout"`
+	ClientCert  string        `mapstructure:"client_cert"`
+	ClientKey   string        `mapstructure:"client_key"`
+	CAFile      string        `mapstructure:"ca_file"`
+	MinBackoff  time.Duration `mapstructure:"min_backoff"`
+	MaxBackoff  time.Duration `mapstructure:"max_backoff"`
+	Rescan      time.Duration `mapstructure:"rescan"`
+	SentDir     string        `mapstructure:"sent_dir"`
+	RejectedDir string        `mapstructure:"rejected_dir"`
+}
+
 // HTTP is the daemon's small web endpoint: Prometheus /metrics, /healthz and /readyz.
 type HTTP struct {
 	// Listen is host:port; empty switches it off. It stays on loopback unless a sysadmin
@@ -223,7 +261,7 @@ var defaults = map[string]any{
 	"folders.review":           "review",
 	"watch.settle":             "2s",
 	"watch.rescan":             "30s",
-	"watch.ignore":             []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload"},
+	"watch.ignore":             []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload", "*.yaml", "*.yml", "*.json"},
 	"watch.events":             true,
 	"watch.duplicates":         "flag",
 	"ocr.languages":            []string{"vie", "eng"},
@@ -258,6 +296,26 @@ var defaults = map[string]any{
 	"limits.max_pages":         300,
 	"limits.max_megapixels":    200,
 	"http.listen":              "127.0.0.1:9477",
+	"edxml.enabled":            true,
+	"edxml.organ_id":           "",
+	"edxml.organ_name":         "",
+	"edxml.organ_add":          "",
+	"edxml.email":              "",
+	"edxml.telephone":          "",
+	"edxml.fax":                "",
+	"edxml.website":            "",
+	"edxml.document_type":      2,
+	"edxml.priority":           0,
+	"push.url":                 "",
+	"push.timeout":             "2m",
+	"push.client_cert":         "",
+	"push.client_key":          "",
+	"push.ca_file":             "",
+	"push.min_backoff":         "5s",
+	"push.max_backoff":         "10m",
+	"push.rescan":              "1m",
+	"push.sent_dir":            "",
+	"push.rejected_dir":        "",
 	"log.level":                "info",
 	"log.format":               "text",
 }
@@ -324,6 +382,7 @@ func (c *Config) resolvePaths(base string) {
 		resolve(&c.HotFolders[i].Path)
 	}
 	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State, &c.Folders.Review,
+		&c.Push.ClientCert, &c.Push.ClientKey, &c.Push.CAFile, &c.Push.SentDir, &c.Push.RejectedDir,
 		&c.Mark.Font, &c.Mark.SealImage,
 		&c.OCR.Tessdata, &c.PDF.ICCProfile, &c.Signing.PINFile, &c.Signing.ChainFile, &c.Signing.SoftHSM2Conf} {
 		resolve(p)

@@ -128,3 +128,20 @@ func TestDocsListEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// Default (what init writes) and the key defaults (what an empty key means) must agree.
+func TestDefaultMatchesKeyDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "scanstation.yaml")
+	if err := os.WriteFile(path, []byte("hot_folders:\n  - path: inbox\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.File = ""
+	if want := Default(dir); !reflect.DeepEqual(got, want) {
+		t.Errorf("a config of only a hot-folder loads as\n%+v\nbut init writes\n%+v", got, want)
+	}
+}

@@ -37,6 +37,9 @@ func Default(dir string) *Config {
 		},
 		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute},
 		Limits:    Limits{MaxFileMB: 500, MaxPages: 300, MaxMegapixels: 200},
+		HTTP:      HTTP{Listen: defaults["http.listen"].(string)},
+		EdXML:     EdXML{Enabled: true, DocumentType: 2},
+		Push:      Push{Timeout: 2 * time.Minute, MinBackoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, Rescan: time.Minute},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 	c.Watch.Ignore = append([]string(nil), defaults["watch.ignore"].([]string)...)
@@ -82,6 +85,10 @@ hot_folders:
     blank_pages: {{q .BlankPages}}  # keep, drop or reject
     on_fail: {{q .OnFail}}          # reject: to failed/; warn: sign anyway, findings in the sidecar
     approval: {{q .Approval}}       # required: the clerk approves each document before it is signed
+    organ_id: {{q .OrganID}}        # what every scan here is, unless its scan.yaml or the OCR says otherwise
+    organ_name: {{q .OrganName}}
+    document_type: {{q .DocumentType}}
+    folder_pattern: {{q .FolderPattern}}  # e.g. ^(?P<code_notation>[^_]+)_(?P<issued_date>\d{4}-\d{2}-\d{2})$
 {{- end}}
 
 folders:
@@ -142,6 +149,32 @@ limits:
   max_file_mb: {{.Limits.MaxFileMB}}
   max_pages: {{.Limits.MaxPages}}
   max_megapixels: {{.Limits.MaxMegapixels}}
+
+# The edXML package (QCVN 102:2016) written next to every signed PDF, for the exchange.
+edxml:
+  enabled: {{.EdXML.Enabled}}
+  organ_id: {{q .EdXML.OrganID}}     # the sending organ's code, e.g. 000.00.00.H41
+  organ_name: {{q .EdXML.OrganName}}
+  organ_add: {{q .EdXML.OrganAdd}}
+  email: {{q .EdXML.Email}}
+  telephone: {{q .EdXML.Telephone}}
+  fax: {{q .EdXML.Fax}}
+  website: {{q .EdXML.Website}}
+  document_type: {{.EdXML.DocumentType}}  # 1 legal document, 2 administrative document
+  priority: {{.EdXML.Priority}}
+
+# Post every package to the exchange; empty url: the outbox folder is the delivery.
+push:
+  url: {{q .Push.URL}}
+  timeout: {{.Push.Timeout}}
+  client_cert: {{q .Push.ClientCert}}
+  client_key: {{q .Push.ClientKey}}
+  ca_file: {{q .Push.CAFile}}
+  min_backoff: {{.Push.MinBackoff}}
+  max_backoff: {{.Push.MaxBackoff}}
+  rescan: {{.Push.Rescan}}
+  sent_dir: {{q .Push.SentDir}}          # empty: <outbox>/sent
+  rejected_dir: {{q .Push.RejectedDir}}  # empty: <outbox>/rejected
 
 http:
   listen: {{q .HTTP.Listen}}  # Prometheus /metrics, /healthz, /readyz; empty: off. Keep it on loopback.

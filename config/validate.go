@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"scanstation/certify/quality"
+	"scanstation/docmeta"
 )
 
 // Problem is one thing wrong with a configuration, named by its key.
@@ -63,6 +65,9 @@ func (c *Config) Validate() []Problem {
 		oneOf(add, prefix+"blank_pages", hf.BlankPages, "keep", "drop", "reject")
 		oneOf(add, prefix+"on_fail", hf.OnFail, "reject", "warn")
 		oneOf(add, prefix+"approval", hf.Approval, "none", "required")
+		if err := (docmeta.Defaults{OrganID: hf.OrganID, OrganName: hf.OrganName, TypeName: hf.DocumentType, FolderPattern: hf.FolderPattern}).Check(); err != nil {
+			add(prefix+"organ_id / organ_name / document_type / folder_pattern", "%v", err)
+		}
 	}
 
 	outputs := map[string]string{
@@ -186,6 +191,31 @@ func (c *Config) Validate() []Problem {
 		add("limits.max_megapixels", "must be positive")
 	}
 
+	if c.EdXML.OrganID != "" && !organID.MatchString(c.EdXML.OrganID) {
+		add("edxml.organ_id", "%q is not an organ code like 000.00.00.H41 (Decree 30/2020 Appendix VI)", c.EdXML.OrganID)
+	}
+	if c.EdXML.DocumentType != 1 && c.EdXML.DocumentType != 2 {
+		add("edxml.document_type", "must be 1 (legal document) or 2 (administrative document), not %d", c.EdXML.DocumentType)
+	}
+	if c.EdXML.Priority < 0 || c.EdXML.Priority > 4 {
+		add("edxml.priority", "must be between 0 and 4, not %d", c.EdXML.Priority)
+	}
+	if c.Push.URL != "" {
+		if u, err := url.Parse(c.Push.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("push.url", "%q is not an http(s) address", c.Push.URL)
+		}
+		if (c.Push.ClientCert == "") != (c.Push.ClientKey == "") {
+			add("push.client_cert", "give both push.client_cert and push.client_key, or neither")
+		}
+		for key, f := range map[string]string{"push.client_cert": c.Push.ClientCert, "push.client_key": c.Push.ClientKey, "push.ca_file": c.Push.CAFile} {
+			if f != "" {
+				checkFile(add, key, f, "a PEM file")
+			}
+		}
+		if c.Push.Timeout <= 0 || c.Push.MinBackoff <= 0 || c.Push.MaxBackoff < c.Push.MinBackoff || c.Push.Rescan <= 0 {
+			add("push", "timeout, min_backoff and rescan must be positive and max_backoff at least min_backoff")
+		}
+	}
 	if c.HTTP.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 			add("http.listen", "%q is not host:port (for example 127.0.0.1:9477): %v", c.HTTP.Listen, err)
@@ -201,6 +231,8 @@ func (c *Config) Validate() []Problem {
 	}
 	return ps
 }
+
+var organID = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$`)
 
 func oneOf(add func(string, string, ...any), key, value string, allowed ...string) {
 	for _, a := range allowed {

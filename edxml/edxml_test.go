@@ -462,7 +462,7 @@ func TestValidate(t *testing.T) {
 		{"empty organ name", func(d *edxml.Document) { d.From.OrganName = "" }, "From/OrganName: is empty"},
 		{"empty subject", func(d *edxml.Document) { d.Subject = "" }, "Subject: is empty"},
 		{"subject of 501 characters", func(d *edxml.Document) { d.Subject = strings.Repeat("ữ", 501) }, "Subject: is 501 characters long"},
-		{"empty signer", func(d *edxml.Document) { d.SignerFullName = "" }, "SignerInfo/FullName: is empty"},
+		{"overlong signer", func(d *edxml.Document) { d.SignerFullName = strings.Repeat("Nguyễn ", 20) }, "SignerInfo/FullName:"},
 		{"empty type name", func(d *edxml.Document) { d.TypeName = "" }, "DocumentType/TypeName: is empty"},
 		{"unknown type", func(d *edxml.Document) { d.Type = 18 }, "DocumentType/Type:"},
 		{"empty place", func(d *edxml.Document) { d.Place = "" }, "PromulgationInfo/Place: is empty"},

@@ -104,8 +104,8 @@ func (d *Document) Validate() []string {
 	}
 	text("DocumentType/TypeName", d.TypeName, true, maxTypeName)
 	text("Subject", d.Subject, true, maxSubject)
-	text("SignerInfo/Position", d.SignerPosition, true, maxSignerPosition)
-	text("SignerInfo/FullName", d.SignerFullName, true, maxSignerFullName)
+	text("SignerInfo/Position", d.SignerPosition, false, maxSignerPosition) // often unknown on a scanned copy
+	text("SignerInfo/FullName", d.SignerFullName, false, maxSignerFullName)
 	if d.Priority < 0 || d.Priority > 4 {
 		add("OtherInfo/Priority", "is %d; it is 0 to 4", d.Priority)
 	}

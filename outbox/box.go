@@ -54,6 +54,10 @@ type Sidecar struct {
 	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
 	Warnings       []string   `json:"warnings,omitempty"`     // quality findings that did not stop it
 	DuplicateOf    string     `json:"duplicate_of,omitempty"` // an earlier copy of the same scan (same SHA-256)
+	// Metadata is the document's record (number, notation, date, organ, type, subject), each
+	// field with its value, confidence and source (extracted or supplied).
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+	EdXML    string          `json:"edxml,omitempty"` // the package's file name, or why there is none
 }
 
 // FreeName returns base, or base-1, base-2... the first name for which
@@ -64,7 +68,8 @@ func (b *Box) FreeName(base string) string {
 		if i > 0 {
 			name += "-" + strconv.Itoa(i)
 		}
-		if !exists(filepath.Join(b.Outbox, name+".pdf")) && !exists(filepath.Join(b.Outbox, name+".json")) {
+		if !exists(filepath.Join(b.Outbox, name+".pdf")) && !exists(filepath.Join(b.Outbox, name+".json")) &&
+			!exists(filepath.Join(b.Outbox, name+".edxml")) {
 			return name
 		}
 	}
@@ -76,7 +81,11 @@ func (b *Box) FreeName(base string) string {
 // there, describes the same bytes, this is a restart finishing its own
 // delivery and Deliver completes it. If either holds something else,
 // Deliver returns an error matching fs.ErrExist and changes nothing.
-func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar) error {
+//
+// envelope, when not nil, is the edXML package carrying the PDF: written as <name>.edxml after
+// the other two (a sender takes an entry once its .edxml is there), recognised on a restart by
+// its SHA-256 since the package is deterministic.
+func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar, envelope []byte) error {
 	pdfPath := filepath.Join(b.Outbox, name+".pdf")
 	fail := func(err error) error { return fmt.Errorf("deliver %s: %w", pdfPath, err) }
 	if b.Outbox == "" {
@@ -137,6 +146,25 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar) error {
 			return fail(err)
 		}
 	}
+	var envTmp string
+	envPath := filepath.Join(b.Outbox, name+".edxml")
+	if envelope != nil {
+		envSum := sha256.Sum256(envelope)
+		there, err := isOwnPDF(envPath, hex.EncodeToString(envSum[:]))
+		if err != nil {
+			return fail(err)
+		}
+		if !there {
+			if envTmp, err = writeBytesTemp(b.Outbox, envelope); err != nil {
+				return fail(err)
+			}
+			defer func() {
+				if envTmp != "" {
+					os.Remove(envTmp)
+				}
+			}()
+		}
+	}
 	if pdfTmp != "" {
 		if err := renameNoReplace(pdfTmp, pdfPath); err != nil {
 			return fail(err)
@@ -148,6 +176,12 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar) error {
 			return fail(err)
 		}
 		jsonTmp = ""
+	}
+	if envTmp != "" {
+		if err := renameNoReplace(envTmp, envPath); err != nil {
+			return fail(err)
+		}
+		envTmp = ""
 	}
 	// A restart may find names renamed by a run that died before it
 	// flushed the folder; flush it in every case.

@@ -137,7 +137,7 @@ func TestDeliverTwiceSameBytes(t *testing.T) {
 		Station:           "scan-01",
 	}
 	for range 2 {
-		if err := b.Deliver("Hồ sơ 001", pdf, meta); err != nil {
+		if err := b.Deliver("Hồ sơ 001", pdf, meta, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,10 +173,10 @@ func TestDeliverTwiceSameBytes(t *testing.T) {
 
 func TestDeliverDifferentBytes(t *testing.T) {
 	b := newBox(t)
-	if err := b.Deliver("doc", []byte("first document"), nil); err != nil {
+	if err := b.Deliver("doc", []byte("first document"), nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := b.Deliver("doc", []byte("another document"), nil)
+	err := b.Deliver("doc", []byte("another document"), nil, nil)
 	if !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("second delivery with other bytes: err = %v, want one matching fs.ErrExist", err)
 	}
@@ -191,7 +191,7 @@ func TestDeliverDoesNotTouchForeignPDF(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(b.Outbox, "doc.pdf"), []byte("put here by someone"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Deliver("doc", []byte("ours"), nil); !errors.Is(err, fs.ErrExist) {
+	if err := b.Deliver("doc", []byte("ours"), nil, nil); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("err = %v, want one matching fs.ErrExist", err)
 	}
 	wantContent(t, filepath.Join(b.Outbox, "doc.pdf"), []byte("put here by someone"))
@@ -205,7 +205,7 @@ func TestDeliverDoesNotTouchForeignSidecar(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(b.Outbox, "doc.json"), []byte(`{"output_sha256":"00"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Deliver("doc", []byte("ours"), nil); !errors.Is(err, fs.ErrExist) {
+	if err := b.Deliver("doc", []byte("ours"), nil, nil); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("err = %v, want one matching fs.ErrExist", err)
 	}
 	if got := listDir(t, b.Outbox); !reflect.DeepEqual(got, []string{"doc.json"}) {
@@ -222,14 +222,14 @@ func TestDeliverFinishesOwnDelivery(t *testing.T) {
 	if err := outbox.WriteFileAtomic(b.Outbox, "doc.pdf", pdf, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Deliver("doc", pdf, &outbox.Sidecar{SigningTime: local}); err != nil {
+	if err := b.Deliver("doc", pdf, &outbox.Sidecar{SigningTime: local}, nil); err != nil {
 		t.Fatalf("finishing a half-done delivery: %v", err)
 	}
 	before, err := os.ReadFile(filepath.Join(b.Outbox, "doc.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Deliver("doc", pdf, &outbox.Sidecar{SigningTime: local.UTC()}); err != nil {
+	if err := b.Deliver("doc", pdf, &outbox.Sidecar{SigningTime: local.UTC()}, nil); err != nil {
 		t.Fatalf("repeating a finished delivery: %v", err)
 	}
 	wantContent(t, filepath.Join(b.Outbox, "doc.json"), before)
@@ -238,7 +238,7 @@ func TestDeliverFinishesOwnDelivery(t *testing.T) {
 
 func TestDeliverChecksumMismatch(t *testing.T) {
 	b := newBox(t)
-	if err := b.Deliver("doc", []byte("pdf"), &outbox.Sidecar{OutputSHA256: "0123"}); err == nil {
+	if err := b.Deliver("doc", []byte("pdf"), &outbox.Sidecar{OutputSHA256: "0123"}, nil); err == nil {
 		t.Fatal("a sidecar with the wrong checksum was delivered")
 	}
 	if got := listDir(t, b.Outbox); len(got) != 0 {
@@ -417,9 +417,31 @@ func BenchmarkDeliver(b *testing.B) {
 	box := &outbox.Box{Outbox: b.TempDir()}
 	pdf := bytes.Repeat([]byte{0x42}, 2<<20)
 	for b.Loop() {
-		if err := box.Deliver(box.FreeName("doc"), pdf, &outbox.Sidecar{Pages: 3}); err != nil {
+		if err := box.Deliver(box.FreeName("doc"), pdf, &outbox.Sidecar{Pages: 3}, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDeliverWritesEnvelopeLastAndRecognisesItsOwn(t *testing.T) {
+	b := newBox(t)
+	pdf, env := []byte("%PDF-1.7 signed"), []byte("<edXML>package</edXML>")
+	if err := b.Deliver("doc", pdf, &outbox.Sidecar{Pages: 1}, env); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(b.Outbox, "doc.edxml"))
+	if err != nil || !bytes.Equal(got, env) {
+		t.Fatalf("doc.edxml = %q, %v; want the envelope", got, err)
+	}
+	// A restart delivering the same again finds its own files.
+	if err := b.Deliver("doc", pdf, &outbox.Sidecar{Pages: 1}, env); err != nil {
+		t.Fatalf("second delivery of the same package: %v", err)
+	}
+	if err := b.Deliver("doc", pdf, &outbox.Sidecar{Pages: 1}, []byte("<edXML>other</edXML>")); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("a different envelope under the same name: %v, want fs.ErrExist", err)
+	}
+	if name := b.FreeName("doc"); name != "doc-1" {
+		t.Errorf("FreeName = %q, want doc-1", name)
 	}
 }
 

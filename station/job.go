@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -223,6 +224,9 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 			return &stageError{"receive", err}
 		}
 	}
+	if err := s.spoolSidecar(job, keepSource); err != nil {
+		return &stageError{"metadata", err}
+	}
 	job.State = journal.Spooled
 	return s.recordJob(ctx, job)
 }
@@ -246,7 +250,10 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 			return err
 		}
 	}
-	if err := s.box.Deliver(job.OutName, pdf, s.sidecar(job)); err != nil {
+	envelope, edxmlNote := s.envelope(job, pdf)
+	side := s.sidecar(job)
+	side.EdXML = edxmlNote
+	if err := s.box.Deliver(job.OutName, pdf, side, envelope); err != nil {
 		return &stageError{"deliver", err}
 	}
 	job.State = journal.Delivered
@@ -258,6 +265,9 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 		return err
 	}
 	s.metrics.Stage(journal.StageDeliver, "ok", job.Pages, job.StageTimes[journal.StageDeliver])
+	if envelope != nil && s.sender != nil {
+		s.sender.Notify()
+	}
 	s.log.Info("delivered", "job", job.ID, "file", job.SourceName, "outbox", job.OutName+".pdf")
 	return nil
 }
@@ -265,9 +275,11 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 // archive moves the original out of the spool once its copy is durable in the outbox.
 func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 	if _, err := os.Stat(job.Spool); err == nil {
-		if _, err := s.box.Archive(job.Spool, job.SourceName); err != nil {
+		dst, err := s.box.Archive(job.Spool, job.SourceName)
+		if err != nil {
 			return &stageError{"archive", err}
 		}
+		s.moveSidecar(job, s.config().Folders.Archive, filepath.Base(dst))
 	}
 	// Already moved when a crash came between the move and this record.
 	if job.Work != "" {
@@ -298,6 +310,9 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 			When:   time.Now(),
 		}
 		dst, err := s.box.Fail(src, job.SourceName, f)
+		if err == nil && src == job.Spool {
+			s.moveSidecar(job, s.config().Folders.Failed, filepath.Base(dst))
+		}
 		if err != nil {
 			out.Err = fmt.Errorf("%s failed at %s (%s) and could not be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, s.config().Folders.Failed, err)
 			return out
@@ -341,6 +356,9 @@ func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
 		ApprovedBy:        job.ApprovedBy,
 	}
 	side.DuplicateOf = job.DuplicateOf
+	if job.Metadata != "" {
+		side.Metadata = json.RawMessage(job.Metadata)
+	}
 	if !job.ApprovedAt.IsZero() {
 		at := job.ApprovedAt.In(s.zone)
 		side.ApprovedAt = &at
@@ -493,6 +511,8 @@ func advice(stage string) string {
 		return "Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator."
 	case "duplicate":
 		return "Nothing to do if this paper was meant to be certified once: its copy is already in the outbox. If it is a different document, check the scanner did not save the old file again."
+	case "metadata":
+		return "Correct the metadata file (scan.yaml or scan.json) as the reason says, then put the scan and its metadata file back into the hot-folder."
 	case "quality":
 		return "Scan the paper again as the rules above ask (colour, at least the required dpi, at 100% scale) and save it into the hot-folder."
 	case "approval":

@@ -87,6 +87,17 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 		return &stageError{"quality", fmt.Errorf("%s has only blank pages", job.SourceName)}
 	}
 
+	meta, metaWarnings, err := s.describe(job, rec)
+	if err != nil {
+		return err
+	}
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return &stageError{"metadata", err}
+	}
+	job.Metadata = string(metaJSON)
+	warnings = append(warnings, metaWarnings...)
+
 	job.Pages = len(rec.pages)
 	job.MeanConfidence = meanConfidence(rec.results)
 	job.Warnings = strings.Join(warnings, "\n")
@@ -356,6 +367,7 @@ func (s *Station) conversionRecord(job *journal.Job) certify.Record {
 		SourceSHA256: job.SourceSHA256,
 		ApprovedBy:   job.ApprovedBy,
 		ApprovedAt:   job.ApprovedAt,
+		Document:     metadataXMP(metadataOf(job)),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"scanstation/journal"
 	"scanstation/outbox"
+	"scanstation/sender"
 	"scanstation/watcher"
 )
 
@@ -27,6 +28,18 @@ func (s *Station) Run(ctx context.Context) error {
 	w, dirs, err := s.newWatcher()
 	if err != nil {
 		return err
+	}
+	// Before any worker runs: delivery tells the sender about new packages.
+	if push := s.config().Push; push.URL != "" {
+		snd, err := sender.New(sender.Config{
+			URL: push.URL, Timeout: push.Timeout, ClientCert: push.ClientCert, ClientKey: push.ClientKey,
+			CAFile: push.CAFile, MinBackoff: push.MinBackoff, MaxBackoff: push.MaxBackoff, Rescan: push.Rescan,
+			SentDir: push.SentDir, RejectedDir: push.RejectedDir,
+		}, s.config().Folders.Outbox, s.log.With("part", "sender"))
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		s.sender = snd
 	}
 	unfinished, err := s.journal.Unfinished(ctx)
 	if err != nil {
@@ -122,6 +135,13 @@ func (s *Station) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.report(ctx)
 	}()
+	if s.sender != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.sender.Run(ctx)
+		}()
+	}
 	close(s.running)
 	s.log.Info("station running", "hot_folders", dirs, "outbox", s.config().Folders.Outbox, "ocr_workers", s.config().OCRWorkers(),
 		"token", s.keeper.State())

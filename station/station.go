@@ -31,6 +31,7 @@ import (
 	"scanstation/metrics"
 	"scanstation/ocr"
 	"scanstation/outbox"
+	"scanstation/sender"
 )
 
 // Station processes scans. Create it with New; Close releases the token, the OCR engines and
@@ -68,6 +69,8 @@ type Station struct {
 	certifier atomic.Pointer[certify.Certifier] // follows the configuration
 	icc, font []byte
 	rewatch   chan struct{} // Reload asks Run to watch the hot-folders anew
+
+	sender *sender.Sender // push delivery, started by Run when push.url is set
 }
 
 // Options are what New needs besides the configuration.
@@ -269,6 +272,9 @@ func (s *Station) Reload(cfg *config.Config) error {
 	}
 	if cfg.HTTP != old.HTTP {
 		fixed = append(fixed, "http.listen")
+	}
+	if cfg.Push != old.Push {
+		fixed = append(fixed, "push")
 	}
 	if len(fixed) > 0 {
 		return fmt.Errorf("these settings change only with a restart of the service: %s; the old configuration stays in force", strings.Join(fixed, ", "))

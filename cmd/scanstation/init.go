@@ -47,6 +47,10 @@ func cmdInit(args []string, stdout io.Writer) error {
 			return fmt.Errorf("init: dev token: %w", err)
 		}
 		cfg.Station.Agency = "Cơ quan thử nghiệm (DEV)"
+		// A made-up organ code for the dev station's edXML packages; a real one comes from the
+		// agency's registration with the exchange.
+		cfg.EdXML.OrganID = "000.00.00.T00"
+		cfg.EdXML.OrganName = cfg.Station.Agency
 		cfg.Signing.Module = dev.Module
 		cfg.Signing.TokenLabel = dev.TokenLabel
 		cfg.Signing.KeyLabel = dev.KeyLabel

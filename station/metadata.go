@@ -1,0 +1,163 @@
+package station
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"scanstation/certify/pdfa"
+	"scanstation/docmeta"
+	"scanstation/edxml"
+	"scanstation/journal"
+	"scanstation/outbox"
+)
+
+// spoolSidecar takes the operator's metadata sidecar (scan.yaml next to scan.pdf) along with
+// the scan, so it is read from the spool like the scan itself.
+func (s *Station) spoolSidecar(job *journal.Job, keepSource bool) error {
+	path, ok, err := docmeta.SidecarPath(job.Source)
+	if err != nil || !ok {
+		return err
+	}
+	name := strings.TrimSuffix(filepath.Base(job.Spool), filepath.Ext(job.Spool)) + filepath.Ext(path)
+	if keepSource {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return outbox.WriteFileAtomic(s.spoolDir, name, data, 0o600)
+	}
+	_, err = outbox.Move(path, s.spoolDir, name)
+	return err
+}
+
+// moveSidecar takes the spooled sidecar to where its scan went (archive or failed).
+func (s *Station) moveSidecar(job *journal.Job, dir, scanName string) {
+	path, ok, err := docmeta.SidecarPath(job.Spool)
+	if err != nil || !ok {
+		return
+	}
+	name := strings.TrimSuffix(scanName, filepath.Ext(scanName)) + filepath.Ext(path)
+	if _, err := outbox.Move(path, dir, name); err != nil {
+		s.log.Warn("cannot move the metadata sidecar with its scan", "file", path, "err", err)
+	}
+}
+
+// describe works out the document's record: what page 1 prints (OCR), laid under the
+// hot-folder's defaults and folder name, laid under the operator's sidecar. A bad value the
+// operator supplied refuses the document; a bad value read from the page is dropped with a
+// warning.
+func (s *Station) describe(job *journal.Job, rec *recognition) (docmeta.Metadata, []string, error) {
+	var warnings []string
+	extracted := docmeta.Extract(rec.results[0], rec.pages[0].Image.Width, rec.pages[0].Image.Height)
+	for _, p := range extracted.Validate() {
+		if f, ok := extracted.Get(p.Field); ok {
+			*f = docmeta.Field{}
+		}
+		warnings = append(warnings, "read from page 1 but not used: "+p.String())
+	}
+	prof := s.profile(job)
+	defaults, err := docmeta.Defaults{OrganID: prof.OrganID, OrganName: prof.OrganName, TypeName: prof.DocumentType, FolderPattern: prof.FolderPattern}.For(job.Source)
+	if err != nil {
+		return docmeta.Metadata{}, nil, &stageError{"metadata", err}
+	}
+	supplied, _, err := docmeta.ReadSupplied(job.Spool)
+	if err != nil {
+		return docmeta.Metadata{}, nil, &stageError{"metadata", fmt.Errorf("%s: %w", job.SourceName, err)}
+	}
+	meta := docmeta.Merge(extracted, defaults, supplied)
+	meta.Language = "vi"
+	meta.PageAmount = len(rec.pages)
+	return meta, warnings, nil
+}
+
+// metadataOf reads the record kept in the journal (as docmeta.Metadata marshals it: each
+// known field under its name, with value, confidence and source).
+func metadataOf(job *journal.Job) docmeta.Metadata {
+	var m docmeta.Metadata
+	var raw map[string]json.RawMessage
+	if job.Metadata == "" || json.Unmarshal([]byte(job.Metadata), &raw) != nil {
+		return m
+	}
+	for name, value := range raw {
+		if f, ok := m.Get(name); ok {
+			json.Unmarshal(value, f)
+		}
+	}
+	json.Unmarshal(raw["language"], &m.Language)
+	json.Unmarshal(raw["page_amount"], &m.PageAmount)
+	return m
+}
+
+// metadataXMP are the record's fields as XMP properties of the conversion record.
+func metadataXMP(m docmeta.Metadata) []pdfa.XMPProperty {
+	var props []pdfa.XMPProperty
+	for _, name := range docmeta.FieldNames {
+		f, _ := m.Get(name)
+		if f.Known() {
+			props = append(props, pdfa.XMPProperty{Name: xmpName(name), Value: f.Value, Description: "Document record (Decree 30/2020 Appendix VI): " + name + ", " + f.Source})
+		}
+	}
+	return props
+}
+
+// xmpName turns code_number into docCodeNumber.
+func xmpName(field string) string {
+	var b strings.Builder
+	b.WriteString("doc")
+	for _, part := range strings.Split(field, "_") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+// envelope builds the edXML package of a signed document, or says why there is none.
+func (s *Station) envelope(job *journal.Job, pdf []byte) ([]byte, string) {
+	cfg := s.config().EdXML
+	if !cfg.Enabled {
+		return nil, ""
+	}
+	if cfg.OrganID == "" || cfg.OrganName == "" {
+		return nil, "not written: set edxml.organ_id and edxml.organ_name in the configuration"
+	}
+	m := metadataOf(job)
+	date, _ := docmeta.ParseDate(m.IssuedDate.Value)
+	organID := cfg.OrganID
+	if m.OrganID.Known() {
+		organID = m.OrganID.Value
+	}
+	typeName := m.TypeName.Value
+	doc := &edxml.Document{
+		From: edxml.Organ{OrganID: cfg.OrganID, OrganName: cfg.OrganName, OrganAdd: cfg.OrganAdd, Email: cfg.Email,
+			Telephone: cfg.Telephone, Fax: cfg.Fax, Website: cfg.Website},
+		CodeNumber:       m.CodeNumber.Value,
+		CodeNotation:     m.CodeNotation.Value,
+		Place:            m.Place.Value,
+		PromulgationDate: date,
+		Type:             cfg.DocumentType,
+		TypeName:         typeName,
+		Subject:          m.Subject.Value,
+		Priority:         cfg.Priority,
+		PageAmount:       job.Pages,
+		DocumentID:       edxml.MakeDocumentID(organID, date, m.CodeNumber.Value, m.CodeNotation.Value),
+		Trace:            edxml.Trace{OrganID: cfg.OrganID, Timestamp: job.SignedAt},
+		Attachments: []edxml.Attachment{{
+			ContentType: "application/pdf",
+			ContentID:   job.OutputSHA256 + "@scanstation",
+			Name:        job.OutName + ".pdf",
+			Data:        pdf,
+		}},
+	}
+	if problems := doc.Validate(); len(problems) > 0 {
+		return nil, "not written: " + strings.Join(problems, "; ")
+	}
+	var buf strings.Builder
+	if err := edxml.Write(&buf, doc); err != nil {
+		return nil, "not written: " + err.Error()
+	}
+	return []byte(buf.String()), job.OutName + ".edxml"
+}
