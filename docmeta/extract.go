@@ -380,6 +380,12 @@ func (e *extractor) date(m *Metadata) {
 		from := 0
 		if ri == e.numberRow {
 			from = e.numberEnd
+		} else {
+			// The date line is in the motto's column: what lies well
+			// left of it (a number that was not read) is not the place.
+			for from < first && r.words[from].cx() < e.split-2*e.h {
+				from++
+			}
 		}
 		if first > from {
 			ws := r.words[from:first]

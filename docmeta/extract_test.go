@@ -173,6 +173,7 @@ func TestParseNumber(t *testing.T) {
 		{"3/KH-UB0ND", "3", "KH-UBOND"},
 		{"7/2019/NQ-HDND", "7", "2019/NQ-HĐND"},
 		{"77/ÐA-SNV", "77", "ĐA-SNV"},
+		{"93G/CCVTLT-NV", "936", "CCVTLT-NV"},
 	} {
 		n, s, _, ok := parseNumber(c.in)
 		if !ok || n != c.number || s != c.notation {

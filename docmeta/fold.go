@@ -34,7 +34,7 @@ func trimPunct(s string) string {
 var digitSlips = map[rune]rune{
 	'O': '0', 'o': '0', 'Ơ': '0', 'ơ': '0', 'Ô': '0', 'ô': '0', 'ó': '0', 'ò': '0',
 	'l': '1', 'I': '1', 'i': '1', '|': '1', '!': '1', 'í': '1', 'ì': '1', ']': '1',
-	'Z': '2', 'z': '2', 'S': '5', 's': '5', 'B': '8', 'g': '9',
+	'Z': '2', 'z': '2', 'S': '5', 's': '5', 'B': '8', 'g': '9', 'G': '6', 'b': '6',
 }
 
 // digits reads s as digits, mending OCR slips; it reports how many runes it
