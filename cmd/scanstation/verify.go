@@ -1,17 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"scanstation/certify"
 	"scanstation/certify/mark"
+	"scanstation/edxml"
 )
 
 func cmdVerify(args []string, stdout io.Writer) error {
@@ -23,7 +26,7 @@ func cmdVerify(args []string, stdout io.Writer) error {
 		return exitError(2)
 	}
 	if fs.NArg() != 1 {
-		return errors.New("verify: name one PDF file")
+		return errors.New("verify: name one PDF or edXML file")
 	}
 	file := fs.Arg(0)
 	opt := certify.InspectOptions{TimeFormat: *timeFormat, Zone: certify.VietnamTime()}
@@ -51,6 +54,9 @@ func cmdVerify(args []string, stdout io.Writer) error {
 			return fmt.Errorf("verify: %s holds no PEM certificate", *trust)
 		}
 	}
+	if strings.EqualFold(filepath.Ext(file), ".edxml") {
+		return verifyEdXML(stdout, file, data, opt)
+	}
 	in, err := certify.InspectWith(data, opt)
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", file, err)
@@ -59,6 +65,56 @@ func cmdVerify(args []string, stdout io.Writer) error {
 	if !in.OK() {
 		return exitError(1)
 	}
+	return nil
+}
+
+// verifyEdXML checks an edXML package: its header's fields, and every PDF it carries as a
+// certified copy; a PDF beside the package must be the same bytes.
+func verifyEdXML(stdout io.Writer, file string, data []byte, opt certify.InspectOptions) error {
+	doc, err := edxml.Read(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", file, err)
+	}
+	ok := true
+	fmt.Fprintf(stdout, "%s (edXML package)\n", file)
+	for _, f := range doc.Summary() {
+		fmt.Fprintf(stdout, "  %-28s %s\n", f.Name+":", f.Value)
+	}
+	for _, p := range doc.Validate() {
+		ok = false
+		fmt.Fprintf(stdout, "  problem: %s\n", p)
+	}
+	pdfs := 0
+	for _, a := range doc.Attachments {
+		if a.ContentType != "application/pdf" {
+			continue
+		}
+		pdfs++
+		in, err := certify.InspectWith(a.Data, opt)
+		if err != nil {
+			return fmt.Errorf("verify %s, attachment %s: %w", file, a.Name, err)
+		}
+		printInspection(stdout, file+" → "+a.Name, in)
+		ok = ok && in.OK()
+		sibling := filepath.Join(filepath.Dir(file), a.Name)
+		if there, err := os.ReadFile(sibling); err == nil {
+			if bytes.Equal(there, a.Data) {
+				fmt.Fprintf(stdout, "  %s beside the package: the same bytes\n", a.Name)
+			} else {
+				ok = false
+				fmt.Fprintf(stdout, "  problem: %s beside the package differs from the attachment\n", a.Name)
+			}
+		}
+	}
+	if pdfs == 0 {
+		ok = false
+		fmt.Fprintln(stdout, "  problem: the package carries no PDF")
+	}
+	if !ok {
+		fmt.Fprintln(stdout, "  package result: NOT OK")
+		return exitError(1)
+	}
+	fmt.Fprintln(stdout, "  package result: OK")
 	return nil
 }
 
