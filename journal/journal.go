@@ -85,6 +85,7 @@ type Job struct {
 	Level         string // the signature's PAdES level: B-B or B-T
 	TimestampNote string // why a document meant to be timestamped was not
 	DuplicateOf   string // the outbox name of an earlier copy of the same scan (same SHA-256)
+	Metadata      string // the document's record (number, notation, date, organ, type, subject) as JSON
 
 	Pages          int
 	Languages      string

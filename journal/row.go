@@ -42,14 +42,14 @@ func rowOf(job *Job) row {
 			"state", "spool", "work", "out_name",
 			"pages", "languages", "mean_confidence", "signer", "signed_at", "output_sha256",
 			"operator", "converted_at", "warnings", "approved_by", "approved_at", "mark_place", "level", "timestamp_note",
-			"failed_stage", "reason", "duplicate_of",
+			"failed_stage", "reason", "duplicate_of", "metadata",
 		},
 		values: []any{
 			job.Source, job.SourceName, job.HotFolder, job.SourceSize, job.SourceSHA256,
 			string(job.State), job.Spool, job.Work, job.OutName,
 			job.Pages, job.Languages, job.MeanConfidence, job.Signer, nullTime(job.SignedAt), job.OutputSHA256,
 			job.Operator, nullTime(job.ConvertedAt), job.Warnings, job.ApprovedBy, nullTime(job.ApprovedAt), job.MarkPlace, job.Level, job.TimestampNote,
-			job.FailedStage, job.Reason, job.DuplicateOf,
+			job.FailedStage, job.Reason, job.DuplicateOf, job.Metadata,
 		},
 	}
 	for _, c := range stageColumns {
@@ -101,7 +101,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		&state, &job.Spool, &job.Work, &job.OutName,
 		&job.Pages, &job.Languages, &job.MeanConfidence, &job.Signer, &signed, &job.OutputSHA256,
 		&job.Operator, &converted, &job.Warnings, &job.ApprovedBy, &approved, &job.MarkPlace, &job.Level, &job.TimestampNote,
-		&job.FailedStage, &job.Reason, &job.DuplicateOf,
+		&job.FailedStage, &job.Reason, &job.DuplicateOf, &job.Metadata,
 	}
 	for i := range stageNS {
 		dest = append(dest, &stageNS[i])

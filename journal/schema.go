@@ -38,6 +38,7 @@ var migrations = []string{
 		failed_stage    TEXT    NOT NULL DEFAULT '',
 		reason          TEXT    NOT NULL DEFAULT '',
 		duplicate_of    TEXT    NOT NULL DEFAULT '',
+		metadata        TEXT    NOT NULL DEFAULT '',
 		decode_ns       INTEGER,
 		ocr_ns          INTEGER,
 		build_ns        INTEGER,
