@@ -41,7 +41,7 @@ func writeFileAtomic(dir, name string, perm os.FileMode, write func(io.Writer) e
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", target, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
 	return nil
@@ -75,9 +75,9 @@ func writeTemp(dir string, perm os.FileMode, write func(io.Writer) error) (path 
 	return f.Name(), nil
 }
 
-// syncDir flushes dir so that names created, renamed or removed in it
+// SyncDir flushes dir so that names created, renamed or removed in it
 // survive a power cut.
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

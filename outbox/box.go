@@ -185,7 +185,7 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar, envelope []byte
 	}
 	// A restart may find names renamed by a run that died before it
 	// flushed the folder; flush it in every case.
-	if err := syncDir(b.Outbox); err != nil {
+	if err := SyncDir(b.Outbox); err != nil {
 		return fail(err)
 	}
 	return nil
@@ -251,7 +251,7 @@ func placeNew(dir, name string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // A Failure says, in words an operator can act on, why a file was not

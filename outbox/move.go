@@ -98,7 +98,7 @@ func move(src, dstDir, name string, companions func(string) []string) (string, e
 			}
 			return fail(err)
 		}
-		if err := syncDir(dstDir); err != nil {
+		if err := SyncDir(dstDir); err != nil {
 			return fail(err)
 		}
 		if crossed {
@@ -106,7 +106,7 @@ func move(src, dstDir, name string, companions func(string) []string) (string, e
 				return dst, fmt.Errorf("moved %s to %s but could not remove the original: %w", src, dst, err)
 			}
 		}
-		if err := syncDir(filepath.Dir(src)); err != nil {
+		if err := SyncDir(filepath.Dir(src)); err != nil {
 			return dst, fmt.Errorf("moved %s to %s: %w", src, dst, err)
 		}
 		return dst, nil

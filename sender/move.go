@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"scanstation/outbox"
 )
@@ -131,7 +130,7 @@ func (s *Sender) finish(dir, name string, in *intent) (string, error) {
 	if err := os.Remove(filepath.Join(dir, intentName(name))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return dst, fmt.Errorf("entry moved to %s, but its record could not be removed: %w", in.To, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := outbox.SyncDir(dir); err != nil {
 		return dst, err
 	}
 	return dst, nil
@@ -148,7 +147,7 @@ func moveOnce(src, dir, name string) (string, error) {
 		if err := os.Remove(src); err != nil {
 			return "", err
 		}
-		return dst, syncDir(filepath.Dir(src))
+		return dst, outbox.SyncDir(filepath.Dir(src))
 	}
 	return outbox.Move(src, dir, name)
 }
@@ -214,18 +213,4 @@ func (s *Sender) dropFinishedIntent(name string) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("could not remove the record of a finished move", "file", path, "error", err)
 	}
-}
-
-// syncDir flushes dir so that names moved in or out of it survive a power
-// cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("flush folder %s: %w", dir, err)
-	}
-	return nil
 }
