@@ -75,7 +75,6 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	if err := s.validatePDFA(ctx, filepath.Join(s.workDir, name)); err != nil {
 		return &stageError{"validate", err}
 	}
-	s.removeWork(job)
 	job.Work = filepath.Join(s.workDir, name)
 	job.Signer = signed.Signer
 	job.SignedAt = signed.SigningTime
@@ -92,6 +91,8 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	if err := s.recordJob(ctx, job); err != nil {
 		return err
 	}
+	// Only now: a crash before the record above must find the built copy to sign again.
+	s.removeWork(job)
 	s.log.Info("signed", "job", job.ID, "file", job.SourceName, "pages", job.Pages, "level", job.Level,
 		"ocr_confidence", fmt.Sprintf("%.1f", job.MeanConfidence), "mark", job.MarkPlace)
 	if job.TimestampNote != "" {

@@ -120,8 +120,11 @@ func TestCrashSoak(t *testing.T) {
 		}
 	}
 	d := startDaemon(t, cfg)
-	waitFor(t, "every input delivered", 10*time.Minute, func() bool {
-		return len(glob(outbox, "*.json")) >= inputs && len(glob(filepath.Join(dir, "archive"), "*")) >= inputs
+	// Every input accounted for: delivered and archived, or failed (which checkExactlyOnce
+	// then reports).
+	waitFor(t, "every input delivered or failed", 10*time.Minute, func() bool {
+		done := len(glob(filepath.Join(dir, "archive"), "*")) + len(glob(filepath.Join(dir, "failed"), "*.error.txt"))
+		return len(glob(outbox, "*.json")) >= inputs-len(glob(filepath.Join(dir, "failed"), "*.error.txt")) && done >= inputs
 	}, d.log)
 	d.stop(t)
 	t.Logf("crash soak: %d inputs, %d kills with SIGKILL, %v in all", inputs, kills, time.Since(started).Round(time.Second))
