@@ -282,6 +282,7 @@ func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 		s.moveSidecar(job, s.config().Folders.Archive, filepath.Base(dst))
 	}
 	// Already moved when a crash came between the move and this record.
+	s.removeWork(job) // left behind when a crash came right after signing
 	if job.Work != "" {
 		if err := os.Remove(job.Work); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("cannot remove work file", "file", job.Work, "err", err)
