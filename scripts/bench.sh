@@ -445,10 +445,10 @@ OCRmyPDF's PDF/A: $(v ocrmypdf_bytes_per_page) bytes a page over the whole corpu
 
 ## A slow token does not stall OCR
 
-The same corpus through the daemon twice with default settings: once on the SoftHSM dev token,
-once on the same token behind \`libslowtoken.so\`, a 30-line PKCS#11 module built by the script that
-hands out SoftHSM's own function list with \`C_Sign\` wrapped in a ${SIGN_DELAY_MS} ms sleep
-(\`SCANSTATION_SIGNING_MODULE\` points at it; no station code is changed).
+The same corpus through the daemon three times with default settings: on the SoftHSM dev token,
+then on the same token behind \`libslowtoken.so\`, a 30-line PKCS#11 module built by the script that
+hands out SoftHSM's own function list with \`C_Sign\` wrapped in a sleep, of ${SIGN_DELAY_MS} ms and
+then of ${BACKLOG_DELAY_MS} ms (\`SCANSTATION_SIGNING_MODULE\` points at it; no station code is changed).
 
 | | fast token | ${SIGN_DELAY_MS} ms a signature | ${BACKLOG_DELAY_MS} ms a signature |
 |---|---:|---:|---:|
