@@ -71,17 +71,16 @@ type Options struct {
 }
 
 // Room kept in /Contents for an RFC 3161 timestamp token (with the TSA's
-// certificates): a smaller share when no TSA is set, for a later B-T
-// upgrade, which scanstation does not do itself.
-const (
-	timestampRoom      = 16 << 10
-	laterTimestampRoom = 8 << 10
-)
+// certificates) when a TSA is set. Without one none is kept: a later
+// upgrade would add a document timestamp in a revision of its own (PAdES
+// B-LTA), not into this signature, and every kilobyte kept is two in the
+// file (hex) for every document.
+const timestampRoom = 16 << 10
 
 // contentsSize is how many bytes of CMS the /Contents placeholder holds: the
 // certificates, room for the signature and signed attributes, and a timestamp.
 func contentsSize(chain []*x509.Certificate, timestamp bool) int {
-	n := laterTimestampRoom + 4<<10
+	n := 4 << 10
 	if timestamp {
 		n = timestampRoom + 4<<10
 	}

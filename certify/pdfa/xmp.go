@@ -128,8 +128,7 @@ func (p *xmpPacket) bytes() []byte {
 		b.WriteString("  </rdf:Description>\n")
 	}
 	b.WriteString(" </rdf:RDF>\n</x:xmpmeta>\n")
-	// Some padding lets an editor update the metadata in place.
-	b.WriteString(strings.Repeat(strings.Repeat(" ", 99)+"\n", 20))
+	// No padding: the station never edits metadata in place, and every document would carry it.
 	b.WriteString("<?xpacket end=\"w\"?>")
 	return b.Bytes()
 }
