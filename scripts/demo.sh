@@ -24,7 +24,7 @@ bin/scanstation process --config "$demo/scanstation.yaml" "$demo/samples/sample-
 
 out=$(ls -t "$demo"/outbox/*.pdf | head -n 1)
 echo "==> verifying $out"
-bin/scanstation verify "$out"
+bin/scanstation verify --trust "$demo/dev-ca.pem" "$out"
 echo
 echo "Done. The signed PDF/A is $out; its record is ${out%.pdf}.json."
 echo "Run the daemon with: bin/scanstation run --config $demo/scanstation.yaml"
