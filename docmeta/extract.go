@@ -204,6 +204,7 @@ type extractor struct {
 	h             int // median word height
 	width, height int
 	split         int // x between the organ column and the motto column
+	mottoRow      int // index of the first row of the motto, -1 when none
 	numberRow     int // index of the row with "Số:", -1 when none
 	numberEnd     int // index in that row of the word after the number
 	dateRow       int
@@ -219,10 +220,14 @@ func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
 // left of it. Without a motto, the middle of the page.
 func (e *extractor) findSplit() {
 	e.split = e.width / 2
-	for _, r := range e.rows[:min(len(e.rows), 8)] {
+	e.mottoRow = -1
+	for ri, r := range e.rows[:min(len(e.rows), 8)] {
 		for i := 0; i+1 < len(r.words); i++ {
 			a, b := fold(trimPunct(r.words[i].text)), fold(trimPunct(r.words[i+1].text))
 			if (a == "cong" && strings.HasPrefix(b, "ho")) || (a == "doc" && b == "lap") {
+				if e.mottoRow < 0 {
+					e.mottoRow = ri
+				}
 				if x := r.words[i].box.Min.X - e.h/2; x > e.width/4 {
 					e.split = min(e.split, x)
 				}
@@ -429,7 +434,9 @@ func startsOrgan(line string) bool {
 }
 
 // organ reads the block left of the motto above the number: the last organ
-// named is the issuing organ, the ones above it its parent.
+// named is the issuing organ, the ones above it its parent. Rows wholly
+// above the motto (an organ block centred over it, as on the demo page)
+// share no height with the motto column and are read whole.
 func (e *extractor) organ(m *Metadata) {
 	stop := len(e.rows)
 	for _, i := range []int{e.numberRow, e.dateRow} {
@@ -442,8 +449,11 @@ func (e *extractor) organ(m *Metadata) {
 	}
 	var units [][]word
 	var lines [][]string
-	for _, r := range e.rows[:stop] {
-		ws := r.leftOf(e.split)
+	for ri, r := range e.rows[:stop] {
+		ws := r.words
+		if ri >= e.mottoRow {
+			ws = r.leftOf(e.split)
+		}
 		if len(ws) == 0 {
 			continue
 		}
@@ -493,13 +503,27 @@ func (e *extractor) typeAndSubject(m *Metadata) {
 	}
 	for ri := start; ri < min(len(e.rows), start+4); ri++ {
 		r := e.rows[ri]
-		// "V/v ..." under the number, left of the motto column.
+		// "V/v ..." under the number, left of the motto column. A V/v
+		// line that runs on past the column (one long line under the
+		// number) keeps the words Tesseract read on its line; the right
+		// column's content (the place and date) is on another line.
 		if left := r.leftOf(e.split); len(left) > 0 && vvPattern.MatchString(fold(left[0].text)) {
-			ws := left[1:]
+			vv := left[0]
+			var ws []word
+			right := e.split
+			for _, w := range r.words {
+				if w.box.Min.X <= vv.box.Min.X {
+					continue
+				}
+				if w.cx() < e.split || w.line == vv.line {
+					ws = append(ws, w)
+					right = max(right, w.box.Max.X)
+				}
+			}
 			last := r
 			for next := ri + 1; next < len(e.rows); next++ {
 				n := e.rows[next]
-				if n.cy()-last.cy() > 2*e.h || n.box().Max.X > e.split+e.h || startsBody(n.text()) {
+				if n.cy()-last.cy() > 2*e.h || n.box().Max.X > right+e.h || startsBody(n.text()) {
 					break
 				}
 				ws = append(ws, n.words...)

@@ -227,3 +227,24 @@ func TestLexiconSplitsGluedWords(t *testing.T) {
 		t.Errorf("restored %q", s)
 	}
 }
+
+// TestExtractLongVvLine: a V/v line running past the motto's left edge keeps
+// the words on its own Tesseract line up to its end.
+func TestExtractLongVvLine(t *testing.T) {
+	p := &page{}
+	p.at(550, 250, "ỦY BAN NHÂN DÂN")
+	p.line--
+	p.at(1190, 250, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+	p.at(480, 315, "TINH BA RIA - VUNG TAU")
+	p.line--
+	p.at(1380, 318, "Độc lập - Tự do - Hạnh phúc")
+	p.at(580, 400, "Số: 2417/UBND-VP")
+	p.at(1300, 402, "Bà Rịa - Vũng Tàu, ngày 05 tháng 6 năm 2020")
+	p.at(430, 470, "V/v triển khai số hóa hồ sơ, tài liệu lưu trữ của cơ quan")
+	p.at(860, 630, "Kính gửi: Các sở, ban, ngành thuộc tỉnh.")
+	m := Extract(&p.res, pageW, pageH)
+	checkFields(t, m, map[string]string{
+		"subject":    "triển khai số hóa hồ sơ, tài liệu lưu trữ của cơ quan",
+		"organ_name": "ỦY BAN NHÂN DÂN TỈNH BÀ RỊA - VŨNG TÀU",
+	})
+}
