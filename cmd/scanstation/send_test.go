@@ -124,4 +124,12 @@ func TestPackageFilledFromTheScanArrivesOnce(t *testing.T) {
 	if number.Value != "2417" || number.Source != "extracted" {
 		t.Errorf("the sidecar's record does not say the number was read from the page: %s", side.Metadata["code_number"])
 	}
+	var organ struct{ Value string }
+	json.Unmarshal(side.Metadata["organ_name"], &organ)
+	if organ.Value != "ỦY BAN NHÂN DÂN TỈNH BÀ RỊA - VŨNG TÀU" {
+		t.Errorf("the issuing organ read from page 1 is %q", organ.Value)
+	}
+	if doc.Subject != "triển khai số hóa hồ sơ, tài liệu lưu trữ của cơ quan" {
+		t.Errorf("the subject read from page 1 is %q", doc.Subject)
+	}
 }
