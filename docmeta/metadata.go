@@ -153,6 +153,34 @@ func (m Metadata) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// UnmarshalJSON reads what MarshalJSON writes, so a record kept as JSON (the journal, a
+// sidecar) comes back with its confidences and sources.
+func (m *Metadata) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*m = Metadata{}
+	for _, nf := range m.fields() {
+		if v, ok := raw[nf.name]; ok {
+			if err := json.Unmarshal(v, nf.f); err != nil {
+				return fmt.Errorf("%s: %w", nf.name, err)
+			}
+		}
+	}
+	if v, ok := raw["language"]; ok {
+		if err := json.Unmarshal(v, &m.Language); err != nil {
+			return fmt.Errorf("language: %w", err)
+		}
+	}
+	if v, ok := raw["page_amount"]; ok {
+		if err := json.Unmarshal(v, &m.PageAmount); err != nil {
+			return fmt.Errorf("page_amount: %w", err)
+		}
+	}
+	return nil
+}
+
 // A Problem is a value outside the limits of Decree 30/2020 Appendix VI.
 type Problem struct {
 	Field  string // one of FieldNames

@@ -94,3 +94,23 @@ func TestMarshalJSON(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", data, want)
 	}
 }
+
+func TestMetadataJSONRoundTrip(t *testing.T) {
+	want := Metadata{
+		CodeNumber: Field{Value: "2417", Confidence: 0.92, Source: SourceExtracted},
+		Subject:    Field{Value: "Triển khai số hóa", Confidence: 1, Source: SourceSidecar},
+		Language:   "vi",
+		PageAmount: 3,
+	}
+	data, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Metadata
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("round trip through %s gives %+v, want %+v", data, got, want)
+	}
+}

@@ -73,21 +73,12 @@ func (s *Station) describe(job *journal.Job, rec *recognition) (docmeta.Metadata
 	return meta, warnings, nil
 }
 
-// metadataOf reads the record kept in the journal (as docmeta.Metadata marshals it: each
-// known field under its name, with value, confidence and source).
+// metadataOf reads the record kept in the journal.
 func metadataOf(job *journal.Job) docmeta.Metadata {
 	var m docmeta.Metadata
-	var raw map[string]json.RawMessage
-	if job.Metadata == "" || json.Unmarshal([]byte(job.Metadata), &raw) != nil {
-		return m
+	if job.Metadata != "" {
+		json.Unmarshal([]byte(job.Metadata), &m) // written by recognise from the same type
 	}
-	for name, value := range raw {
-		if f, ok := m.Get(name); ok {
-			json.Unmarshal(value, f)
-		}
-	}
-	json.Unmarshal(raw["language"], &m.Language)
-	json.Unmarshal(raw["page_amount"], &m.PageAmount)
 	return m
 }
 

@@ -75,12 +75,16 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 
 	prof := s.profile(job)
 	verdict := quality.Check(rec.facts, rules(prof))
-	var warnings []string
+	var warnings, failures []string
 	for _, f := range verdict.Findings {
 		warnings = append(warnings, f.Message)
+		if f.Fails {
+			failures = append(failures, f.Message)
+		}
 	}
+	// The reason names only what failed; a note such as a blank page kept is not a reason.
 	if verdict.Failed() && prof.OnFail == "reject" {
-		return &stageError{"quality", fmt.Errorf("%s does not meet the scanning rules:\n  %s", job.SourceName, strings.Join(warnings, "\n  "))}
+		return &stageError{"quality", fmt.Errorf("%s does not meet the scanning rules:\n  %s", job.SourceName, strings.Join(failures, "\n  "))}
 	}
 	rec = rec.without(verdict.Drop)
 	if len(rec.pages) == 0 {
@@ -220,7 +224,7 @@ func (r *recognition) without(drop []int) *recognition {
 // build writes the unsigned PDF/A and what the mark needs of page 1 into the work folder.
 func (s *Station) build(ctx context.Context, job *journal.Job, rec *recognition) error {
 	started := time.Now()
-	pdf, err := s.certifier.Load().Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
+	pdf, err := s.buildPDF(job, rec)
 	if err != nil {
 		return &stageError{"build", err}
 	}
@@ -236,6 +240,12 @@ func (s *Station) build(ctx context.Context, job *journal.Job, rec *recognition)
 	s.metrics.Stage(journal.StageBuild, "ok", job.Pages, job.StageTimes[journal.StageBuild])
 	job.State = journal.Built
 	return s.recordJob(ctx, job)
+}
+
+// buildPDF writes the unsigned PDF/A of a recognised job with its conversion record.
+func (s *Station) buildPDF(job *journal.Job, rec *recognition) ([]byte, error) {
+	doc := &pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}
+	return s.certifier.Load().Build(doc, s.conversionRecord(job))
 }
 
 func (s *Station) savePage1(job *journal.Job, rec *recognition) error {
@@ -298,7 +308,7 @@ func (s *Station) holdForApproval(ctx context.Context, job *journal.Job, rec *re
 	if err := outbox.WriteFileAtomic(s.workDir, fmt.Sprintf("%d.ocr.json", job.ID), data, 0o600); err != nil {
 		return &stageError{"build", err}
 	}
-	preview, err := s.certifier.Load().Build(&pdfa.Document{Pages: rec.pages, Title: job.SourceName, Creator: "scanstation"}, s.conversionRecord(job))
+	preview, err := s.buildPDF(job, rec)
 	if err != nil {
 		return &stageError{"build", err}
 	}
