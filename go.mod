@@ -2,6 +2,8 @@ module scanstation
 
 go 1.26.0
 
+toolchain go1.26.8
+
 require (
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/fsnotify/fsnotify v1.10.1

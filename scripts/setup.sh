@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
 # Installs everything scanstation and its tests need on a Debian 12 machine, as root:
 # Debian packages, veraPDF (Maven Central), pyHanko (PyPI), Go modules.
-# Safe to run again: every step checks before it installs.
+# Every outside tool is pinned to an exact version and checked by hash (scripts/pins/,
+# docs/pins.md says how to move a pin). Safe to run again: a tool whose pin has not changed
+# is not installed again.
+#
+# SCANSTATION_TOOLS (default /opt/scanstation-tools) is where the tools go; their commands
+# are linked into $SCANSTATION_TOOLS/bin, which scripts/test.sh puts first on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TOOLS_DIR=${SCANSTATION_TOOLS:-/opt/scanstation-tools}
-VERAPDF_VERSION=${VERAPDF_VERSION:-1.28.2}
+DEFAULT_TOOLS_DIR=/opt/scanstation-tools
+TOOLS_DIR=${SCANSTATION_TOOLS:-$DEFAULT_TOOLS_DIR}
+PINS=scripts/pins
+VERAPDF_VERSION=$(cat "$PINS/verapdf.version")
+MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 say() { printf '==> %s\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+# Go: the version go.mod's toolchain line names, or newer. GOTOOLCHAIN=local: we ask what this
+# machine has, not what Go would download.
+want_go=$(awk '$1 == "toolchain" { sub(/^go/, "", $2); print $2 }' go.mod)
+have_go=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null | sed 's/^go//') ||
+  die "Go is not installed. scanstation builds with Go $want_go or newer (go.mod's toolchain line); install it from https://go.dev/dl/ and run this again."
+if [ "$(printf '%s\n%s\n' "$want_go" "$have_go" | sort -V | head -n 1)" != "$want_go" ]; then
+  die "this machine has Go $have_go, but scanstation builds with Go $want_go or newer (go.mod's toolchain line). Install Go $want_go from https://go.dev/dl/ and run this again."
+fi
 
 debian_packages=(
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng
   tesseract-ocr-vie tesseract-ocr-script-viet
   fonts-liberation2 icc-profiles-free softhsm2 opensc poppler-utils qpdf
-  libnss3-tools img2pdf libtiff-tools python3-venv pkg-config
+  libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jre-headless maven
 )
 missing=()
 for p in "${debian_packages[@]}"; do
@@ -27,10 +45,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-mkdir -p "$TOOLS_DIR"
+mkdir -p "$TOOLS_DIR/bin"
 
-# veraPDF, the PDF/A judge, from Maven Central.
-if [ ! -d "$TOOLS_DIR/verapdf/lib" ]; then
+# installed TOOL PINFILE... succeeds when TOOL was installed from exactly these pin files.
+pin_stamp() { cat "$@" | sha256sum | cut -d' ' -f1; }
+installed() {
+  local tool=$1; shift
+  [ -f "$TOOLS_DIR/$tool/.pin" ] && [ "$(cat "$TOOLS_DIR/$tool/.pin")" = "$(pin_stamp "$@")" ]
+}
+
+# veraPDF, the PDF/A judge, from Maven Central: the version in verapdf.version, every jar
+# checked against verapdf.sha256.
+if ! installed verapdf "$PINS/verapdf.version" "$PINS/verapdf.sha256"; then
   say "installing veraPDF $VERAPDF_VERSION from Maven Central"
   work=$(mktemp -d)
   cat >"$work/pom.xml" <<POM
@@ -45,25 +71,48 @@ if [ ! -d "$TOOLS_DIR/verapdf/lib" ]; then
   </dependencies>
 </project>
 POM
-  mvn -q -f "$work/pom.xml" dependency:copy-dependencies -DoutputDirectory="$work/lib"
+  mvn -q -B -f "$work/pom.xml" "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" -DoutputDirectory="$work/lib"
+  (cd "$work/lib" && sha256sum --quiet --strict -c "$OLDPWD/$PINS/verapdf.sha256") ||
+    die "veraPDF's jars from Maven Central do not match $PINS/verapdf.sha256"
+  extra=$(cd "$work/lib" && ls | grep -vxF -f <(awk '{ print $2 }' "$OLDPWD/$PINS/verapdf.sha256") || true)
+  [ -z "$extra" ] || die "Maven Central brought jars that $PINS/verapdf.sha256 does not list: $extra"
+  rm -rf "$TOOLS_DIR/verapdf"
   mkdir -p "$TOOLS_DIR/verapdf"
   mv "$work/lib" "$TOOLS_DIR/verapdf/lib"
   rm -rf "$work"
+  pin_stamp "$PINS/verapdf.version" "$PINS/verapdf.sha256" >"$TOOLS_DIR/verapdf/.pin"
 fi
-cat >"$TOOLS_DIR/verapdf/verapdf" <<SH
+cat >"$TOOLS_DIR/bin/verapdf" <<SH
 #!/bin/sh
 exec java -cp '$TOOLS_DIR/verapdf/lib/*' org.verapdf.apps.GreenfieldCliWrapper "\$@"
 SH
-chmod 755 "$TOOLS_DIR/verapdf/verapdf"
-ln -sf "$TOOLS_DIR/verapdf/verapdf" /usr/local/bin/verapdf
 
-# pyHanko, the signature judge, from PyPI, in its own venv so it never fights the system Python.
-if [ ! -x "$TOOLS_DIR/pyhanko/bin/pyhanko" ]; then
-  say "installing pyHanko from PyPI"
+# pyHanko, the signature judge, from PyPI, in its own venv so it never fights the system
+# Python; every package pinned and checked by hash.
+if ! installed pyhanko "$PINS/judges.lock"; then
+  say "installing pyHanko from PyPI ($PINS/judges.lock)"
+  rm -rf "$TOOLS_DIR/pyhanko"
   /usr/bin/python3 -m venv "$TOOLS_DIR/pyhanko"
-  "$TOOLS_DIR/pyhanko/bin/pip" install -q 'pyhanko[opentype]' pyhanko-certvalidator pyhanko-cli
+  "$TOOLS_DIR/pyhanko/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes \
+    -r "$PINS/judges.lock"
+  "$TOOLS_DIR/pyhanko/bin/pip" check -q >/dev/null
+  pin_stamp "$PINS/judges.lock" >"$TOOLS_DIR/pyhanko/.pin"
 fi
-ln -sf "$TOOLS_DIR/pyhanko/bin/pyhanko" /usr/local/bin/pyhanko
+ln -sf "$TOOLS_DIR/pyhanko/bin/pyhanko" "$TOOLS_DIR/bin/pyhanko"
+# The tests ask pyHanko's library directly (internal/judge); a venv's Python must be started
+# from inside the venv to see its packages, so this is a wrapper, not a link.
+cat >"$TOOLS_DIR/bin/pyhanko-python" <<SH
+#!/bin/sh
+exec '$TOOLS_DIR/pyhanko/bin/python' "\$@"
+SH
+chmod 755 "$TOOLS_DIR/bin/verapdf" "$TOOLS_DIR/bin/pyhanko-python"
+
+# With the default tools folder the judges are also on everyone's PATH.
+if [ "$TOOLS_DIR" = "$DEFAULT_TOOLS_DIR" ]; then
+  for tool in verapdf pyhanko pyhanko-python; do
+    ln -sf "$TOOLS_DIR/bin/$tool" "/usr/local/bin/$tool"
+  done
+fi
 
 if [ -f go.mod ]; then
   say "downloading Go modules"
