@@ -5,7 +5,7 @@
 # BENCH_PAGES, default 48), in one run, with the same languages (vie+eng), it measures:
 #   raw       the `tesseract` command on every file, one process per core, OMP_THREAD_LIMIT=1,
 #             with Tesseract's default page segmentation (--psm 3) and with OSD (--psm 1)
-#   ocrmypdf  OCRmyPDF (newest from PyPI, own venv) --output-type pdfa --rotate-pages, one file per
+#   ocrmypdf  OCRmyPDF (pinned, scripts/pins/bench.lock, own venv) --output-type pdfa --rotate-pages, one file per
 #             core at a time (-j 1 each)
 #   station   scanstation's daemon (OCR, PDF/A, mark, signature on a SoftHSM dev token, outbox),
 #             files dropped in its inbox, once with pdf.lossless_as_jpeg=true and once with the default
@@ -20,7 +20,7 @@
 #
 # A full run takes about 45 minutes on 2 shared cores, two thirds of it the soak
 # (BENCH_SOAK_PAGES=0 skips it). Needs root on Debian 12 for the installs (apt: tesseract, softhsm2, ghostscript, sqlite3, time, gcc;
-# PyPI: ocrmypdf in /opt/scanstation-tools/ocrmypdf).
+# PyPI: ocrmypdf in /opt/scanstation-tools/ocrmypdf, pinned by scripts/pins/bench.lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -68,12 +68,18 @@ step_setup() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  if [ ! -x "$TOOLS_DIR/ocrmypdf/bin/ocrmypdf" ]; then
-    say "installing OCRmyPDF (newest) from PyPI into $TOOLS_DIR/ocrmypdf"
+  # OCRmyPDF, the peer, pinned with every package it needs by hash (scripts/pins/bench.lock,
+  # docs/pins.md); installed again only when the lock changes.
+  local lock=$ROOT/scripts/pins/bench.lock stamp
+  stamp=$(sha256sum "$lock" | cut -d' ' -f1)
+  if [ "$(cat "$TOOLS_DIR/ocrmypdf/.pin" 2>/dev/null)" != "$stamp" ]; then
+    say "installing OCRmyPDF from PyPI ($lock) into $TOOLS_DIR/ocrmypdf"
     mkdir -p "$TOOLS_DIR"
+    rm -rf "$TOOLS_DIR/ocrmypdf"
     /usr/bin/python3 -m venv "$TOOLS_DIR/ocrmypdf"
-    "$TOOLS_DIR/ocrmypdf/bin/pip" install -q --upgrade pip
-    "$TOOLS_DIR/ocrmypdf/bin/pip" install -q --upgrade ocrmypdf
+    "$TOOLS_DIR/ocrmypdf/bin/pip" install -q --disable-pip-version-check --no-deps --require-hashes -r "$lock"
+    "$TOOLS_DIR/ocrmypdf/bin/pip" check -q >/dev/null
+    echo "$stamp" >"$TOOLS_DIR/ocrmypdf/.pin"
   fi
   "$TOOLS_DIR/ocrmypdf/bin/ocrmypdf" --version >/dev/null
 }
@@ -380,7 +386,7 @@ Every figure below comes from one run of the script on the same corpus; the comm
   CPU, so the figures are comparable with each other (same run, similar load) more than absolute.
 - scanstation built from $(v build_rev) (the working tree at the start of the run), $(go version | cut -d' ' -f3)
 - $(tesseract --version 2>&1 | head -1), $(tesseract --version 2>&1 | sed -n 2p | xargs), Debian models vie + eng, osd
-- OCRmyPDF $(v ocrmypdf_version) (PyPI, newest at the run), Ghostscript $(v gs_version)
+- OCRmyPDF $(v ocrmypdf_version) (PyPI, pinned in scripts/pins/bench.lock), Ghostscript $(v gs_version)
 - SoftHSM $(softhsm2-util --version) (the dev token made by \`scanstation init --dev-token\`)
 
 ## The corpus

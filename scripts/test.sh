@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PATH="/usr/local/bin:$PATH"
+export PATH="${SCANSTATION_TOOLS:-/opt/scanstation-tools}/bin:/usr/local/bin:$PATH"
 go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
