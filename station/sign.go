@@ -13,6 +13,7 @@ import (
 
 	"scanstation/certify"
 	"scanstation/certify/mark"
+	"scanstation/certify/pdfa"
 	"scanstation/certify/token"
 	"scanstation/journal"
 	"scanstation/outbox"
@@ -109,26 +110,51 @@ func (s *Station) removeWork(job *journal.Job) {
 	os.Remove(filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 }
 
-// validatePDFA runs the configured veraPDF command; a file it does not find PDF/A-2u compliant
-// is refused with its findings. Without a command nothing is checked.
+// validatePDFA runs the configured veraPDF command and decides by its XML report on stdout,
+// never by what it prints on stderr: a file it does not find PDF/A-2u compliant is refused with
+// the rules it failed, and a run that gives no readable report refuses the file too (fails
+// closed). Without a command nothing is checked.
 func (s *Station) validatePDFA(ctx context.Context, path string) error {
 	fields := strings.Fields(s.config().Validation.VeraPDF)
 	if len(fields) == 0 {
 		return nil
 	}
-	args := append(fields[1:], "--flavour", "2u", "--format", "text", path)
+	args := append(fields[1:], "--flavour", "2u", "--format", "xml", path)
 	cmd := exec.CommandContext(ctx, fields[0], args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	text := out.String()
-	if strings.Contains(text, "PASS ") && !strings.Contains(text, "FAIL ") {
-		return nil
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	report, err := pdfa.ParseVeraPDFReport(&stdout)
+	if err != nil {
+		// No report: what veraPDF said on stderr is all there is to explain why.
+		why := err.Error()
+		if runErr != nil {
+			why = runErr.Error() + "; " + why
+		}
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			why += "\n" + firstLines(msg, 20)
+		}
+		return fmt.Errorf("veraPDF could not check the signed copy: %s", why)
 	}
-	if err != nil && out.Len() == 0 {
-		return fmt.Errorf("veraPDF could not check the signed copy: %w", err)
+	if !report.Compliant {
+		return fmt.Errorf("veraPDF finds the signed copy not PDF/A-2u compliant:\n%s", report.Summary())
 	}
-	return fmt.Errorf("veraPDF finds the signed copy not PDF/A-2u compliant:\n%s", strings.TrimSpace(text))
+	if runErr != nil {
+		// A compliant report from a run that failed (killed, or a wrapper's later step
+		// failed) is not trusted.
+		return fmt.Errorf("veraPDF could not check the signed copy: its report says compliant but the run failed: %v", runErr)
+	}
+	return nil
+}
+
+// firstLines keeps the first n lines of s, enough to name the cause without a whole stack
+// trace in the reason file.
+func firstLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return strings.Join(lines[:n], "\n") + "\n…"
 }
 
 // signer is the one goroutine that signs: the token never sees two requests at once, and
