@@ -13,7 +13,6 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +20,8 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
+
+	"scanstation/internal/judge"
 )
 
 // Fixtures are made by the tests themselves: Go's encoders, then the same
@@ -223,11 +224,12 @@ func writeFile(tb testing.TB, dir, name string, data []byte) string {
 	return p
 }
 
+// run runs a tool that makes a fixture; it must exit 0. A tool that is missing fails the
+// test (judge.Run), and its stderr is shown only if the test fails.
 func run(tb testing.TB, name string, args ...string) {
 	tb.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	if out, ok := judge.Run(tb, name, args...); !ok {
+		tb.Fatalf("%s %s failed:\n%s", name, strings.Join(args, " "), out)
 	}
 }
 

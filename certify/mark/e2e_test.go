@@ -8,16 +8,14 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +24,7 @@ import (
 	"scanstation/certify/mark"
 	"scanstation/certify/pades"
 	"scanstation/certify/pdfa"
+	"scanstation/internal/judge"
 )
 
 // TestSignedMark signs a PDF/A made by certify/pdfa with the mark as the
@@ -63,11 +62,13 @@ func TestSignedMark(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if out := run(t, "verapdf", "--flavour", "2u", "--format", "xml", file); !strings.Contains(out, `isCompliant="true"`) {
-				t.Errorf("veraPDF does not find the signed file PDF/A-2u compliant:\n%s", failedRules(out))
+			if rep := judge.PDFA(t, file); !rep.Compliant {
+				t.Errorf("veraPDF does not find the signed file PDF/A-2u compliant:\n%s", rep.Summary())
 			}
-			if out := run(t, "pdfsig", file); !strings.Contains(out, "Signature is Valid") {
-				t.Errorf("pdfsig:\n%s", out)
+			if v := judge.PdfSig(t, file); v.ExitCode != 0 {
+				t.Fatalf("pdfsig exits %d:\n%s", v.ExitCode, v.Stdout)
+			} else if !slices.ContainsFunc(v.Signatures, func(s judge.PdfSigSignature) bool { return s.Valid }) {
+				t.Errorf("pdfsig finds no valid signature:\n%s", v.Stdout)
 			}
 
 			// The box as displayed, with y down from the top as pdftotext and
@@ -252,29 +253,13 @@ func readPNG(t *testing.T, path string) image.Image {
 	return img
 }
 
-// run runs an outside tool that must exit 0, except veraPDF, whose verdict
-// is in its report.
+// run runs an outside tool that must exit 0 and returns its stdout; a tool that is missing
+// fails the test.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed; run scripts/setup.sh", name)
+	out, ok := judge.Run(t, name, args...)
+	if !ok {
+		t.Fatalf("%s %s failed:\n%s", name, strings.Join(args, " "), out)
 	}
-	out, err := exec.Command(name, args...).Output()
-	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && name == "verapdf") {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// failedRules picks the failed rule summaries out of a veraPDF XML report.
-func failedRules(report string) string {
-	var b strings.Builder
-	for _, m := range regexp.MustCompile(`(?s)<rule [^>]*status="failed"[^>]*>.*?<description>(.*?)</description>`).FindAllStringSubmatch(report, -1) {
-		fmt.Fprintln(&b, m[0][:min(len(m[0]), 300)])
-	}
-	if b.Len() == 0 {
-		return report[:min(len(report), 3000)]
-	}
-	return b.String()
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"crypto/sha256"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -45,13 +46,43 @@ func readFile(t testing.TB, path string) []byte {
 	return b
 }
 
-func needTool(t testing.TB, name string) string {
+// output runs an outside tool and returns its stdout and exit code. Its stderr is kept out
+// of the answer and shown only when the test fails. A tool that is not installed, or cannot
+// be started, fails the test: it never skips it (scripts/setup.sh installs them). This
+// package's tests cannot use internal/judge, which imports this package.
+func output(t testing.TB, cmd *exec.Cmd) (stdout string, code int) {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s is not installed (scripts/setup.sh installs it)", name)
+	name := filepath.Base(cmd.Path)
+	if cmd.Err != nil {
+		t.Fatalf("%s is not installed; scripts/setup.sh installs it (a tool that is missing fails the test): %v", name, cmd.Err)
 	}
-	return p
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running %s: %v", name, err)
+	}
+	if errOut.Len() > 0 {
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s wrote on stderr (not read as its answer):\n%s", strings.Join(cmd.Args, " "), errOut.String())
+			}
+		})
+	}
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+// veraPDF is veraPDF's verdict on a file against PDF/A-2u, read from its XML report on
+// stdout.
+func veraPDF(t testing.TB, path string) VeraPDFReport {
+	t.Helper()
+	out, code := output(t, exec.Command("verapdf", "--flavour", "2u", "--format", "xml", path))
+	rep, err := ParseVeraPDFReport(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("veraPDF on %s (exit %d): %v", path, code, err)
+	}
+	return rep
 }
 
 // uprightWords lays lines of text out as OCR would find them on the
@@ -178,14 +209,14 @@ func writeTemp(t *testing.T, doc *Document) string {
 	return path
 }
 
-func run(t *testing.T, name string, args ...string) string {
+// run runs an outside tool that must exit 0 and returns its stdout.
+func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	needTool(t, name)
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	out, code := output(t, exec.Command(name, args...))
+	if code != 0 {
+		t.Fatalf("%s %s: exit %d\n%s", name, strings.Join(args, " "), code, out)
 	}
-	return string(out)
+	return out
 }
 
 // skewWords gives the boxes the words have in a scan that came out turned
@@ -264,10 +295,8 @@ func TestWriteValidates(t *testing.T) {
 	dir := filepath.Dir(path)
 
 	t.Run("veraPDF", func(t *testing.T) {
-		needTool(t, "verapdf")
-		out, _ := exec.Command("verapdf", "--flavour", "2u", "--format", "xml", path).CombinedOutput()
-		if !bytes.Contains(out, []byte(`isCompliant="true"`)) {
-			t.Fatalf("veraPDF says the file is not PDF/A-2u:\n%s", failedRules(out))
+		if rep := veraPDF(t, path); !rep.Compliant {
+			t.Fatalf("veraPDF says the file is not PDF/A-2u:\n%s", rep.Summary())
 		}
 	})
 
@@ -361,7 +390,6 @@ func TestWriteValidates(t *testing.T) {
 	})
 
 	t.Run("pdfimages", func(t *testing.T) {
-		needTool(t, "pdfimages")
 		prefix := filepath.Join(dir, "img")
 		run(t, "pdfimages", "-j", "-f", "1", "-l", "1", path, prefix)
 		got := readFile(t, prefix+"-000.jpg")
@@ -405,27 +433,6 @@ func TestWriteValidates(t *testing.T) {
 			t.Errorf("conv:Agency = %q", agencies)
 		}
 	})
-}
-
-// failedRules picks the failed rules out of a veraPDF XML report.
-func failedRules(report []byte) string {
-	rules := regexp.MustCompile(`(?s)<rule [^>]*status="failed"[^>]*>.*?</rule>`).FindAll(report, -1)
-	if len(rules) == 0 {
-		return string(report)
-	}
-	var b strings.Builder
-	for _, r := range rules {
-		clause := regexp.MustCompile(`clause="([^"]*)" testNumber="([^"]*)"`).FindSubmatch(r)
-		desc := regexp.MustCompile(`(?s)<description>(.*?)</description>`).FindSubmatch(r)
-		msg := regexp.MustCompile(`(?s)<errorMessage>(.*?)</errorMessage>`).FindSubmatch(r)
-		if clause != nil && desc != nil {
-			fmt.Fprintf(&b, "%s-%s: %s\n", clause[1], clause[2], desc[1])
-		}
-		if msg != nil {
-			fmt.Fprintf(&b, "    %s\n", msg[1])
-		}
-	}
-	return b.String()
 }
 
 // BenchmarkWrite writes a 10-page document of A4 JPEG pages at 300 dpi

@@ -19,15 +19,14 @@ import (
 // words and, for comparison, its lines as it grouped them itself.
 func tesseractLines(t *testing.T, jpegPath string) (words []Word, lines []string) {
 	t.Helper()
-	needTool(t, "tesseract")
 	cmd := exec.Command("tesseract", jpegPath, "-", "-l", "vie+eng", "tsv")
 	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tesseract: %v", err)
+	out, code := output(t, cmd)
+	if code != 0 {
+		t.Fatalf("tesseract: exit %d", code)
 	}
 	lineOf := map[string]int{}
-	for _, row := range strings.Split(string(out), "\n")[1:] {
+	for _, row := range strings.Split(out, "\n")[1:] {
 		f := strings.Split(row, "\t")
 		if len(f) < 12 || f[0] != "5" || strings.TrimSpace(f[11]) == "" {
 			continue

@@ -6,7 +6,6 @@ import (
 	"image"
 	"io"
 	"math"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -291,10 +290,8 @@ func TestWriteWithoutTextValidates(t *testing.T) {
 	doc.Pages = append(doc.Pages, Page{Image: rgbFlateImage(t, 100, 100, 100),
 		Words: []Word{{" ", image.Rect(1, 1, 20, 20)}, {"\x00\uFEFF", image.Rect(30, 1, 50, 20)}}})
 	path := writeTemp(t, doc)
-	needTool(t, "verapdf")
-	out, _ := exec.Command("verapdf", "--flavour", "2u", "--format", "xml", path).CombinedOutput()
-	if !bytes.Contains(out, []byte(`isCompliant="true"`)) {
-		t.Fatalf("veraPDF says the file is not PDF/A-2u:\n%s", failedRules(out))
+	if rep := veraPDF(t, path); !rep.Compliant {
+		t.Fatalf("veraPDF says the file is not PDF/A-2u:\n%s", rep.Summary())
 	}
 	if text := run(t, "pdffonts", path); strings.Contains(text, fontName) {
 		t.Errorf("a font was written for pages without text:\n%s", text)
