@@ -2,41 +2,12 @@ package pades
 
 import (
 	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// pyhankoCertification asks pyHanko's library which signature certifies
-// the document (the catalog's /Perms /DocMDP) and with which permission.
-func pyhankoCertification(t testing.TB, path string) string {
-	t.Helper()
-	bin, err := exec.LookPath("pyhanko")
-	if err != nil {
-		t.Fatal("pyhanko is not installed; run scripts/setup.sh")
-	}
-	if bin, err = filepath.EvalSymlinks(bin); err != nil {
-		t.Fatal(err)
-	}
-	script := `import sys
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation.pdf_embedded import read_certification_data
-with open(sys.argv[1], "rb") as f:
-    r = PdfFileReader(f)
-    info = read_certification_data(r)
-    for s in r.embedded_signatures:
-        certifies = info is not None and s.sig_object.container_ref == info.author_sig.container_ref
-        level = s.docmdp_level.name if s.docmdp_level else "-"
-        print(s.field_name, "certification" if certifies else "approval", level)
-`
-	out, err := exec.Command(filepath.Join(filepath.Dir(bin), "python"), "-c", script, path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pyhanko's reader: %v\n%s", err, out)
-	}
-	return string(out)
-}
+	"scanstation/internal/judge"
+)
 
 // TestStationFirstSignature signs a PDF/A the way the station signs a copy:
 // visible mark, certification, timestamp. Then a second person approves.
@@ -65,39 +36,44 @@ func TestStationFirstSignature(t *testing.T) {
 		t.Errorf("Verify: level %q, timestamp %v (valid %v) by %v", r.Level, r.Timestamp, r.TimestampValid, r.TimestampSigner)
 	}
 
-	if out, _ := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", path); !strings.Contains(out, `isCompliant="true"`) {
-		t.Errorf("veraPDF says the certified file is not PDF/A-2u:\n%s", out)
-	}
-	if got := pyhankoCertification(t, path); got != "Signature1 certification FILL_FORMS\n" {
-		t.Errorf("pyhanko reads the certification as %q", got)
+	if rep := judge.PDFA(t, path); !rep.Compliant {
+		t.Errorf("veraPDF says the certified file is not PDF/A-2u:\n%s", rep.Summary())
 	}
 	ca, tsaCA := pki.writeCA(t), writeTemp(t, "tsa-ca.pem", tsaPKI.caPEM)
-	out, _ := judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust-replace", "--trust", ca, "--trust", tsaCA, path)
-	for _, want := range []string{
-		"The signature is judged VALID.",
-		"Signature timestamp token: ",
-		"The timestamp token is cryptographically sound.",
-		"The TSA certificate is trusted.",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("pyhanko did not say %q:\n%s", want, out)
-		}
+	trust := judge.PyHankoOptions{Trust: []string{ca, tsaCA}}
+	v := judge.PyHanko(t, path, trust)
+	sig := pyhankoField(t, v, "Signature1")
+	if len(v.Signatures) != 1 || !sig.Certification || sig.DocMDPLevel != "FILL_FORMS" {
+		t.Errorf("pyhanko does not read one certification with FILL_FORMS: certification=%v\n%s", sig.Certification, v)
 	}
-	if out, _ := judge(t, "pdfsig", path); !strings.Contains(out, "Signature is Valid.") {
-		t.Errorf("pdfsig:\n%s", out)
+	if !sig.BottomLine {
+		t.Errorf("pyhanko does not judge the signature valid:\n%s", v)
+	}
+	if ts := sig.Timestamp; ts == nil || !ts.Intact || !ts.Valid || !ts.Trusted {
+		t.Errorf("pyhanko does not see a sound timestamp token from a trusted TSA:\n%s", v)
+	}
+	if ps := judge.PdfSig(t, path); pdfsigValid(ps) != 1 {
+		t.Errorf("pdfsig:\n%s", ps.Stdout)
 	}
 
 	// DocMDP P=2 allows another signature; pyHanko's look at the update
 	// says whether ours stays within what the certification allows.
 	approved := sign(t, signed, pki.signer, Options{Reason: "Phê duyệt", Time: opt.Time.Add(time.Hour)})
 	path2 := writeTemp(t, "approved.pdf", approved)
-	out, ok := judge(t, "pyhanko", "sign", "validate", "--trust-replace", "--trust", ca, "--trust", tsaCA, path2)
-	if !ok || !strings.Contains(out, "TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_FORM_FILLING,ACCEPTABLE_MODIFICATIONS") ||
-		!strings.Contains(out, "Signature2:") || strings.Contains(out, "ILLEGAL") {
-		t.Errorf("pyhanko does not accept an approval signature after the certification:\n%s", out)
+	v = judge.PyHanko(t, path2, trust)
+	first, second := pyhankoField(t, v, "Signature1"), pyhankoField(t, v, "Signature2")
+	for _, s := range v.Signatures {
+		if !s.BottomLine || strings.Contains(s.Summary, "ILLEGAL") {
+			t.Errorf("pyhanko does not accept %s after the certification:\n%s", s.Field, v)
+		}
 	}
-	if got := pyhankoCertification(t, path2); got != "Signature1 certification FILL_FORMS\nSignature2 approval -\n" {
-		t.Errorf("pyhanko reads the signatures as %q", got)
+	if !strings.Contains(first.Summary, "TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_FORM_FILLING,ACCEPTABLE_MODIFICATIONS") ||
+		first.ModificationLevel != "FORM_FILLING" || first.DocMDPOK == nil || !*first.DocMDPOK {
+		t.Errorf("pyhanko does not call the approval an acceptable form filling after the certification:\n%s", v)
+	}
+	if len(v.Signatures) != 2 || !first.Certification || first.DocMDPLevel != "FILL_FORMS" || second.Certification || second.DocMDPLevel != "" {
+		t.Errorf("pyhanko reads the signatures as certification=%v %q and certification=%v %q:\n%s",
+			first.Certification, first.DocMDPLevel, second.Certification, second.DocMDPLevel, v)
 	}
 	rep, err := Verify(approved, VerifyOptions{Roots: roots})
 	if err != nil || len(rep.Signatures) != 2 {

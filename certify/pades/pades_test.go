@@ -2,55 +2,57 @@ package pades
 
 import (
 	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"scanstation/internal/judge"
 )
 
 var hanoi = time.FixedZone("ICT", 7*3600)
 
-// judge runs an outside validator and returns what it printed and whether
-// it exited 0. A missing validator fails the test: scripts/setup.sh installs
-// them, and a signature nobody outside checked proves little.
-func judge(t testing.TB, name string, args ...string) (string, bool) {
+// pyhankoField returns pyHanko's verdict on the signature in the named field, and fails
+// the test when pyHanko sees no such signature.
+func pyhankoField(t testing.TB, v judge.PyHankoVerdict, field string) judge.PyHankoSignature {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed; run scripts/setup.sh", name)
+	s, err := v.Field(field)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, v)
 	}
-	out, err := exec.Command(name, args...).CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("running %s: %v", name, err)
-	}
-	return string(out), err == nil
+	return s
 }
 
-// pyhankoSubFilters asks pyHanko's own PDF reader (in the Python next to
-// the pyhanko command) which signature fields and subfilters it sees.
-func pyhankoSubFilters(t testing.TB, path string) string {
-	t.Helper()
-	bin, err := exec.LookPath("pyhanko")
-	if err != nil {
-		t.Fatal("pyhanko is not installed; run scripts/setup.sh")
+// pdfsigValid counts the signatures pdfsig calls valid.
+func pdfsigValid(v judge.PdfSigVerdict) int {
+	n := 0
+	for _, s := range v.Signatures {
+		if s.Valid {
+			n++
+		}
 	}
-	if bin, err = filepath.EvalSymlinks(bin); err != nil {
-		t.Fatal(err)
+	return n
+}
+
+// jsonStrings collects every string value in a decoded JSON document.
+func jsonStrings(v any, into map[string]bool) map[string]bool {
+	if into == nil {
+		into = map[string]bool{}
 	}
-	script := `import sys
-from pyhanko.pdf_utils.reader import PdfFileReader
-with open(sys.argv[1], "rb") as f:
-    for s in PdfFileReader(f).embedded_signatures:
-        print(s.field_name, s.sig_object["/SubFilter"])
-`
-	out, err := exec.Command(filepath.Join(filepath.Dir(bin), "python"), "-c", script, path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pyhanko's reader: %v\n%s", err, out)
+	switch v := v.(type) {
+	case string:
+		into[v] = true
+	case []any:
+		for _, e := range v {
+			jsonStrings(e, into)
+		}
+	case map[string]any:
+		for _, e := range v {
+			jsonStrings(e, into)
+		}
 	}
-	return string(out)
+	return into
 }
 
 func writeTemp(t testing.TB, name string, data []byte) string {
@@ -150,45 +152,44 @@ func TestSignedPDFPassesOutsideValidators(t *testing.T) {
 		t.Errorf("Verify read back time %v name %q reason %q location %q contact %q", r.SigningTime, r.Name, r.Reason, r.Location, r.ContactInfo)
 	}
 
-	out, _ := judge(t, "pdfsig", path)
-	for _, want := range []string{"Signature is Valid.", "Total document signed", "ETSI.CAdES.detached", "Văn thư Sở Nội vụ"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("pdfsig did not say %q:\n%s", want, out)
-		}
+	ps := judge.PdfSig(t, path)
+	if len(ps.Signatures) != 1 || !ps.AllValidWhole() {
+		t.Errorf("pdfsig does not call the one signature valid over the whole document:\n%s", ps.Stdout)
+	} else if s := ps.Signatures[0]; s.SubFilter != "ETSI.CAdES.detached" || s.SignerName != "Văn thư Sở Nội vụ" {
+		t.Errorf("pdfsig reads subfilter %q and signer %q:\n%s", s.SubFilter, s.SignerName, ps.Stdout)
 	}
 
+	// pyHanko, with our CA as its only trust anchor, and its AdES validation (EN 319 102-1),
+	// which also wants what PAdES asks of the CMS; a test CA has no revocation service to ask.
 	ca := pki.writeCA(t)
-	out, ok := judge(t, "pyhanko", "sign", "validate", "--trust", ca, path)
-	if !ok || !strings.Contains(out, ":INTACT:TRUSTED,UNTOUCHED") {
-		t.Errorf("pyhanko does not call the signature intact, trusted and untouched:\n%s", out)
+	v := judge.PyHanko(t, path, judge.PyHankoOptions{Trust: []string{ca}, AdES: true})
+	if len(v.Signatures) != 1 || v.DocumentTimestamps != 0 {
+		t.Errorf("pyhanko sees %d signatures and %d document timestamps, want 1 and 0:\n%s", len(v.Signatures), v.DocumentTimestamps, v)
 	}
-	out, _ = judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust", ca, path)
-	for _, want := range []string{"The signature is judged VALID.", "The signature covers the entire file."} {
-		if !strings.Contains(out, want) {
-			t.Errorf("pyhanko did not say %q:\n%s", want, out)
-		}
+	sig := pyhankoField(t, v, "Signature1")
+	if sig.SubFilter != "/ETSI.CAdES.detached" {
+		t.Errorf("pyhanko reads the subfilter as %q", sig.SubFilter)
 	}
-	// pyHanko's AdES validation (EN 319 102-1) also wants what PAdES asks of
-	// the CMS; a test CA has no revocation service to ask.
-	out, ok = judge(t, "pyhanko", "sign", "adesverify", "--no-revocation-check", "--trust", ca, path)
-	if !ok || !strings.Contains(out, ":INTACT:TRUSTED,UNTOUCHED") {
-		t.Errorf("pyhanko's AdES validation rejects the signature:\n%s", out)
+	if !sig.BottomLine || sig.Summary != "INTACT:TRUSTED,UNTOUCHED" {
+		t.Errorf("pyhanko does not judge the signature valid, intact, trusted and untouched:\n%s", v)
 	}
-	if got := pyhankoSubFilters(t, path); got != "Signature1 /ETSI.CAdES.detached\n" {
-		t.Errorf("pyhanko reads the signatures as %q", got)
+	if sig.Coverage != "ENTIRE_FILE" {
+		t.Errorf("pyhanko says the signature covers %q, not the entire file", sig.Coverage)
+	}
+	if sig.AdES == nil || !sig.AdES.BottomLine || sig.AdES.Summary != "INTACT:TRUSTED,UNTOUCHED" {
+		t.Errorf("pyhanko's AdES validation rejects the signature:\n%s", v)
 	}
 
 	// qpdf decodes every text string; the Vietnamese ones must come back.
-	out, _ = judge(t, "qpdf", "--json=2", "--json-key=qpdf", path)
+	decoded := jsonStrings(judge.QPDFJSON(t, path, "--json-key=qpdf"), nil)
 	for _, want := range []string{want.Name, want.Reason, want.Location} {
-		if !strings.Contains(out, `"u:`+want+`"`) {
+		if !decoded["u:"+want] {
 			t.Errorf("qpdf does not read back %q", want)
 		}
 	}
 
-	out, ok = judge(t, "qpdf", "--check", path)
-	if !ok || !strings.Contains(out, "No syntax or stream encoding errors found") {
-		t.Errorf("qpdf --check found problems:\n%s", out)
+	if q := judge.QPDFCheck(t, path); !q.Clean() {
+		t.Errorf("qpdf --check found problems (exit %d):\n%s", q.ExitCode, q.Stdout)
 	}
 }
 
@@ -207,9 +208,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	if len(r.Problems) == 0 {
 		t.Error("Verify names no problem for a tampered document")
 	}
-	out, _ := judge(t, "pdfsig", writeTemp(t, "tampered.pdf", tampered))
-	if strings.Contains(out, "Signature is Valid.") {
-		t.Errorf("pdfsig calls a tampered document valid:\n%s", out)
+	if ps := judge.PdfSig(t, writeTemp(t, "tampered.pdf", tampered)); len(ps.Signatures) != 1 || pdfsigValid(ps) != 0 {
+		t.Errorf("pdfsig does not call the tampered document's one signature invalid:\n%s", ps.Stdout)
 	}
 }
 
@@ -246,9 +246,8 @@ func TestSignWithECKey(t *testing.T) {
 	if !r.Intact || !r.CoversWholeFile || len(r.Problems) > 0 {
 		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
 	}
-	out, _ := judge(t, "pdfsig", writeTemp(t, "ec.pdf", signed))
-	if !strings.Contains(out, "Signature is Valid.") {
-		t.Errorf("pdfsig does not accept the ECDSA signature:\n%s", out)
+	if ps := judge.PdfSig(t, writeTemp(t, "ec.pdf", signed)); pdfsigValid(ps) != 1 {
+		t.Errorf("pdfsig does not accept the ECDSA signature:\n%s", ps.Stdout)
 	}
 }
 
@@ -274,13 +273,11 @@ func TestSignTwiceKeepsFirstSignatureField(t *testing.T) {
 		t.Errorf("second signature: intact=%v whole=%v reason=%q problems=%q", second.Intact, second.CoversWholeFile, second.Reason, second.Problems)
 	}
 	path := writeTemp(t, "twice.pdf", twice)
-	out, _ := judge(t, "pdfsig", path)
-	if strings.Count(out, "Signature is Valid.") != 2 {
-		t.Errorf("pdfsig should find two valid signatures:\n%s", out)
+	if ps := judge.PdfSig(t, path); pdfsigValid(ps) != 2 {
+		t.Errorf("pdfsig should find two valid signatures:\n%s", ps.Stdout)
 	}
-	out, ok := judge(t, "qpdf", "--check", path)
-	if !ok {
-		t.Errorf("qpdf --check after two signatures:\n%s", out)
+	if q := judge.QPDFCheck(t, path); !q.Clean() {
+		t.Errorf("qpdf --check after two signatures (exit %d):\n%s", q.ExitCode, q.Stdout)
 	}
 	var buf bytes.Buffer
 	err = Sign(&buf, twice, pki.signer, Options{FieldName: "Signature2"})
@@ -296,8 +293,8 @@ func TestSignPDFWithXrefStream(t *testing.T) {
 	if err := os.WriteFile(in, minimalPDF(0), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if msg, ok := judge(t, "qpdf", "--object-streams=generate", in, out); !ok {
-		t.Fatalf("qpdf could not make an xref-stream PDF: %s", msg)
+	if _, ok := judge.Run(t, "qpdf", "--object-streams=generate", in, out); !ok {
+		t.Fatal("qpdf could not make an xref-stream PDF")
 	}
 	orig, err := os.ReadFile(out)
 	if err != nil {
@@ -314,29 +311,27 @@ func TestSignPDFWithXrefStream(t *testing.T) {
 		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
 	}
 	path := writeTemp(t, "signed.pdf", signed)
-	msg, _ := judge(t, "pdfsig", path)
-	if !strings.Contains(msg, "Signature is Valid.") || !strings.Contains(msg, "Total document signed") {
-		t.Errorf("pdfsig:\n%s", msg)
+	if ps := judge.PdfSig(t, path); !ps.AllValidWhole() {
+		t.Errorf("pdfsig:\n%s", ps.Stdout)
 	}
-	if msg, ok := judge(t, "qpdf", "--check", path); !ok {
-		t.Errorf("qpdf --check:\n%s", msg)
+	if q := judge.QPDFCheck(t, path); !q.Clean() {
+		t.Errorf("qpdf --check (exit %d):\n%s", q.ExitCode, q.Stdout)
 	}
 }
 
 func TestSignedPDFAStaysPDFA(t *testing.T) {
 	orig := writeTemp(t, "pdfa.pdf", pdfaPDF(t))
 	// The hand-made input must itself pass, or the check below proves nothing.
-	if out, _ := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", orig); !strings.Contains(out, `isCompliant="true"`) {
-		t.Fatalf("the test's own PDF/A-2u input is not compliant:\n%s", out)
+	if rep := judge.PDFA(t, orig); !rep.Compliant {
+		t.Fatalf("the test's own PDF/A-2u input is not compliant:\n%s", rep.Summary())
 	}
 	data, _ := os.ReadFile(orig)
 	signed := writeTemp(t, "signed.pdf", sign(t, data, rsaPKI().signer, vietnameseOptions()))
-	out, _ := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", signed)
-	if !strings.Contains(out, `isCompliant="true"`) {
-		t.Errorf("veraPDF says the signed file is no longer PDF/A-2u:\n%s", out)
+	if rep := judge.PDFA(t, signed); !rep.Compliant {
+		t.Errorf("veraPDF says the signed file is no longer PDF/A-2u:\n%s", rep.Summary())
 	}
-	if msg, _ := judge(t, "pdfsig", signed); !strings.Contains(msg, "Signature is Valid.") {
-		t.Errorf("pdfsig:\n%s", msg)
+	if ps := judge.PdfSig(t, signed); pdfsigValid(ps) != 1 {
+		t.Errorf("pdfsig:\n%s", ps.Stdout)
 	}
 }
 
@@ -419,9 +414,8 @@ func TestVerifyDetectsChangedSignatureValue(t *testing.T) {
 	if !strings.Contains(strings.Join(r.Problems, " "), "does not match the signer's certificate") {
 		t.Errorf("Verify should blame the signature value: %q", r.Problems)
 	}
-	out, _ := judge(t, "pdfsig", writeTemp(t, "badsig.pdf", changed))
-	if strings.Contains(out, "Signature is Valid.") {
-		t.Errorf("pdfsig calls a changed signature valid:\n%s", out)
+	if ps := judge.PdfSig(t, writeTemp(t, "badsig.pdf", changed)); len(ps.Signatures) != 1 || pdfsigValid(ps) != 0 {
+		t.Errorf("pdfsig does not call the changed signature invalid:\n%s", ps.Stdout)
 	}
 }
 
@@ -487,10 +481,10 @@ func TestSignKeepsExistingFormAndAnnotations(t *testing.T) {
 		t.Errorf("Verify: intact=%v whole=%v problems=%q", r.Intact, r.CoversWholeFile, r.Problems)
 	}
 	path := writeTemp(t, "form.pdf", signed)
-	if out, _ := judge(t, "pdfsig", path); !strings.Contains(out, "Signature is Valid.") || !strings.Contains(out, "Total document signed") {
-		t.Errorf("pdfsig:\n%s", out)
+	if ps := judge.PdfSig(t, path); !ps.AllValidWhole() {
+		t.Errorf("pdfsig:\n%s", ps.Stdout)
 	}
-	if out, ok := judge(t, "qpdf", "--check", path); !ok {
-		t.Errorf("qpdf --check:\n%s", out)
+	if q := judge.QPDFCheck(t, path); !q.Clean() {
+		t.Errorf("qpdf --check (exit %d):\n%s", q.ExitCode, q.Stdout)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"scanstation/internal/judge"
 )
 
 func TestVisibleMarkOnPDFA(t *testing.T) {
@@ -41,24 +43,24 @@ func TestVisibleMarkOnPDFA(t *testing.T) {
 	if !r.Intact || !r.CoversWholeFile || len(r.Problems) > 0 || r.Certification || r.Level != "B-B" {
 		t.Errorf("Verify: intact=%v whole=%v certification=%v level=%q problems=%q", r.Intact, r.CoversWholeFile, r.Certification, r.Level, r.Problems)
 	}
-	if out, _ := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", path); !strings.Contains(out, `isCompliant="true"`) {
-		t.Errorf("veraPDF says the file with a visible mark is not PDF/A-2u:\n%s", out)
+	if rep := judge.PDFA(t, path); !rep.Compliant {
+		t.Errorf("veraPDF says the file with a visible mark is not PDF/A-2u:\n%s", rep.Summary())
 	}
-	if out, _ := judge(t, "pdfsig", path); !strings.Contains(out, "Signature is Valid.") || !strings.Contains(out, "Total document signed") {
-		t.Errorf("pdfsig:\n%s", out)
+	if ps := judge.PdfSig(t, path); !ps.AllValidWhole() {
+		t.Errorf("pdfsig:\n%s", ps.Stdout)
 	}
-	if out, _ := judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust", pki.writeCA(t), path); !strings.Contains(out, "The signature is judged VALID.") {
-		t.Errorf("pyhanko:\n%s", out)
+	if v := judge.PyHanko(t, path, judge.PyHankoOptions{Trust: []string{pki.writeCA(t)}}); !pyhankoField(t, v, "Signature1").BottomLine {
+		t.Errorf("pyhanko does not judge the signature valid:\n%s", v)
 	}
-	if out, ok := judge(t, "qpdf", "--check", path); !ok {
-		t.Errorf("qpdf --check:\n%s", out)
+	if q := judge.QPDFCheck(t, path); !q.Clean() {
+		t.Errorf("qpdf --check (exit %d):\n%s", q.ExitCode, q.Stdout)
 	}
 
 	// The mark's words, read back through its ToUnicode map, where the
 	// widget is.
-	out, ok := judge(t, "pdftotext", "-bbox", "-f", "1", "-l", "1", path, "-")
+	out, ok := judge.Run(t, "pdftotext", "-bbox", "-f", "1", "-l", "1", path, "-")
 	if !ok {
-		t.Fatalf("pdftotext:\n%s", out)
+		t.Fatalf("pdftotext failed:\n%s", out)
 	}
 	words := bboxWords(t, out)
 	const pageHeight = 841.89
@@ -93,15 +95,14 @@ func TestVisibleMarkOnAnotherPage(t *testing.T) {
 	look.Page = 2
 	signed := sign(t, two, rsaPKI().signer, Options{Appearance: look})
 	path := writeTemp(t, "page2.pdf", signed)
-	out, _ := judge(t, "pdftotext", "-f", "2", "-l", "2", path, "-")
-	if !strings.Contains(out, "SAO Y") {
-		t.Errorf("page 2 does not show the mark:\n%s", out)
+	if out, ok := judge.Run(t, "pdftotext", "-f", "2", "-l", "2", path, "-"); !ok || !strings.Contains(out, "SAO Y") {
+		t.Errorf("page 2 does not show the mark (pdftotext ok=%v):\n%s", ok, out)
 	}
-	if out, _ := judge(t, "pdftotext", "-f", "1", "-l", "1", path, "-"); strings.Contains(out, "SAO Y") {
-		t.Errorf("page 1 shows the mark meant for page 2:\n%s", out)
+	if out, ok := judge.Run(t, "pdftotext", "-f", "1", "-l", "1", path, "-"); !ok || strings.Contains(out, "SAO Y") {
+		t.Errorf("page 1 shows the mark meant for page 2 (pdftotext ok=%v):\n%s", ok, out)
 	}
-	if out, _ := judge(t, "pdfsig", path); !strings.Contains(out, "Signature is Valid.") {
-		t.Errorf("pdfsig:\n%s", out)
+	if ps := judge.PdfSig(t, path); pdfsigValid(ps) != 1 {
+		t.Errorf("pdfsig:\n%s", ps.Stdout)
 	}
 
 	look.Page = 3
@@ -203,8 +204,8 @@ func bboxWords(t testing.TB, html string) []bboxWord {
 func markPixels(t testing.TB, pdf string) (dark, red int) {
 	t.Helper()
 	prefix := filepath.Join(t.TempDir(), "page")
-	if out, ok := judge(t, "pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", "-singlefile", pdf, prefix); !ok {
-		t.Fatalf("pdftoppm:\n%s", out)
+	if _, ok := judge.Run(t, "pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", "-singlefile", pdf, prefix); !ok {
+		t.Fatal("pdftoppm could not render the page")
 	}
 	f, err := os.Open(prefix + ".png")
 	if err != nil {

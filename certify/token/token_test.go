@@ -14,27 +14,34 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/miekg/pkcs11"
+
+	"scanstation/internal/judge"
 )
 
-// newDevToken creates a development token in a fresh temporary directory, skipping
-// the test where SoftHSM2 is not installed.
+// newDevToken creates a development token in a fresh temporary directory. SoftHSM2 is a
+// part the tests need, not an option: where it is missing the test fails.
 func newDevToken(t testing.TB) *DevToken {
 	t.Helper()
-	if _, err := DefaultSoftHSMModule(); err != nil {
-		t.Skip(err)
-	}
+	needSoftHSM(t)
 	dev, err := CreateDevToken(t.TempDir())
 	if err != nil {
 		t.Fatalf("CreateDevToken: %v", err)
 	}
 	return dev
+}
+
+// needSoftHSM fails the test where SoftHSM2 is not installed.
+func needSoftHSM(t testing.TB) {
+	t.Helper()
+	if _, err := DefaultSoftHSMModule(); err != nil {
+		t.Fatalf("SoftHSM2 is not installed; scripts/setup.sh installs it (%v)", err)
+	}
 }
 
 func openDevToken(t testing.TB, dev *DevToken) *Token {
@@ -229,23 +236,20 @@ func TestDevTokenFiles(t *testing.T) {
 // TestPKCS11ToolSeesKeyAndCertificate lets OpenSC's pkcs11-tool judge what
 // CreateDevToken stored on the token.
 func TestPKCS11ToolSeesKeyAndCertificate(t *testing.T) {
-	tool, err := exec.LookPath("pkcs11-tool")
-	if err != nil {
-		t.Skip("pkcs11-tool (opensc) is not installed")
-	}
 	dev := newDevToken(t)
 	pin, err := ReadPINFile(dev.PINFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(tool, "--module", dev.Module, "--token-label", dev.TokenLabel,
+	// pkcs11-tool finds the token through SoftHSM's configuration; judge.Run passes the
+	// environment on and reads the listing from stdout only.
+	t.Setenv("SOFTHSM2_CONF", dev.SoftHSMConf)
+	out, ok := judge.Run(t, "pkcs11-tool", "--module", dev.Module, "--token-label", dev.TokenLabel,
 		"--login", "--pin", string(pin), "--list-objects")
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+dev.SoftHSMConf)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
+	if !ok {
+		t.Fatalf("pkcs11-tool failed:\n%s", out)
 	}
-	listing := string(out)
+	listing := out
 	t.Logf("pkcs11-tool --list-objects:\n%s", listing)
 	for _, want := range []string{"Private Key Object; RSA", "Certificate Object; type = X.509 cert", "label:      agency-signing", "ID:         01", "Usage:      sign"} {
 		if !strings.Contains(listing, want) {
@@ -763,18 +767,12 @@ func TestDigestInfoPrefixes(t *testing.T) {
 // agency certificate must verify against the dev CA for S/MIME signing, the purpose
 // closest to document signatures that OpenSSL checks.
 func TestOpenSSLVerifiesDevChain(t *testing.T) {
-	tool, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed")
-	}
 	dev := newDevToken(t)
-	out, err := exec.Command(tool, "verify", "-purpose", "smimesign", "-CAfile", dev.CAFile, dev.CertFile).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), ": OK") {
-		t.Errorf("openssl verify: %v\n%s", err, out)
+	if out, ok := judge.Run(t, "openssl", "verify", "-purpose", "smimesign", "-CAfile", dev.CAFile, dev.CertFile); !ok || !strings.Contains(out, ": OK") {
+		t.Errorf("openssl verify (ok=%v):\n%s", ok, out)
 	}
-	out, err = exec.Command(tool, "x509", "-noout", "-ext", "keyUsage", "-in", dev.CertFile).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Digital Signature, Non Repudiation") {
-		t.Errorf("openssl x509 key usage: %v\n%s", err, out)
+	if out, ok := judge.Run(t, "openssl", "x509", "-noout", "-ext", "keyUsage", "-in", dev.CertFile); !ok || !strings.Contains(out, "Digital Signature, Non Repudiation") {
+		t.Errorf("openssl x509 key usage (ok=%v):\n%s", ok, out)
 	}
 }
 
@@ -798,9 +796,7 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 func BenchmarkCreateDevToken(b *testing.B) {
-	if _, err := DefaultSoftHSMModule(); err != nil {
-		b.Skip(err)
-	}
+	needSoftHSM(b)
 	for b.Loop() {
 		if _, err := CreateDevToken(b.TempDir()); err != nil {
 			b.Fatal(err)

@@ -221,6 +221,10 @@ type PyHankoSignature struct {
 	Timestamp         *PyHankoTS   `json:"timestamp"` // the signature timestamp (B-T), if any
 	Error             string       `json:"error"`
 	AdES              *PyHankoAdES `json:"ades"` // with PyHankoOptions.AdES
+
+	// Certification says the catalog's /Perms /DocMDP names this signature: it certifies
+	// the document (DocMDPLevel is its permission) rather than approves it.
+	Certification bool `json:"certification"`
 }
 
 // PyHankoTS is pyHanko's status of a signature timestamp token.

@@ -25,12 +25,17 @@ def main():
     from pyhanko.keys import load_certs_from_pemder
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.pdf_embedded import read_certification_data
     from pyhanko_certvalidator import ValidationContext
 
     roots = list(load_certs_from_pemder(args.trust))
     answer = {'signatures': [], 'document_timestamps': 0}
     with open(args.pdf, 'rb') as f:
         reader = PdfFileReader(f)
+        try:  # the catalog's /Perms /DocMDP, if any; one pyHanko cannot read certifies nothing
+            certification = read_certification_data(reader)
+        except Exception:
+            certification = None
         answer['document_timestamps'] = sum(
             1 for s in reader.embedded_signatures if s.sig_object.get('/Type') == '/DocTimeStamp'
         )
@@ -39,6 +44,8 @@ def main():
                 'field': sig.field_name,
                 'subfilter': str(sig.sig_object.get('/SubFilter')),
                 'docmdp_level': sig.docmdp_level.name if sig.docmdp_level is not None else None,
+                'certification': certification is not None
+                and sig.sig_object.container_ref == certification.author_sig.container_ref,
             }
             try:
                 # No revocation service runs for the test CAs, as `pyhanko sign validate
