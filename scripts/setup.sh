@@ -32,7 +32,7 @@ debian_packages=(
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng
   tesseract-ocr-vie tesseract-ocr-script-viet
   fonts-liberation2 icc-profiles-free softhsm2 opensc poppler-utils qpdf
-  libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jre-headless maven
+  libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jre-headless maven openssl
 )
 missing=()
 for p in "${debian_packages[@]}"; do
