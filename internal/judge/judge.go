@@ -72,7 +72,10 @@ func run(t testing.TB, name string, args ...string) (string, int) {
 }
 
 // PDFA is veraPDF's verdict on a file against PDF/A-2u, from its XML report.
-func PDFA(t testing.TB, path string) pdfa.VeraPDFReport { return Judges{}.PDFA(t, path) }
+func PDFA(t testing.TB, path string) pdfa.VeraPDFReport {
+	t.Helper()
+	return Judges{}.PDFA(t, path)
+}
 
 // PDFA is veraPDF's verdict on a file against PDF/A-2u, from its XML report.
 func (j Judges) PDFA(t testing.TB, path string) pdfa.VeraPDFReport {
@@ -117,7 +120,10 @@ func (v PdfSigVerdict) AllValidWhole() bool {
 }
 
 // PdfSig is pdfsig's verdict on a file, from its stdout.
-func PdfSig(t testing.TB, path string) PdfSigVerdict { return Judges{}.PdfSig(t, path) }
+func PdfSig(t testing.TB, path string) PdfSigVerdict {
+	t.Helper()
+	return Judges{}.PdfSig(t, path)
+}
 
 // PdfSig is pdfsig's verdict on a file, from its stdout and exit code.
 func (j Judges) PdfSig(t testing.TB, path string) PdfSigVerdict {
@@ -171,7 +177,10 @@ func (v QPDFVerdict) Clean() bool {
 }
 
 // QPDFCheck runs `qpdf --check`.
-func QPDFCheck(t testing.TB, path string) QPDFVerdict { return Judges{}.QPDFCheck(t, path) }
+func QPDFCheck(t testing.TB, path string) QPDFVerdict {
+	t.Helper()
+	return Judges{}.QPDFCheck(t, path)
+}
 
 // QPDFCheck runs `qpdf --check`.
 func (j Judges) QPDFCheck(t testing.TB, path string) QPDFVerdict {
@@ -182,6 +191,7 @@ func (j Judges) QPDFCheck(t testing.TB, path string) QPDFVerdict {
 
 // QPDFJSON returns qpdf's JSON view of a file (`qpdf --json=2 ARGS... FILE`), decoded.
 func QPDFJSON(t testing.TB, path string, args ...string) map[string]any {
+	t.Helper()
 	return Judges{}.QPDFJSON(t, path, args...)
 }
 
@@ -251,6 +261,7 @@ type PyHankoOptions struct {
 
 // PyHanko asks pyHanko's library about every signature of a file.
 func PyHanko(t testing.TB, path string, opt PyHankoOptions) PyHankoVerdict {
+	t.Helper()
 	return Judges{}.PyHanko(t, path, opt)
 }
 
