@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"scanstation/internal/judge"
 	"scanstation/internal/samplescan"
 )
 
@@ -34,7 +35,7 @@ type bboxPage struct {
 
 func firstPageWords(t *testing.T, pdf string) bboxPage {
 	t.Helper()
-	out := judge(t, "pdftotext", "-bbox", "-f", "1", "-l", "1", pdf, "-")
+	out := tool(t, "pdftotext", "-bbox", "-f", "1", "-l", "1", pdf, "-")
 	// The output is XHTML; pull out the page element.
 	start, end := strings.Index(out, "<page"), strings.LastIndex(out, "</page>")
 	if start < 0 || end < 0 {
@@ -78,25 +79,21 @@ func TestMarkShowsSignatureTimeTopRightAndRecordIsInXMP(t *testing.T) {
 			t.Errorf("mark word %q at (%.0f,%.0f) is not in the top right of a %.0f×%.0f page", w.Text, w.XMin, w.YMin, page.Width, page.Height)
 		}
 	}
-	text := judge(t, "pdftotext", "-f", "1", "-l", "1", pdf, "-")
+	text := tool(t, "pdftotext", "-f", "1", "-l", "1", pdf, "-")
 	if !strings.Contains(text, want) {
 		t.Errorf("page 1 does not show the signature's time %q; text:\n%s", want, text)
 	}
 
-	meta := judge(t, "pdfinfo", "-meta", pdf)
+	meta := tool(t, "pdfinfo", "-meta", pdf)
 	for _, want := range []string{"convertedFromPaper", side.SourceSHA256, "quyet-dinh.jpg"} {
 		if !strings.Contains(meta, want) {
 			t.Errorf("XMP conversion record lacks %q:\n%s", want, meta)
 		}
 	}
 	// pyHanko's own reader says whether the signature certifies the document (DocMDP).
-	script := `import sys
-from pyhanko.pdf_utils.reader import PdfFileReader
-sig = PdfFileReader(open(sys.argv[1], 'rb')).embedded_signatures[0]
-print(sig.docmdp_level)`
-	out := judge(t, "/opt/scanstation-tools/pyhanko/bin/python", "-c", script, pdf)
-	if !strings.Contains(out, "FILL_FORMS") {
-		t.Errorf("pyHanko does not see a certification signature allowing form filling (DocMDP P=2): %s", out)
+	v := judge.PyHanko(t, pdf, judge.PyHankoOptions{Trust: []string{filepath.Join(dir, "dev-ca.pem")}})
+	if len(v.Signatures) == 0 || v.Signatures[0].DocMDPLevel != "FILL_FORMS" {
+		t.Errorf("pyHanko does not see a certification signature allowing form filling (DocMDP P=2):\n%s", v)
 	}
 }
 
@@ -206,7 +203,7 @@ func TestApprovalModeWaitsForTheClerk(t *testing.T) {
 	if !strings.Contains(string(side), `"approved_by": "Trần Văn Bình"`) {
 		t.Errorf("the sidecar does not say who approved:\n%s", side)
 	}
-	if meta := judge(t, "pdfinfo", "-meta", pdf); !strings.Contains(meta, "Trần Văn Bình") {
+	if meta := tool(t, "pdfinfo", "-meta", pdf); !strings.Contains(meta, "Trần Văn Bình") {
 		t.Errorf("the XMP does not say who approved:\n%s", meta)
 	}
 	reason, _ := os.ReadFile(filepath.Join(dir, "failed", "sai.jpg.error.txt"))

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"scanstation/internal/judge"
 	"scanstation/internal/samplescan"
 )
 
@@ -101,34 +102,41 @@ func writeImage(t *testing.T, path string, opt samplescan.Options, format string
 	}
 }
 
-func judge(t *testing.T, name string, args ...string) string {
+// tool runs an outside tool that makes or reads a test's files (pdftotext, img2pdf, qpdf
+// --encrypt...) through judge.Run: its stdout, never its stderr, and it must exit 0. A tool
+// that is missing fails the test.
+func tool(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed; run scripts/setup.sh", name)
+	out, ok := judge.Run(t, name, args...)
+	if !ok {
+		t.Fatalf("%s %v fails:\n%s", name, args, out)
 	}
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil && name != "pdfsig" { // pdfsig exits non-zero for untrusted test certificates
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
+	return out
 }
 
-// checkSignedPDFA lets the outside judges rule on one output file.
+// checkSignedPDFA lets the outside judges rule on one output file, trusting DIR/dev-ca.pem.
 func checkSignedPDFA(t *testing.T, dir, pdf string) {
 	t.Helper()
-	if out := judge(t, "verapdf", "--flavour", "2u", "--format", "xml", pdf); !strings.Contains(out, `isCompliant="true"`) {
-		t.Errorf("veraPDF: %s is not PDF/A-2u compliant:\n%s", pdf, out)
+	if rep := judge.PDFA(t, pdf); !rep.Compliant {
+		t.Errorf("veraPDF: %s is not PDF/A-2u compliant:\n%s", pdf, rep.Summary())
 	}
-	out := judge(t, "pdfsig", pdf)
-	if !strings.Contains(out, "Signature is Valid") || !strings.Contains(out, "Total document signed") {
-		t.Errorf("pdfsig does not find a valid signature over the whole of %s:\n%s", pdf, out)
+	// pdfsig exits non-zero for untrusted test certificates: its report, not its exit code.
+	if v := judge.PdfSig(t, pdf); !v.AllValidWhole() {
+		t.Errorf("pdfsig does not find a valid signature over the whole of %s:\n%s", pdf, v.Stdout)
 	}
-	out = judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust-replace", "--trust", filepath.Join(dir, "dev-ca.pem"), pdf)
-	if !strings.Contains(out, "The signature is cryptographically sound") || !strings.Contains(out, "The signature covers the entire file") ||
-		!strings.Contains(out, "The signature is judged VALID") {
-		t.Errorf("pyHanko does not judge the signature of %s valid:\n%s", pdf, out)
+	v := judge.PyHanko(t, pdf, judge.PyHankoOptions{Trust: []string{filepath.Join(dir, "dev-ca.pem")}})
+	if len(v.Signatures) == 0 {
+		t.Errorf("pyHanko finds no signature in %s", pdf)
 	}
-	judge(t, "qpdf", "--check", pdf)
+	for i, s := range v.Signatures {
+		// "cryptographically sound", "judged VALID"; the last one "covers the entire file".
+		if !s.Intact || !s.Valid || !s.BottomLine || (i == len(v.Signatures)-1 && s.Coverage != "ENTIRE_FILE") {
+			t.Errorf("pyHanko does not judge the signature of %s valid:\n%s", pdf, v)
+		}
+	}
+	if q := judge.QPDFCheck(t, pdf); !q.Clean() {
+		t.Errorf("qpdf --check finds %s not clean (exit %d):\n%s", pdf, q.ExitCode, q.Stdout)
+	}
 	if out, code := scanstation(t, nil, "verify", "--trust", filepath.Join(dir, "dev-ca.pem"), pdf); code != 0 {
 		t.Errorf("scanstation verify %s exits %d:\n%s", pdf, code, out)
 	}
@@ -179,7 +187,7 @@ func TestProcessMakesSignedSearchablePDFA(t *testing.T) {
 		t.Errorf("sidecar incomplete: %+v", side)
 	}
 
-	text := judge(t, "pdftotext", pdf, "-")
+	text := tool(t, "pdftotext", pdf, "-")
 	text = norm.NFC.String(text)
 	for _, want := range []string{"Độc lập", "Kính gửi", "2417/UBND-VP", "Vũng Tàu"} {
 		if !strings.Contains(text, want) {
@@ -189,7 +197,7 @@ func TestProcessMakesSignedSearchablePDFA(t *testing.T) {
 
 	// The JPEG is the record: embedded byte for byte.
 	extracted := t.TempDir()
-	judge(t, "pdfimages", "-j", pdf, filepath.Join(extracted, "img"))
+	tool(t, "pdfimages", "-j", pdf, filepath.Join(extracted, "img"))
 	got, err := os.ReadFile(filepath.Join(extracted, "img-000.jpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +333,7 @@ func TestDaemonTakesTIFFAndScannerPDFAndRejectsTruncatedImage(t *testing.T) {
 	jpeg := filepath.Join(staging, "page.jpg")
 	writeImage(t, jpeg, samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
 	scannerPDF := filepath.Join(staging, "may-quet.pdf")
-	judge(t, "img2pdf", "-o", scannerPDF, jpeg)
+	tool(t, "img2pdf", "-o", scannerPDF, jpeg)
 	data, _ := os.ReadFile(jpeg)
 	truncated := filepath.Join(staging, "bi-cat.jpg")
 	if err := os.WriteFile(truncated, data[:len(data)/3], 0o644); err != nil {

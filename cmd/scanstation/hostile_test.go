@@ -82,9 +82,9 @@ func TestHostileInputsGoToFailedAndTheDaemonStaysUp(t *testing.T) {
 	tif := good("tiff", samplescan.Options{Lines: lines("13")}, "tiff")
 
 	scannerPDF := filepath.Join(staging, "scanner.pdf")
-	judge(t, "img2pdf", "-o", scannerPDF, writeStaging(t, staging, "for-pdf.jpg", jpg))
+	tool(t, "img2pdf", "-o", scannerPDF, writeStaging(t, staging, "for-pdf.jpg", jpg))
 	encrypted := filepath.Join(staging, "encrypted.pdf")
-	judge(t, "qpdf", "--encrypt", "mat-khau", "mat-khau", "256", "--", scannerPDF, encrypted)
+	tool(t, "qpdf", "--encrypt", "mat-khau", "mat-khau", "256", "--", scannerPDF, encrypted)
 	signed := signWithPyHanko(t, staging, scannerPDF)
 
 	vietNFC := norm.NFC.String("Công văn số 1.jpg")
@@ -538,7 +538,7 @@ func signWithPyHanko(t *testing.T, dir, pdf string) string {
 	keyPath := writeStaging(t, dir, "other-agency.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
 	certPath := writeStaging(t, dir, "other-agency.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	out := filepath.Join(dir, "signed.pdf")
-	judge(t, "pyhanko", "sign", "addsig", "--field", "Sig1", "pemder", "--key", keyPath, "--cert", certPath, "--no-pass", pdf, out)
+	tool(t, "pyhanko", "sign", "addsig", "--field", "Sig1", "pemder", "--key", keyPath, "--cert", certPath, "--no-pass", pdf, out)
 	return out
 }
 

@@ -36,7 +36,7 @@ func TestCircular01MarkWithSeal(t *testing.T) {
 	checkSignedPDFA(t, dir, pdf)
 
 	// The seal is drawn: red pixels in the top right of the rendered page 1.
-	judge(t, "pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-png", pdf, filepath.Join(dir, "page"))
+	tool(t, "pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-png", pdf, filepath.Join(dir, "page"))
 	f, err := os.Open(filepath.Join(dir, "page-1.png"))
 	if err != nil {
 		t.Fatal(err)

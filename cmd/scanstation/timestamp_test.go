@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"scanstation/internal/judge"
 	"scanstation/internal/samplescan"
 	"scanstation/internal/tsatest"
 )
@@ -53,15 +54,21 @@ func checkBT(t *testing.T, dir string, tsa *tsatest.TSA, pdf string) {
 		t.Fatal(err)
 	}
 	devCA := filepath.Join(dir, "dev-ca.pem")
-	out := judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust-replace", "--trust", devCA, "--trust", tsaCA, pdf)
-	for _, want := range []string{
-		"Signature timestamp token: ",
-		"The timestamp token is cryptographically sound.",
-		"The TSA certificate is trusted.",
-		"The signature is judged VALID.",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("pyHanko does not say %q about %s:\n%s", want, pdf, out)
+	v := judge.PyHanko(t, pdf, judge.PyHankoOptions{Trust: []string{devCA, tsaCA}})
+	if len(v.Signatures) == 0 {
+		t.Errorf("pyHanko finds no signature in %s", pdf)
+	}
+	for _, s := range v.Signatures {
+		switch ts := s.Timestamp; {
+		case ts == nil:
+			t.Errorf("pyHanko finds no signature timestamp token in %s:\n%s", pdf, v)
+		case !ts.Intact || !ts.Valid:
+			t.Errorf("pyHanko does not find the timestamp token of %s cryptographically sound:\n%s", pdf, v)
+		case !ts.Trusted:
+			t.Errorf("pyHanko does not trust the TSA certificate of %s:\n%s", pdf, v)
+		}
+		if !s.BottomLine {
+			t.Errorf("pyHanko does not judge the signature of %s VALID:\n%s", pdf, v)
 		}
 	}
 
@@ -134,8 +141,14 @@ func TestProcessSignsWithoutTimestampWhenTSAUnavailable(t *testing.T) {
 			}
 			pdf := filepath.Join(dir, "outbox", "to-trinh.pdf")
 			checkSignedPDFA(t, dir, pdf)
-			if out := judge(t, "pyhanko", "sign", "validate", "--pretty-print", "--trust-replace", "--trust", filepath.Join(dir, "dev-ca.pem"), pdf); strings.Contains(out, "timestamp token") {
-				t.Errorf("pyHanko finds a timestamp in a B-B signature:\n%s", out)
+			v := judge.PyHanko(t, pdf, judge.PyHankoOptions{Trust: []string{filepath.Join(dir, "dev-ca.pem")}})
+			for _, s := range v.Signatures {
+				if s.Timestamp != nil {
+					t.Errorf("pyHanko finds a timestamp in a B-B signature:\n%s", v)
+				}
+			}
+			if v.DocumentTimestamps != 0 {
+				t.Errorf("pyHanko finds %d document timestamps in a B-B file", v.DocumentTimestamps)
 			}
 		})
 	}
