@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"scanstation/internal/crashpoint"
 )
 
 // tempPattern names files being written. A leftover one (after a power cut
@@ -41,9 +43,11 @@ func writeFileAtomic(dir, name string, perm os.FileMode, write func(io.Writer) e
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", target, err)
 	}
+	crashpoint.Hit("atomic.rename " + name)
 	if err := SyncDir(dir); err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
+	crashpoint.Hit("atomic.syncdir " + name)
 	return nil
 }
 
@@ -63,12 +67,14 @@ func writeTemp(dir string, perm os.FileMode, write func(io.Writer) error) (path 
 	if err := write(f); err != nil {
 		return "", err
 	}
+	crashpoint.Hit("atomic.write temp in " + filepath.Base(dir))
 	if err := f.Chmod(perm); err != nil {
 		return "", err
 	}
 	if err := f.Sync(); err != nil {
 		return "", err
 	}
+	crashpoint.Hit("atomic.fsync temp in " + filepath.Base(dir))
 	if err := f.Close(); err != nil {
 		return "", err
 	}

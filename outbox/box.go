@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"scanstation/internal/crashpoint"
 )
 
 // deliveredPerm lets the station's group (the office's readers) read what
@@ -169,18 +171,21 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar, envelope []byte
 		if err := renameNoReplace(pdfTmp, pdfPath); err != nil {
 			return fail(err)
 		}
+		crashpoint.Hit("outbox.rename pdf")
 		pdfTmp = ""
 	}
 	if jsonTmp != "" {
 		if err := renameNoReplace(jsonTmp, jsonPath); err != nil {
 			return fail(err)
 		}
+		crashpoint.Hit("outbox.rename json")
 		jsonTmp = ""
 	}
 	if envTmp != "" {
 		if err := renameNoReplace(envTmp, envPath); err != nil {
 			return fail(err)
 		}
+		crashpoint.Hit("outbox.rename edxml")
 		envTmp = ""
 	}
 	// A restart may find names renamed by a run that died before it
@@ -188,6 +193,7 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar, envelope []byte
 	if err := SyncDir(b.Outbox); err != nil {
 		return fail(err)
 	}
+	crashpoint.Hit("outbox.syncdir delivered")
 	return nil
 }
 
@@ -251,6 +257,7 @@ func placeNew(dir, name string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
+	crashpoint.Hit("failed.rename reason " + name)
 	return SyncDir(dir)
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"scanstation/internal/crashpoint"
 )
 
 // linkThenRemove is renameNoReplace where the kernel or filesystem lacks
@@ -98,13 +100,16 @@ func move(src, dstDir, name string, companions func(string) []string) (string, e
 			}
 			return fail(err)
 		}
+		crashpoint.Hit("move.rename " + candidate + " into " + filepath.Base(dstDir))
 		if err := SyncDir(dstDir); err != nil {
 			return fail(err)
 		}
+		crashpoint.Hit("move.syncdir " + filepath.Base(dstDir))
 		if crossed {
 			if err := os.Remove(src); err != nil {
 				return dst, fmt.Errorf("moved %s to %s but could not remove the original: %w", src, dst, err)
 			}
+			crashpoint.Hit("move.remove original " + filepath.Base(src))
 		}
 		if err := SyncDir(filepath.Dir(src)); err != nil {
 			return dst, fmt.Errorf("moved %s to %s: %w", src, dst, err)
