@@ -18,6 +18,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"scanstation/internal/crashpoint"
 )
 
 // A State is where a job is on its one-way path through the station.
@@ -181,6 +183,7 @@ func (j *Journal) Add(ctx context.Context, job *Job) error {
 		return fmt.Errorf("journal %s: add %s: %w", j.path, job.Source, err)
 	}
 	job.ID, job.Created, job.Updated = id, now, now
+	crashpoint.Hit("journal.add " + string(job.State))
 	return nil
 }
 
@@ -231,6 +234,7 @@ func (j *Journal) Update(ctx context.Context, job *Job) (err error) {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	crashpoint.Hit("journal.update " + string(job.State))
 	job.Updated = now
 	return nil
 }
