@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"scanstation/certify/pdfa"
+	"scanstation/internal/crashpoint"
 	"scanstation/journal"
 	"scanstation/ocr"
 	"scanstation/outbox"
@@ -287,6 +288,7 @@ func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 		if err := os.Remove(job.Work); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("cannot remove work file", "file", job.Work, "err", err)
 		}
+		crashpoint.Hit("work.remove signed copy")
 	}
 	job.State = journal.Archived
 	return s.recordJob(ctx, job)

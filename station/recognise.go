@@ -18,6 +18,7 @@ import (
 	"scanstation/certify/pdfa"
 	"scanstation/certify/quality"
 	"scanstation/config"
+	"scanstation/internal/crashpoint"
 	"scanstation/journal"
 	"scanstation/ocr"
 	"scanstation/outbox"
@@ -363,6 +364,7 @@ func (s *Station) rebuild(ctx context.Context, job *journal.Job) error {
 		return err
 	}
 	os.Remove(filepath.Join(s.config().Folders.Review, s.reviewName(job)))
+	crashpoint.Hit("review.remove copy")
 	return nil
 }
 

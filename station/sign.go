@@ -15,6 +15,7 @@ import (
 	"scanstation/certify/mark"
 	"scanstation/certify/pdfa"
 	"scanstation/certify/token"
+	"scanstation/internal/crashpoint"
 	"scanstation/journal"
 	"scanstation/outbox"
 )
@@ -107,6 +108,7 @@ func (s *Station) removeWork(job *journal.Job) {
 	for _, name := range []string{"built.pdf", "page1.json", "page1.png", "ocr.json"} {
 		os.Remove(filepath.Join(s.workDir, fmt.Sprintf("%d.%s", job.ID, name)))
 	}
+	crashpoint.Hit("work.remove built files")
 	os.Remove(filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 }
 
