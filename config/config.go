@@ -136,6 +136,10 @@ type Watch struct {
 	Rescan time.Duration `mapstructure:"rescan"`
 	Ignore []string      `mapstructure:"ignore"`
 	Events bool          `mapstructure:"events"`
+	// IncompleteGrace is how long a file that is not yet a whole image (no end marker, a
+	// TIFF page pointing past the end) may stay unchanged before it is taken anyway, to be
+	// refused with a reason: a scanner that stopped half-way must not leave it there unseen.
+	IncompleteGrace time.Duration `mapstructure:"incomplete_grace"`
 	// Duplicates says what to do with a scan whose bytes (SHA-256) were taken before: "flag"
 	// certifies it again and names the earlier copy in the sidecar; "skip" moves it to
 	// failed/ saying where the earlier copy went.
@@ -263,6 +267,7 @@ var defaults = map[string]any{
 	"watch.rescan":             "30s",
 	"watch.ignore":             []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload", "*.yaml", "*.yml", "*.json"},
 	"watch.events":             true,
+	"watch.incomplete_grace":   "2m",
 	"watch.duplicates":         "flag",
 	"ocr.languages":            []string{"vie", "eng"},
 	"ocr.tessdata":             "",

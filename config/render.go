@@ -20,7 +20,7 @@ func Default(dir string) *Config {
 			State:   dir + "/state",
 			Review:  dir + "/review",
 		},
-		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true, Duplicates: "flag"},
+		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true, IncompleteGrace: 2 * time.Minute, Duplicates: "flag"},
 		OCR:   OCR{Languages: []string{"vie", "eng"}},
 		PDF:   PDF{JPEGQuality: 85, AssumeDPI: 300, ICCProfile: defaults["pdf.icc_profile"].(string)},
 		Signing: Signing{
@@ -102,6 +102,7 @@ watch:
   settle: {{.Watch.Settle}}   # a file is taken when its size and time stay unchanged this long
   rescan: {{.Watch.Rescan}}   # full rescan period (network shares send no events)
   events: {{.Watch.Events}}   # false on filesystems without inotify: rescans alone
+  incomplete_grace: {{.Watch.IncompleteGrace}}   # a file not saved whole waits while it changes; unchanged this long, it is taken and refused
   ignore: {{q .Watch.Ignore}}
   duplicates: {{q .Watch.Duplicates}}  # the same scan dropped twice: flag (certify again, say so) or skip (to failed/)
 

@@ -95,6 +95,9 @@ func (c *Config) Validate() []Problem {
 	if c.Watch.Rescan <= 0 {
 		add("watch.rescan", "must be a positive duration such as 30s")
 	}
+	if c.Watch.IncompleteGrace <= 0 {
+		add("watch.incomplete_grace", "must be a positive duration such as 2m")
+	}
 	oneOf(add, "watch.duplicates", c.Watch.Duplicates, "flag", "skip")
 	for _, pat := range c.Watch.Ignore {
 		if _, err := filepath.Match(pat, "x"); err != nil {
