@@ -71,7 +71,7 @@ if ! installed verapdf "$PINS/verapdf.version" "$PINS/verapdf.sha256"; then
   </dependencies>
 </project>
 POM
-  mvn -q -B -f "$work/pom.xml" "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" -DoutputDirectory="$work/lib"
+  mvn -q -B -Dstyle.color=never -f "$work/pom.xml" "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" -DoutputDirectory="$work/lib"
   (cd "$work/lib" && sha256sum --quiet --strict -c "$OLDPWD/$PINS/verapdf.sha256") ||
     die "veraPDF's jars from Maven Central do not match $PINS/verapdf.sha256"
   extra=$(cd "$work/lib" && ls | grep -vxF -f <(awk '{ print $2 }' "$OLDPWD/$PINS/verapdf.sha256") || true)

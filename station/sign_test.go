@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"scanstation/certify/pdfa"
 	"scanstation/config"
+	"scanstation/internal/judge"
 )
 
 // TestValidatePDFADecidesByTheReport runs validatePDFA with veraPDF behind wrapper scripts:
@@ -27,7 +27,7 @@ func TestValidatePDFADecidesByTheReport(t *testing.T) {
 	dir := t.TempDir()
 	compliant, plain := filepath.Join(dir, "pdfa.pdf"), filepath.Join(dir, "plain.pdf")
 	writePDFA(t, compliant)
-	if err := os.WriteFile(plain, plainPDF(), 0o644); err != nil {
+	if err := os.WriteFile(plain, judge.PlainPDF(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	script := func(name, body string) string {
@@ -103,27 +103,4 @@ func writePDFA(t *testing.T, path string) {
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// plainPDF is a valid PDF 1.4 with one empty page and nothing PDF/A asks for.
-func plainPDF() []byte {
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }

@@ -80,7 +80,7 @@ func makeCorpus(t *testing.T) (corpus, error) {
 	if err := os.WriteFile(c.compliant, b.Bytes(), 0o644); err != nil {
 		return c, err
 	}
-	if err := os.WriteFile(c.plain, plainPDF(), 0o644); err != nil {
+	if err := os.WriteFile(c.plain, PlainPDF(), 0o644); err != nil {
 		return c, err
 	}
 
@@ -149,29 +149,6 @@ func makeCorpus(t *testing.T) (corpus, error) {
 	i := bytes.Index(signed, []byte("stream\n")) + len("stream\n") + 20
 	signed[i] ^= 0x01
 	return c, os.WriteFile(c.tampered, signed, 0o644)
-}
-
-// plainPDF is a valid PDF 1.4 with one empty page and nothing PDF/A asks for.
-func plainPDF() []byte {
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }
 
 func TestVerdicts(t *testing.T) {
