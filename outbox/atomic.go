@@ -39,6 +39,8 @@ func writeFileAtomic(dir, name string, perm os.FileMode, write func(io.Writer) e
 	if err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
+	// A kill leaves the page cache as it was, so "written" and "flushed" are one point here.
+	crashpoint.Hit("atomic.temp written " + name)
 	if err := os.Rename(tmp, target); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", target, err)
@@ -67,14 +69,13 @@ func writeTemp(dir string, perm os.FileMode, write func(io.Writer) error) (path 
 	if err := write(f); err != nil {
 		return "", err
 	}
-	crashpoint.Hit("atomic.write temp in " + filepath.Base(dir))
 	if err := f.Chmod(perm); err != nil {
 		return "", err
 	}
 	if err := f.Sync(); err != nil {
 		return "", err
 	}
-	crashpoint.Hit("atomic.fsync temp in " + filepath.Base(dir))
+
 	if err := f.Close(); err != nil {
 		return "", err
 	}

@@ -239,10 +239,14 @@ func isOwnSidecar(path, hexSum string) (bool, error) {
 // placeNew writes dir/name atomically and durably, failing with an error
 // matching fs.ErrExist, and leaving nothing behind, if name exists.
 func writeBytesTemp(dir string, data []byte) (string, error) {
-	return writeTemp(dir, deliveredPerm, func(w io.Writer) error {
+	tmp, err := writeTemp(dir, deliveredPerm, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
+	if err == nil {
+		crashpoint.Hit("outbox.temp written")
+	}
+	return tmp, err
 }
 
 func placeNew(dir, name string, data []byte, perm os.FileMode) error {
