@@ -276,10 +276,11 @@ func (j *Journal) InState(ctx context.Context, state State) ([]Job, error) {
 }
 
 // EarlierBySHA256 returns the newest job older than id whose source had this SHA-256 and that
-// was not refused (delivered, archived or still under way), or nil: the same scan dropped
-// twice. Only older jobs count, so of two copies dropped together the second is the duplicate.
+// was not refused (delivered, archived or still under way; or failed only in archiving, after
+// its delivery, as older versions did), or nil: the same scan dropped twice. Only older jobs
+// count, so of two copies dropped together the second is the duplicate.
 func (j *Journal) EarlierBySHA256(ctx context.Context, sum string, id int64) (*Job, error) {
-	jobs, err := j.query(ctx, "WHERE source_sha256 = ? AND id < ? AND state != ? ORDER BY id DESC LIMIT 1", sum, id, Failed)
+	jobs, err := j.query(ctx, "WHERE source_sha256 = ? AND id < ? AND (state != ? OR failed_stage = 'archive') ORDER BY id DESC LIMIT 1", sum, id, Failed)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: find scans with SHA-256 %s: %w", j.path, sum, err)
 	}

@@ -26,6 +26,7 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	token      *prometheus.GaugeVec
 	confidence prometheus.Histogram
+	waiting    *prometheus.GaugeVec
 }
 
 // New makes the instruments in a registry of their own, with the Go and process collectors.
@@ -62,8 +63,12 @@ func New() *Metrics {
 			Help:    "Mean OCR confidence of each document, 0 to 100.",
 			Buckets: []float64{30, 50, 60, 70, 80, 85, 90, 95, 100},
 		}),
+		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scanstation_waiting_since_seconds",
+			Help: "For each place the station waits for (archive, outbox, hot-folder, state, failed, disk, journal, source), the Unix time since when; 0 when it does not wait.",
+		}, []string{"place"}),
 	}
-	m.registry.MustRegister(m.documents, m.pages, m.failures, m.queue, m.latency, m.token, m.confidence,
+	m.registry.MustRegister(m.documents, m.pages, m.failures, m.queue, m.latency, m.token, m.confidence, m.waiting,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -125,4 +130,18 @@ func (m *Metrics) Token(state string) {
 		}
 		m.token.WithLabelValues(s).Set(v)
 	}
+}
+
+// Waiting records that documents wait for place (the archive share, the outbox...) since
+// since, or no longer wait for it when since is zero. Waiting is not failing: nothing is lost
+// and the station tries again by itself.
+func (m *Metrics) Waiting(place string, since time.Time) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if !since.IsZero() {
+		v = float64(since.Unix())
+	}
+	m.waiting.WithLabelValues(place).Set(v)
 }

@@ -287,12 +287,27 @@ func (b *Box) Fail(src, name string, f Failure) (string, error) {
 	if b.Failed == "" {
 		return "", fmt.Errorf("move %s to the failed folder: no failed folder is set", src)
 	}
-	dst, err := move(src, b.Failed, name, func(n string) []string { return []string{n + ".error.txt"} })
+	dst, err := move(src, b.Failed, name, func(n string) []string { return []string{n + reasonSuffix} })
 	if err != nil {
 		return dst, err
 	}
 	if f.File == "" {
 		f.File = src
+	}
+	if err := b.WriteReason(dst, f); err != nil {
+		return dst, fmt.Errorf("moved %s to %s but could not write the reason: %w", src, dst, err)
+	}
+	return dst, nil
+}
+
+// reasonSuffix names the reason file beside an original in the failed folder.
+const reasonSuffix = ".error.txt"
+
+// WriteReason writes <original>.error.txt beside an original already in the failed folder:
+// Fail's second step, and on its own the mending of a reason a crash or an error lost.
+func (b *Box) WriteReason(original string, f Failure) error {
+	if f.File == "" {
+		f.File = filepath.Base(original)
 	}
 	if f.When.IsZero() {
 		f.When = time.Now()
@@ -309,12 +324,37 @@ What to do next: %s
 
 Time:      %s
 The original is kept in this folder as: %s
-`, f.File, f.Stage, f.Reason, f.Advice, f.When.Format("2006-01-02 15:04:05 -07:00"), filepath.Base(dst))
+`, f.File, f.Stage, f.Reason, f.Advice, f.When.Format("2006-01-02 15:04:05 -07:00"), filepath.Base(original))
+	return placeNew(filepath.Dir(original), filepath.Base(original)+reasonSuffix, []byte(text), deliveredPerm)
+}
 
-	if err := placeNew(b.Failed, filepath.Base(dst)+".error.txt", []byte(text), deliveredPerm); err != nil {
-		return dst, fmt.Errorf("moved %s to %s but could not write the reason: %w", src, dst, err)
+// Unexplained returns the original in the failed folder named name (or name-1...) that has the
+// given SHA-256 and no reason file beside it, or "" if there is none: an original whose reason
+// was lost when the station stopped between moving it and writing why.
+func (b *Box) Unexplained(name, sha256Hex string) (string, error) {
+	entries, err := os.ReadDir(b.Failed)
+	if err != nil {
+		return "", fmt.Errorf("look for %s in the failed folder: %w", name, err)
 	}
-	return dst, nil
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	for _, e := range entries {
+		candidate := e.Name()
+		if !isSuffixed(candidate, name) || have[candidate+reasonSuffix] || !e.Type().IsRegular() {
+			continue
+		}
+		path := filepath.Join(b.Failed, candidate)
+		sum, err := digest(path)
+		if err != nil {
+			return "", err
+		}
+		if strings.EqualFold(hex.EncodeToString(sum), sha256Hex) {
+			return path, nil
+		}
+	}
+	return "", nil
 }
 
 // Archive moves the original src into the archive folder as name (or

@@ -284,3 +284,20 @@ func digest(path string) ([]byte, error) {
 	}
 	return h.Sum(nil), nil
 }
+
+// isSuffixed reports whether candidate is name or one of the names suffixed gives it.
+func isSuffixed(candidate, name string) bool {
+	if candidate == name {
+		return true
+	}
+	ext := filepath.Ext(name)
+	if ext == name {
+		ext = ""
+	}
+	stem := strings.TrimSuffix(name, ext) + "-"
+	if len(candidate) < len(stem)+len(ext) || !strings.HasPrefix(candidate, stem) || !strings.HasSuffix(candidate, ext) {
+		return false
+	}
+	n, err := strconv.Atoi(candidate[len(stem) : len(candidate)-len(ext)])
+	return err == nil && n > 0 && suffixed(name, n) == candidate
+}

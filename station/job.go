@@ -107,6 +107,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			return s.fail(ctx, job, keepSource, out)
 		}
 		var err error
+		state := job.State
 		switch job.State {
 		case journal.Received:
 			err = s.spool(ctx, job, keepSource)
@@ -135,6 +136,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			err = fmt.Errorf("job %d is in unknown state %q", job.ID, job.State)
 		}
 		if err == nil {
+			s.waitOver(placeOf(state))
 			continue
 		}
 		if outbox.IsDiskFull(err) || isJournalFull(err) {
@@ -143,14 +145,22 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			out.Waiting, out.retry = true, true
 			return out
 		}
-		var je *journalError
 		var wait *waitError
-		if ctx.Err() != nil || errors.As(err, &je) || errors.As(err, &wait) {
-			// Shutting down, the journal cannot record, or signing must wait (token, TSA):
+		if ctx.Err() != nil || errors.As(err, &wait) {
+			// Shutting down, or signing must wait (token, TSA, which the signer retries):
 			// the job resumes from its last recorded state. Nothing is moved.
 			out.Err = fmt.Errorf("%s: %w (will resume)", job.SourceName, err)
 			out.Waiting = true
 			s.log.Warn("waiting", "job", job.ID, "file", job.SourceName, "state", job.State, "err", err)
+			return out
+		}
+		if c, ok := s.waitCause(job, state, err); ok {
+			// Not the document's fault: a folder away, an error that passes, an original that
+			// cannot be removed yet, the journal, or anything after delivery. It waits where it
+			// is and is tried again soon.
+			s.waitFor(c, err)
+			out.Err = fmt.Errorf("%s: %w (will resume: %s)", job.SourceName, err, c.What)
+			out.Waiting, out.retry = true, true
 			return out
 		}
 		stage := string(job.State)
@@ -273,9 +283,11 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 	return nil
 }
 
-// archive moves the original out of the spool once its copy is durable in the outbox.
+// archive moves the original out of the spool once its copy is durable in the outbox. Its
+// errors never fail the document, which is delivered: advance makes it wait and try again.
 func (s *Station) archive(ctx context.Context, job *journal.Job) error {
-	if _, err := os.Stat(job.Spool); err == nil {
+	// A move between filesystems that stopped after removing the spool copy is finished too.
+	if exists(job.Spool) || outbox.Pending(job.Spool, s.config().Folders.Archive, job.SourceName) {
 		dst, err := s.box.Archive(job.Spool, job.SourceName)
 		if err != nil {
 			return &stageError{"archive", err}
@@ -295,41 +307,68 @@ func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 }
 
 // fail moves the input into failed/ with a reason file. The reason is in the journal already,
-// so a crash in here is finished at the next start.
+// so a crash in here is finished at the next start, and a reason file the crash lost is
+// written again. A failed/ folder that cannot take the file now makes the job wait and try
+// again: the document is refused, but its original must land whole.
 func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, out Outcome) Outcome {
+	failedDir := s.config().Folders.Failed
+	movable := func(p string) bool { return exists(p) || outbox.Pending(p, failedDir, job.SourceName) }
 	src := ""
 	switch {
-	case job.Spool != "" && exists(job.Spool):
+	case job.Spool != "" && movable(job.Spool):
 		src = job.Spool
-	case !keepSource && exists(job.Source):
+	case !keepSource && movable(job.Source):
 		src = job.Source
 	}
-	if src != "" {
-		f := outbox.Failure{
-			File:   job.SourceName,
-			Stage:  job.FailedStage,
-			Reason: job.Reason,
-			Advice: advice(job.FailedStage),
-			When:   time.Now(),
+	f := outbox.Failure{
+		File:   job.SourceName,
+		Stage:  job.FailedStage,
+		Reason: job.Reason,
+		Advice: advice(job.FailedStage),
+		When:   time.Now(),
+	}
+	waitErr := func(err error) Outcome {
+		c, ok := s.waitCause(job, journal.Failed, err)
+		if !ok {
+			c = Waiting{Key: "failed", Place: "failed", Since: time.Now(), Err: err.Error(),
+				What: "failed folder " + failedDir + " unavailable"}
 		}
+		s.waitFor(c, err)
+		out.Err = fmt.Errorf("%s failed at %s (%s) and waits to be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, failedDir, err)
+		out.Waiting, out.retry = true, true
+		return out
+	}
+	if src != "" {
 		dst, err := s.box.Fail(src, job.SourceName, f)
 		if err == nil && src == job.Spool {
-			s.moveSidecar(job, s.config().Folders.Failed, filepath.Base(dst))
+			s.moveSidecar(job, failedDir, filepath.Base(dst))
 		}
 		if err != nil {
-			out.Err = fmt.Errorf("%s failed at %s (%s) and could not be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, s.config().Folders.Failed, err)
-			return out
+			return waitErr(err)
 		}
 		out.Failed = dst
+	} else if job.SourceSHA256 != "" {
+		// Moved by a run that stopped before it wrote why (or could not): write it again.
+		orig, err := s.box.Unexplained(job.SourceName, job.SourceSHA256)
+		if err != nil {
+			return waitErr(err)
+		}
+		if orig != "" {
+			if err := s.box.WriteReason(orig, f); err != nil {
+				return waitErr(err)
+			}
+			s.log.Info("wrote again the reason file a stop had lost", "job", job.ID, "file", orig+".error.txt")
+			out.Failed = orig
+		}
 	}
+	s.waitOver("failed")
 	if job.Work != "" {
 		os.Remove(job.Work)
 	}
 	s.removeWork(job)
 	job.State = journal.Failed
 	if err := s.recordJob(ctx, job); err != nil {
-		out.Err = err
-		return out
+		return waitErr(err)
 	}
 	s.metrics.Failed(job.FailedStage)
 	s.metrics.Stage(job.FailedStage, "failed", job.Pages, 0)

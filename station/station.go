@@ -59,6 +59,9 @@ type Station struct {
 	diskMu     sync.Mutex
 	diskPaused bool // a write failed for lack of space; said once until one succeeds
 
+	// waits are the folders and originals documents wait for (disk.go).
+	waits waits
+
 	// requeue hands a built job back to the signer (after a TSA outage); set by Run.
 	requeue func(ctx context.Context, job *journal.Job)
 
