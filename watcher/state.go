@@ -38,16 +38,21 @@ type run struct {
 
 // file is what the watcher knows about one regular file.
 type file struct {
-	path  string
-	size  int64
-	mtime time.Time
-	// since is when this size and mtime were first seen; the file is
-	// complete once a later look, at least the settle time after since,
-	// sees them unchanged.
+	path string
+	id   identity
+	// since is when this identity was first seen; the file is complete
+	// once a later look, at least the settle time after since, sees it
+	// unchanged, no process holds it open for writing, and it is whole.
 	since    time.Time
-	reported bool // found was (or is about to be) called for this size and mtime
-	queued   bool // an entry in the due queue refers to this file
+	reported bool      // found was (or is about to be) called for this identity
+	due      time.Time // when the due queue looks at it next; zero if not queued
 	stamp    uint64
+
+	// What the format check said of this identity, and what was logged.
+	checked    bool
+	why        string // why it is not whole; empty when whole
+	waitLogged bool
+	busyLogged bool
 }
 
 type folder struct {
@@ -60,9 +65,8 @@ type folder struct {
 // report is a complete file waiting to be handed to found. It is dropped
 // if the file changed or vanished in the meantime.
 type report struct {
-	f     *file
-	size  int64
-	mtime time.Time
+	f  *file
+	id identity
 }
 
 func newRun(w *Watcher) *run {
@@ -229,7 +233,7 @@ func (r *run) observe(path string, info fs.FileInfo, before, after time.Time) {
 		return
 	}
 	f.stamp = r.stamp
-	if f.size != info.Size() || !f.mtime.Equal(info.ModTime()) {
+	if !f.id.equal(identityOf(info)) {
 		r.changed(f, info, after)
 		return
 	}
@@ -237,29 +241,77 @@ func (r *run) observe(path string, info fs.FileInfo, before, after time.Time) {
 		return
 	}
 	if before.Sub(f.since) < r.w.settle {
-		r.schedule(f)
+		r.schedule(f, f.since.Add(r.w.settle))
+		return
+	}
+	if !r.takeable(f, before) {
 		return
 	}
 	f.reported = true
-	r.ready = append(r.ready, report{f: f, size: f.size, mtime: f.mtime})
+	r.ready = append(r.ready, report{f: f, id: f.id})
+}
+
+// takeable is asked once f has been stable for the settle time: a file some process still
+// holds open for writing waits (a scanner pausing between pages keeps it open), and so does a
+// file that is not whole yet, until it has stayed unchanged for the incomplete grace; then it
+// is taken all the same, so that the station refuses it, once and whole, with the reason.
+func (r *run) takeable(f *file, now time.Time) bool {
+	if busy, _ := openForWriting(f.path); busy {
+		if !f.busyLogged && now.Sub(f.since) >= r.w.grace {
+			r.w.log.Info("a file is still open for writing by another program; it is taken once that program closes it",
+				"file", f.path, "unchanged_for", now.Sub(f.since).Round(time.Second))
+			f.busyLogged = true
+		}
+		r.schedule(f, now.Add(r.w.settle))
+		return false
+	}
+	if !f.checked {
+		f.why = ""
+		if ok, why := whole(f.path); !ok {
+			f.why = why
+		}
+		f.checked = true
+		// The check read the file after the last look: if it changed meanwhile, the
+		// answer may be about other bytes. Look again.
+		if info, err := os.Lstat(f.path); err == nil && !f.id.equal(identityOf(info)) {
+			f.checked = false
+			r.schedule(f, now.Add(r.w.settle))
+			return false
+		}
+	}
+	if f.why == "" {
+		return true
+	}
+	if now.Sub(f.since) < r.w.grace {
+		if !f.waitLogged {
+			r.w.log.Info("waiting for a file to be saved whole",
+				"file", f.path, "why", f.why, "taken_anyway_after_unchanged_for", r.w.grace)
+			f.waitLogged = true
+		}
+		r.schedule(f, f.since.Add(r.w.grace))
+		return false
+	}
+	r.w.log.Warn("a file stayed unfinished and unchanged; it is taken to be refused with the reason",
+		"file", f.path, "why", f.why, "unchanged_for", now.Sub(f.since).Round(time.Second))
+	return true
 }
 
 func (r *run) changed(f *file, info fs.FileInfo, at time.Time) {
-	f.size = info.Size()
-	f.mtime = info.ModTime()
+	f.id = identityOf(info)
 	f.since = at
 	f.reported = false
+	f.checked = false
 	f.stamp = r.stamp
-	r.schedule(f)
+	r.schedule(f, at.Add(r.w.settle))
 }
 
-// schedule makes sure f is looked at again once its settle time has passed.
-func (r *run) schedule(f *file) {
-	if f.queued {
-		return // checkDue moves the entry on if f changed meanwhile
+// schedule makes sure f is looked at again at the latest at.
+func (r *run) schedule(f *file, at time.Time) {
+	if !f.due.IsZero() && !at.Before(f.due) {
+		return // an earlier look is queued already
 	}
-	f.queued = true
-	heap.Push(&r.due, dueEntry{at: f.since.Add(r.w.settle), f: f})
+	f.due = at
+	heap.Push(&r.due, dueEntry{at: at, f: f})
 }
 
 // nextDue is when the next file's settle time is over.
@@ -273,13 +325,13 @@ func (r *run) nextDue() (time.Time, bool) {
 // checkDue looks again at the files whose settle time is over.
 func (r *run) checkDue(now time.Time) {
 	for len(r.due) > 0 && !r.due[0].at.After(now) {
-		f := heap.Pop(&r.due).(dueEntry).f
-		f.queued = false
-		if r.files[f.path] != f || f.reported {
-			continue // forgotten or already complete
+		e := heap.Pop(&r.due).(dueEntry)
+		f := e.f
+		if r.files[f.path] != f || !e.at.Equal(f.due) {
+			continue // forgotten, or a later entry replaced this one
 		}
-		if f.since.Add(r.w.settle).After(now) {
-			r.schedule(f) // changed since it was queued
+		f.due = time.Time{}
+		if f.reported {
 			continue
 		}
 		r.check(f.path)
@@ -407,7 +459,7 @@ func (r *run) nextReport() (string, bool) {
 	for len(r.ready) > 0 {
 		rep := r.ready[0]
 		f := rep.f
-		if r.files[f.path] == f && f.reported && f.size == rep.size && f.mtime.Equal(rep.mtime) {
+		if r.files[f.path] == f && f.reported && f.id.equal(rep.id) {
 			return f.path, true
 		}
 		r.reportSent()

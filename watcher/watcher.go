@@ -3,8 +3,11 @@
 // File system events are only hints: they make the watcher look at a path
 // sooner. The truth comes from stat: a file is complete when its size and
 // modification time are unchanged between two looks at least the settle time
-// apart. Periodic full rescans catch whatever the events missed, which on a
-// network share is everything.
+// apart, no process holds it open for writing (where Linux can tell, by a read
+// lease), and its format says it is whole (a JPEG's end marker, a PNG's IEND,
+// a PDF's %%EOF, a TIFF's pages and strips inside the file). Periodic full
+// rescans catch whatever the events missed, which on a network share is
+// everything.
 package watcher
 
 import (
@@ -40,6 +43,11 @@ type Options struct {
 	// empty non-nil slice ignores nothing.
 	Ignore []string
 
+	// IncompleteGrace is how long a file that is not whole (see whole) may
+	// stay unchanged before it is reported all the same, so the station
+	// refuses it with the reason instead of leaving it unseen. Zero means 2m.
+	IncompleteGrace time.Duration
+
 	// NoEvents makes the watcher rely on rescans alone, for file systems
 	// that send no change events.
 	NoEvents bool
@@ -51,6 +59,7 @@ type Options struct {
 const (
 	defaultSettle = 2 * time.Second
 	defaultRescan = 30 * time.Second
+	defaultGrace  = 2 * time.Minute
 )
 
 var defaultIgnore = []string{"*.tmp", "~*", ".*"}
@@ -62,6 +71,7 @@ type Watcher struct {
 	dirs     []string
 	settle   time.Duration
 	rescan   time.Duration
+	grace    time.Duration
 	ignore   []string
 	noEvents bool
 	log      *slog.Logger
@@ -83,6 +93,7 @@ func New(opt Options) (*Watcher, error) {
 	w := &Watcher{
 		settle:   opt.Settle,
 		rescan:   opt.Rescan,
+		grace:    opt.IncompleteGrace,
 		ignore:   opt.Ignore,
 		noEvents: opt.NoEvents,
 		log:      opt.Logger,
@@ -92,6 +103,9 @@ func New(opt Options) (*Watcher, error) {
 	}
 	if w.rescan == 0 {
 		w.rescan = defaultRescan
+	}
+	if w.grace <= 0 {
+		w.grace = defaultGrace
 	}
 	if w.ignore == nil {
 		w.ignore = defaultIgnore
@@ -133,7 +147,8 @@ func New(opt Options) (*Watcher, error) {
 // files already present when Run starts. It is called from a single
 // goroutine, one file at a time, and may block: the watcher keeps collecting
 // meanwhile. A file is reported again only if it changes (size or
-// modification time) or disappears and comes back. Run returns only after
+// modification time) or disappears and comes back (another inode, or the same
+// one moved away and back, which changes its ctime). Run returns only after
 // the last call of found has returned.
 func (w *Watcher) Run(ctx context.Context, found func(path string)) error {
 	r := newRun(w)
