@@ -166,12 +166,13 @@ func (s *Station) newWatcher() (*watcher.Watcher, []string, error) {
 		dirs[i] = hf.Path
 	}
 	w, err := watcher.New(watcher.Options{
-		Dirs:     dirs,
-		Settle:   cfg.Watch.Settle,
-		Rescan:   cfg.Watch.Rescan,
-		Ignore:   cfg.Watch.Ignore,
-		NoEvents: !cfg.Watch.Events,
-		Logger:   s.log,
+		Dirs:            dirs,
+		Settle:          cfg.Watch.Settle,
+		Rescan:          cfg.Watch.Rescan,
+		Ignore:          cfg.Watch.Ignore,
+		NoEvents:        !cfg.Watch.Events,
+		IncompleteGrace: cfg.Watch.IncompleteGrace,
+		Logger:          s.log,
 	})
 	return w, dirs, err
 }
