@@ -78,6 +78,12 @@ type Job struct {
 	Work         string // the unsigned (built) or signed PDF before delivery
 	OutName      string // the outbox base name, recorded before delivery
 
+	// The identity of the file the station hashed: with SourceSize and SourceSHA256 it is
+	// what the job certifies. A file at the same path with another identity is another input.
+	SourceDev   uint64
+	SourceInode uint64
+	SourceMtime time.Time
+
 	Operator      string    // who scanned it: from the hot-folder's setting or its sub-folder
 	ConvertedAt   time.Time // when the paper became an electronic copy (the conversion record)
 	Warnings      string    // quality findings that did not stop it, one per line

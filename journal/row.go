@@ -43,6 +43,7 @@ func rowOf(job *Job) row {
 			"pages", "languages", "mean_confidence", "signer", "signed_at", "output_sha256",
 			"operator", "converted_at", "warnings", "approved_by", "approved_at", "mark_place", "level", "timestamp_note",
 			"failed_stage", "reason", "duplicate_of", "metadata",
+			"source_dev", "source_inode", "source_mtime",
 		},
 		values: []any{
 			job.Source, job.SourceName, job.HotFolder, job.SourceSize, job.SourceSHA256,
@@ -50,6 +51,8 @@ func rowOf(job *Job) row {
 			job.Pages, job.Languages, job.MeanConfidence, job.Signer, nullTime(job.SignedAt), job.OutputSHA256,
 			job.Operator, nullTime(job.ConvertedAt), job.Warnings, job.ApprovedBy, nullTime(job.ApprovedAt), job.MarkPlace, job.Level, job.TimestampNote,
 			job.FailedStage, job.Reason, job.DuplicateOf, job.Metadata,
+			// SQLite integers are signed; the bits survive the round trip.
+			int64(job.SourceDev), int64(job.SourceInode), nullTime(job.SourceMtime),
 		},
 	}
 	for _, c := range stageColumns {
@@ -93,6 +96,8 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		state                    string
 		created, updated, signed sql.NullString
 		converted, approved      sql.NullString
+		dev, inode               int64
+		mtime                    sql.NullString
 		stageNS                  = make([]sql.NullInt64, len(stageColumns))
 	)
 	dest := []any{
@@ -102,6 +107,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		&job.Pages, &job.Languages, &job.MeanConfidence, &job.Signer, &signed, &job.OutputSHA256,
 		&job.Operator, &converted, &job.Warnings, &job.ApprovedBy, &approved, &job.MarkPlace, &job.Level, &job.TimestampNote,
 		&job.FailedStage, &job.Reason, &job.DuplicateOf, &job.Metadata,
+		&dev, &inode, &mtime,
 	}
 	for i := range stageNS {
 		dest = append(dest, &stageNS[i])
@@ -110,7 +116,11 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		return Job{}, err
 	}
 	job.State = State(state)
+	job.SourceDev, job.SourceInode = uint64(dev), uint64(inode)
 	var err error
+	if job.SourceMtime, err = parseTime(mtime); err != nil {
+		return Job{}, fmt.Errorf("job %d: source modification time: %w", job.ID, err)
+	}
 	if job.Created, err = parseTime(created); err != nil {
 		return Job{}, fmt.Errorf("job %d: created time: %w", job.ID, err)
 	}

@@ -51,6 +51,11 @@ var migrations = []string{
 	CREATE INDEX jobs_by_source ON jobs (source);
 	CREATE INDEX jobs_by_created ON jobs (created);
 	CREATE INDEX jobs_by_sha256 ON jobs (source_sha256);`,
+	// The file's identity besides its size and hash, so that a new file saved under an old
+	// name, or a spooled file that changed after it was taken, is told from the one hashed.
+	`ALTER TABLE jobs ADD COLUMN source_dev   INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN source_inode INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN source_mtime TEXT;`,
 }
 
 // migrate brings the schema up to the newest version in one transaction.
