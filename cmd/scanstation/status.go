@@ -164,6 +164,9 @@ type statusReport struct {
 		Why     string `json:"why,omitempty"`
 	} `json:"station"`
 	LastErrors []statusError `json:"last_errors"`
+	// Waiting is what the running station waits for (a share away, an original it cannot
+	// remove, the disk): documents are not failed for these, they wait and are tried again.
+	Waiting []station.Waiting `json:"waiting"`
 }
 
 // cmdStatus shows what waits, what finished today, the token and the last refusals.
@@ -201,6 +204,13 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	r.Station.Running = note == ""
 	r.Station.Ready, r.Station.Why = daemon.Ready, daemon.Why
+	r.Waiting = []station.Waiting{}
+	if r.Station.Running {
+		// A stopped station's list is stale: it is only read while the station runs.
+		if waiting, err := station.ReadWaiting(cfg.Folders.State); err == nil {
+			r.Waiting = append(r.Waiting, waiting...)
+		}
+	}
 
 	j, _, err := openJournalToRead(cfg)
 	if err != nil {
@@ -276,6 +286,9 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "token: %s\nstation: running, takes files\n", r.Token.State)
 	default:
 		fmt.Fprintf(stdout, "token: %s\nstation: running, NOT taking files: %s\n", r.Token.State, orDash(r.Station.Why))
+	}
+	for _, w := range r.Waiting {
+		fmt.Fprintf(stdout, "waiting: %s since %s (%s); documents wait, nothing is lost\n", w.What, w.Since.In(loc).Format(timeFormat), oneLine(w.Err, 100))
 	}
 
 	fmt.Fprintln(stdout)
