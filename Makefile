@@ -1,4 +1,4 @@
-.PHONY: build test demo bench clean
+.PHONY: build test demo bench clean soak
 
 build:
 	go build -o bin/scanstation ./cmd/scanstation
@@ -8,6 +8,12 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# Every crash point of every path (docs/reliability.md), then the kill -9, full-disk and memory
+# soaks. Takes about half an hour on the 2-core machine.
+soak:
+	PATH="$${SCANSTATION_TOOLS:-/opt/scanstation-tools}/bin:$$PATH" SCANSTATION_CRASH_ALL=1 \
+		go test -count=1 -timeout 90m -v -run 'TestCrashPoints|TestCrashSoak|TestCrashRecoveryEveryInputExactlyOnce|TestFullDiskPausesAndResumes|TestMemoryWith500FilesWaiting' ./cmd/scanstation/
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
