@@ -369,6 +369,14 @@ func runCrashPath(t *testing.T, p crashPath) {
 	t.Logf("path %s: %d crash points: %s", p.name, len(steps), strings.Join(steps, " | "))
 
 	points := samplePoints(len(steps), crashSample(p))
+	if only := os.Getenv("SCANSTATION_CRASH_POINTS"); only != "" { // e.g. "18,19" to replay a finding
+		points = nil
+		for _, f := range strings.Split(only, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n >= 1 && n <= len(steps) {
+				points = append(points, n)
+			}
+		}
+	}
 	broken, notReached := 0, 0
 	for _, n := range points {
 		ok := t.Run(fmt.Sprintf("crash-at-%d", n), func(t *testing.T) {
