@@ -22,6 +22,7 @@ import (
 	"scanstation/ocr"
 	"scanstation/outbox"
 	"scanstation/scan"
+	"scanstation/watcher"
 )
 
 // Outcome is what became of one input.
@@ -62,17 +63,39 @@ func (s *Station) recordJob(ctx context.Context, job *journal.Job) error {
 	return nil
 }
 
-// take finds the unfinished job of an input, or records a new one. It returns nil and no
-// error for a path that vanished after its job took it away.
+// take finds the unfinished job of an input, or records a new one. A job is bound to its
+// file's identity, not to its name: the file at source belongs to the job recorded for that
+// path only if it is the same file (device, inode, size, modification time). A job that took
+// its file away already has nothing more to do with the path, so whatever is found there is a
+// new input; a job that has not (received, not yet spooled) and finds another file in its
+// place takes that file instead, read afresh. It returns the unfinished job and no error for a
+// path that vanished after its job took it away, nil when there was none.
 func (s *Station) take(ctx context.Context, source string) (*journal.Job, error) {
 	job, err := s.journal.BySource(ctx, source)
-	if err != nil || job != nil {
-		return job, err
+	if err != nil {
+		return nil, err
 	}
 	if _, err := os.Lstat(source); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return job, nil
 	}
-	return s.receive(ctx, source)
+	switch {
+	case job == nil:
+		return s.receive(ctx, source)
+	case sameFile(job, source):
+		return job, nil
+	case job.State == journal.Received && !exists(s.spoolPath(job)):
+		f, err := fileDigest(source)
+		if err != nil {
+			return nil, err // changing (the watcher reports it again once it holds still) or unreadable
+		}
+		s.adopt(job, f, source)
+		if err := s.recordJob(ctx, job); err != nil {
+			return nil, err
+		}
+		return job, nil
+	default:
+		return s.receive(ctx, source)
+	}
 }
 
 // receive records a newly found input in the journal.
@@ -84,16 +107,27 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 		State:      journal.Received,
 		Languages:  strings.Join(s.config().OCR.Languages, "+"),
 	}
-	size, sum, err := fileDigest(source)
-	if err != nil {
+	f, err := fileDigest(source)
+	switch {
+	case errors.Is(err, errChanging):
+		// Not taken: the watcher reports it again once it has held still.
+		return nil, fmt.Errorf("%s is not taken: %w", source, err)
+	case err != nil:
 		// Recorded all the same, so the failure below has a job to hang its reason on.
 		job.FailedStage, job.Reason = "receive", plainReason(err, job.SourceName)
+	default:
+		// The watcher waited for this file to be whole until it stopped changing; a file
+		// still unfinished is refused, whole, rather than certified as the pages it has.
+		if ok, why := watcher.Whole(source); !ok {
+			job.FailedStage = "decode"
+			job.Reason = fmt.Sprintf("%s is incomplete: %s; the scanner did not finish saving it", job.SourceName, why)
+		}
 	}
-	job.SourceSize, job.SourceSHA256 = size, sum
+	f.recordIn(job)
 	if err := s.journal.Add(ctx, job); err != nil {
 		return nil, err
 	}
-	s.log.Info("received", "job", job.ID, "file", source, "bytes", size)
+	s.log.Info("received", "job", job.ID, "file", source, "bytes", f.size)
 	return job, nil
 }
 
@@ -227,12 +261,39 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 			if err != nil {
 				return &stageError{"receive", err}
 			}
+			// The copy is what gets certified: the job is bound to the bytes read here.
+			sum := sha256.Sum256(data)
+			if f := (sourceFile{size: int64(len(data)), sum: hex.EncodeToString(sum[:]),
+				dev: job.SourceDev, ino: job.SourceInode, mtime: job.SourceMtime}); f.sum != job.SourceSHA256 {
+				s.adopt(job, f, job.Source)
+			}
 			err = outbox.WriteFileAtomic(s.spoolDir, filepath.Base(job.Spool), data, 0o600)
 			if err != nil {
 				return &stageError{"receive", err}
 			}
-		} else if _, err := outbox.Move(job.Source, s.spoolDir, filepath.Base(job.Spool)); err != nil {
-			return &stageError{"receive", err}
+		} else {
+			if !sameFile(job, job.Source) {
+				// Replaced since it was received (a restart in between, say): the job takes
+				// the file that is there now, read afresh.
+				f, err := fileDigest(job.Source)
+				if err != nil {
+					return &stageError{"receive", err}
+				}
+				s.adopt(job, f, job.Source)
+			}
+			if _, err := outbox.Move(job.Source, s.spoolDir, filepath.Base(job.Spool)); err != nil {
+				return &stageError{"receive", err}
+			}
+			// A move between file systems is a copy: bind the job to the bytes that arrived.
+			if !sameFile(job, job.Spool) {
+				f, err := fileDigest(job.Spool)
+				if err != nil && !errors.Is(err, errChanging) {
+					return &stageError{"receive", err}
+				}
+				if f.sum != job.SourceSHA256 || f.size != job.SourceSize {
+					s.adopt(job, f, job.Spool)
+				}
+			}
 		}
 	}
 	if err := s.spoolSidecar(job, keepSource); err != nil {
@@ -245,6 +306,9 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 // deliver puts the signed PDF and its sidecar into the outbox under a name recorded in the
 // journal before the files appear, so a restart recognises its own delivery.
 func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
+	if again, err := s.checkSource(ctx, job); err != nil || again {
+		return err
+	}
 	started := time.Now()
 	pdf, err := os.ReadFile(job.Work)
 	if err != nil {
@@ -476,18 +540,35 @@ func meanConfidence(results []*ocr.Result) float64 {
 	return sum / float64(n)
 }
 
-func fileDigest(path string) (int64, string, error) {
+// fileDigest hashes the file at path and tells its identity, all from one open file: the
+// identity is the one of the bytes hashed. A file whose size or modification time moved while
+// it was read, or that held more or fewer bytes than its size, is still being written: the
+// result is what was read, with errChanging.
+func fileDigest(path string) (sourceFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, "", err
+		return sourceFile{}, err
 	}
 	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return sourceFile{}, fmt.Errorf("read %s: %w", path, err)
+	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return n, "", fmt.Errorf("read %s: %w", path, err)
+		return sourceFile{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	after, err := f.Stat()
+	if err != nil {
+		return sourceFile{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	sf := sourceFile{size: n, sum: hex.EncodeToString(h.Sum(nil)), mtime: after.ModTime()}
+	sf.dev, sf.ino = devIno(after)
+	if n != after.Size() || before.Size() != after.Size() || !before.ModTime().Equal(after.ModTime()) {
+		return sf, fmt.Errorf("%s: %w", path, errChanging)
+	}
+	return sf, nil
 }
 
 // outName is the outbox base name for an input: its name without extension, with anything

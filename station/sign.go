@@ -40,6 +40,9 @@ func isTokenFault(err error) bool {
 // certification mark, and, when configured, has the result checked by veraPDF before it may
 // enter the outbox.
 func (s *Station) sign(ctx context.Context, job *journal.Job) error {
+	if again, err := s.checkSource(ctx, job); err != nil || again {
+		return err
+	}
 	started := time.Now()
 	built, err := os.ReadFile(job.Work)
 	if err != nil {

@@ -19,6 +19,13 @@ import (
 // a valid TIFF before it starts the next); that is what the write lease and the settle time
 // are for.
 func whole(path string) (bool, string) {
+	return Whole(path)
+}
+
+// Whole is the format check the watcher waits on, for the station to refuse with the same
+// words a file that stayed unfinished: it reports whether the file at path is whole, and if
+// not, what is missing.
+func Whole(path string) (bool, string) {
 	f, err := os.Open(path)
 	if err != nil {
 		return true, ""
@@ -55,7 +62,7 @@ func jpegGap(f *os.File) string {
 		return ""
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
-	const missing = "the JPEG has no end marker yet (the scanner has not finished saving it)"
+	const missing = "the JPEG has no end marker (EOI)"
 	for {
 		b, err := r.ReadByte()
 		if err != nil {
@@ -93,7 +100,7 @@ func jpegGap(f *os.File) string {
 
 // pngGap follows the PNG's chunks by their lengths; it is whole once IEND is reached.
 func pngGap(f *os.File, size int64) string {
-	const missing = "the PNG has no end chunk (IEND) yet (the scanner has not finished saving it)"
+	const missing = "the PNG has no end chunk (IEND)"
 	at := int64(8)
 	for {
 		var h [8]byte
@@ -122,7 +129,7 @@ func pdfGap(f *os.File, size int64) string {
 	}
 	x := bytes.LastIndex(buf, []byte("startxref"))
 	if x < 0 || !bytes.Contains(buf[x:], []byte("%%EOF")) {
-		return "the PDF has no end (%%EOF after its last startxref) yet (the scanner has not finished saving it)"
+		return "the PDF has no end (%%EOF after its last startxref)"
 	}
 	return ""
 }
@@ -141,19 +148,21 @@ const (
 func tiffGap(f *os.File, size int64, bo binary.ByteOrder) string {
 	var b [4]byte
 	if _, err := f.ReadAt(b[:], 4); err != nil {
-		return "the TIFF has no page yet (the scanner has not finished saving it)"
+		return "the TIFF has no page"
 	}
 	next := int64(bo.Uint32(b[:]))
 	if next == 0 {
-		return "the TIFF has no page yet (the scanner has not finished saving it)"
+		return "the TIFF has no page"
 	}
 	seen := map[int64]bool{}
-	for page := 1; next != 0; page++ {
+	used := int64(8) // the end of what the pages use: header, directories, values, strips
+	page := 1
+	for ; next != 0; page++ {
 		if seen[next] || page > maxTIFFPages {
 			return "" // a loop: damaged, not unfinished; the station says so
 		}
 		seen[next] = true
-		short := fmt.Sprintf("page %d of the TIFF is not all there yet (the scanner has not finished saving it; %s before it)", page, pages(page-1))
+		short := fmt.Sprintf("page %d of the TIFF is not all there (%s before it)", page, pages(page-1))
 		var c [2]byte
 		if _, err := f.ReadAt(c[:], next); err != nil {
 			return short
@@ -163,11 +172,12 @@ func tiffGap(f *os.File, size int64, bo binary.ByteOrder) string {
 		if _, err := f.ReadAt(ifd, next+2); err != nil {
 			return short
 		}
+		used = max(used, next+2+n*12+4)
 		var offsets, counts []int64
 		for i := range n {
 			e := ifd[i*12 : i*12+12]
 			tag, typ, count := bo.Uint16(e), bo.Uint16(e[2:]), int64(bo.Uint32(e[4:]))
-			width := map[uint16]int64{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8}[typ]
+			width := map[uint16]int64{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8}[typ]
 			if width == 0 {
 				continue // unknown type: its size is unknown, readers skip it too
 			}
@@ -179,6 +189,7 @@ func tiffGap(f *os.File, size int64, bo binary.ByteOrder) string {
 				if at+count*width > size {
 					return short
 				}
+				used = max(used, at+count*width)
 				if tag != tagStripOffsets && tag != tagStripByteCounts && tag != tagTileOffsets && tag != tagTileByteCounts {
 					continue
 				}
@@ -207,11 +218,22 @@ func tiffGap(f *os.File, size int64, bo binary.ByteOrder) string {
 			if offsets[i]+counts[i] > size {
 				return short
 			}
+			used = max(used, offsets[i]+counts[i])
 		}
 		next = int64(bo.Uint32(ifd[n*12:]))
 	}
+	// libtiff links a page only once it is written: a writer that stopped in the middle of a
+	// page leaves a valid TIFF of the pages before it and that page's pixels after them,
+	// used by no page. A little slack is left for padding and small unlinked metadata.
+	if unused := size - used; unused > tiffSlack {
+		return fmt.Sprintf("page %d of the TIFF is not all there (%s before it; the last %d bytes belong to no page)", page, pages(page-1), unused)
+	}
 	return ""
 }
+
+// tiffSlack is how many bytes after everything the pages use are taken for padding or small
+// metadata a writer did not link (an EXIF block, say) rather than a page left unfinished.
+const tiffSlack = 64 << 10
 
 func pages(n int) string {
 	if n == 1 {

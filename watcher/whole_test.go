@@ -81,9 +81,12 @@ func TestWholeSaysWhatIsMissing(t *testing.T) {
 		{"updating.pdf", pdfUpdating, false, "%%EOF"},
 		{"scan.tif", tiff.b, true, ""},
 		{"between-pages.tif", onePage, true, ""}, // valid 1-page TIFF: the lease and settle time judge this one
-		{"cut.tif", tiff.b[:len(tiff.b)-100], false, "page 2 of the TIFF is not all there yet"},
-		{"header.tif", tiff.b[:8], false, "page 1 of the TIFF is not all there yet"},
-		{"empty.tif", []byte("II*\x00\x00\x00\x00\x00"), false, "no page yet"},
+		// The libtiff way, stopped in the middle of page 2's pixels: page 1 is linked, the
+		// rest belongs to no page yet.
+		{"stopped.tif", append(append([]byte{}, onePage...), bytes.Repeat([]byte{0x80}, 100<<10)...), false, "page 2 of the TIFF is not all there (1 whole page before it; the last"},
+		{"cut.tif", tiff.b[:len(tiff.b)-100], false, "page 2 of the TIFF is not all there"},
+		{"header.tif", tiff.b[:8], false, "page 1 of the TIFF is not all there"},
+		{"empty.tif", []byte("II*\x00\x00\x00\x00\x00"), false, "TIFF has no page"},
 		{"notes.txt", []byte("not a scan"), true, ""},
 	}
 	for _, c := range cases {

@@ -263,7 +263,8 @@ func (b *syncBuffer) String() string {
 }
 
 // fastWatch makes the daemon take files quickly in tests; the environment overrides the file.
-var fastWatch = []string{"SCANSTATION_WATCH_SETTLE=700ms", "SCANSTATION_WATCH_RESCAN=2s", "SCANSTATION_HTTP_LISTEN=127.0.0.1:0"}
+// A truncated test file waits the incomplete grace before it is taken and refused: 5s, not 2m.
+var fastWatch = []string{"SCANSTATION_WATCH_SETTLE=700ms", "SCANSTATION_WATCH_RESCAN=2s", "SCANSTATION_WATCH_INCOMPLETE_GRACE=5s", "SCANSTATION_HTTP_LISTEN=127.0.0.1:0"}
 
 func startDaemon(t *testing.T, cfg string) *daemon {
 	t.Helper()
