@@ -74,6 +74,8 @@ type Station struct {
 	rewatch   chan struct{} // Reload asks Run to watch the hot-folders anew
 
 	sender *sender.Sender // push delivery, started by Run when push.url is set
+
+	lock *stateLock // this process's hold on the state folder, until Close
 }
 
 // Options are what New needs besides the configuration.
@@ -81,6 +83,7 @@ type Options struct {
 	Log     *slog.Logger     // nil: slog.Default()
 	PIN     []byte           // the token PIN from the environment; nil: signing.pin_file
 	Metrics *metrics.Metrics // nil: nothing is counted
+	Command string           // what this station is, for a second start's refusal ("scanstation run")
 }
 
 // New opens the journal, the token and the OCR engines described by cfg (already validated).
@@ -116,6 +119,16 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 			return nil, fmt.Errorf("create state folder: %w", err)
 		}
 	}
+	// Before anything is cleaned up or resumed: the temporary files below may be another
+	// running station's work in progress.
+	command := opt.Command
+	if command == "" {
+		command = filepath.Base(os.Args[0])
+	}
+	var err error
+	if s.lock, err = lockState(cfg.Folders.State, command); err != nil {
+		return nil, err
+	}
 	// A crash or power cut while writing leaves temporary files; they are never complete.
 	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive, cfg.Folders.Review, s.spoolDir, s.workDir} {
 		if n, err := outbox.RemoveLeftovers(d); err != nil {
@@ -124,7 +137,6 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 			log.Info("removed unfinished temporary files left by a crash", "folder", d, "count", n)
 		}
 	}
-	var err error
 	if s.journal, err = journal.Open(filepath.Join(cfg.Folders.State, "journal.db")); err != nil {
 		return nil, err
 	}
@@ -187,6 +199,8 @@ func (s *Station) Close() error {
 	if s.journal != nil {
 		errs = append(errs, s.journal.Close())
 	}
+	// Last: everything this station wrote to the state folder is closed.
+	errs = append(errs, s.lock.release())
 	return errors.Join(errs...)
 }
 

@@ -36,7 +36,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 	m := metrics.New()
-	st, err := station.New(cfg, station.Options{Log: log, PIN: pinFromEnv(), Metrics: m})
+	st, err := station.New(cfg, station.Options{Log: log, PIN: pinFromEnv(), Metrics: m, Command: "scanstation run"})
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	cfg.Log.Level = "warn" // the progress lines below are the output people read
-	st, err := station.New(cfg, station.Options{Log: newLogger(cfg, stderr), PIN: pinFromEnv()})
+	st, err := station.New(cfg, station.Options{Log: newLogger(cfg, stderr), PIN: pinFromEnv(), Command: "scanstation process"})
 	if err != nil {
 		return err
 	}
