@@ -49,7 +49,7 @@ type crashPath struct {
 	// during is called while a daemon runs, with its log so far (the disk-full path frees
 	// space once the station has said the disk is full).
 	during func(t *testing.T, s *crashStation, log string)
-	want    string  // delivered: a word the sidecar must hold; failed: a word of the reason
+	want   string // delivered: a word the sidecar must hold; failed: a word of the reason
 }
 
 func replaceInConfig(t *testing.T, cfg, old, new string) {
