@@ -144,15 +144,22 @@ func (w *waits) publish(s *Station) {
 		list = append(list, c)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Since.Before(list[j].Since) })
-	data, err := json.MarshalIndent(list, "", "  ")
+	data, err := json.MarshalIndent(waitingList{PID: os.Getpid(), Waiting: list}, "", "  ")
 	if err != nil {
 		return
 	}
 	outbox.WriteFileAtomic(s.config().Folders.State, waitingFile, append(data, '\n'), 0o600)
 }
 
-// ReadWaiting returns what the daemon whose state folder is dir waits for, oldest first.
-func ReadWaiting(dir string) ([]Waiting, error) {
+// waitingList is state/waiting.json: the process that wrote it, so that a list left by
+// another one (a stopped daemon, `scanstation process`) is not taken for the running daemon's.
+type waitingList struct {
+	PID     int       `json:"pid"`
+	Waiting []Waiting `json:"waiting"`
+}
+
+// ReadWaiting returns what the process pid, whose state folder is dir, waits for, oldest first.
+func ReadWaiting(dir string, pid int) ([]Waiting, error) {
 	data, err := os.ReadFile(filepath.Join(dir, waitingFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -160,11 +167,14 @@ func ReadWaiting(dir string) ([]Waiting, error) {
 	if err != nil {
 		return nil, err
 	}
-	var list []Waiting
+	var list waitingList
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, waitingFile), err)
 	}
-	return list, nil
+	if list.PID != pid {
+		return nil, nil
+	}
+	return list.Waiting, nil
 }
 
 // placeOf is where the step from state reads or writes: what an unavailable folder holds up.

@@ -207,7 +207,7 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	r.Waiting = []station.Waiting{}
 	if r.Station.Running {
 		// A stopped station's list is stale: it is only read while the station runs.
-		if waiting, err := station.ReadWaiting(cfg.Folders.State); err == nil {
+		if waiting, err := station.ReadWaiting(cfg.Folders.State, daemon.PID); err == nil {
 			r.Waiting = append(r.Waiting, waiting...)
 		}
 	}
