@@ -272,7 +272,9 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 				return &stageError{"receive", err}
 			}
 		} else {
-			if !sameFile(job, job.Source) {
+			// A move between filesystems a crash stopped after removing the original is
+			// finished by Move from its verified copy (outbox.Pending): nothing to read here.
+			if !outbox.Pending(job.Source, s.spoolDir, filepath.Base(job.Spool)) && !sameFile(job, job.Source) {
 				// Replaced since it was received (a restart in between, say): the job takes
 				// the file that is there now, read afresh.
 				f, err := fileDigest(job.Source)
