@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,7 +44,7 @@ func TestOneStationPerStateFolder(t *testing.T) {
 		{"process", "--config", cfg, scanPath},
 		{"run", "--config", cfg},
 	} {
-		out, code := scanstation(t, nil, args...)
+		out, code := scanstationWithin(t, time.Minute, args...)
 		if code == 0 {
 			t.Fatalf("scanstation %s beside the running daemon was not refused:\n%s", args[0], out)
 		}
@@ -73,4 +76,22 @@ func TestOneStationPerStateFolder(t *testing.T) {
 	for _, p := range planted {
 		os.Remove(p)
 	}
+}
+
+// scanstationWithin runs the binary like scanstation, but kills it after limit: a second
+// station that is not refused would run for ever. A killed run reports -1.
+func scanstationWithin(t *testing.T, limit time.Duration, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	}
+	t.Fatalf("scanstation %v: %v", args, err)
+	return "", 0
 }
