@@ -245,6 +245,52 @@ func (j *Journal) Update(ctx context.Context, job *Job) (err error) {
 	return nil
 }
 
+// ErrChanged is returned by Decide for a job that is no longer as the caller saw it: another
+// clerk or the station changed it first.
+var ErrChanged = errors.New("the job was changed meanwhile")
+
+// A Decision is what a clerk decides about a job: approve it (State Approved, with who and
+// when) or refuse it (the same state, with FailedStage and Reason, which the station acts on).
+type Decision struct {
+	State       State
+	ApprovedBy  string
+	ApprovedAt  time.Time
+	FailedStage string
+	Reason      string
+}
+
+// Decide records d for job id only if the job is still in state from with no reason, in one
+// UPDATE, so two clerks (or a clerk and the station) never overwrite each other: the second
+// gets an error wrapping ErrChanged, or ErrNotFound. Only the fields of d are written.
+func (j *Journal) Decide(ctx context.Context, id int64, from State, d Decision) error {
+	fail := func(err error) error { return fmt.Errorf("journal %s: decide on job %d: %w", j.path, id, err) }
+	if _, ok := rank[d.State]; !ok {
+		return fail(fmt.Errorf("unknown state %q", d.State))
+	}
+	if err := checkMove(from, d.State); err != nil {
+		return fail(err)
+	}
+	res, err := j.db.ExecContext(ctx,
+		"UPDATE jobs SET updated = ?, state = ?, approved_by = ?, approved_at = ?, failed_stage = ?, reason = ? "+
+			"WHERE id = ? AND state = ? AND reason = ''",
+		formatTime(time.Now()), string(d.State), d.ApprovedBy, nullTime(d.ApprovedAt), d.FailedStage, d.Reason,
+		id, string(from))
+	if err != nil {
+		return fail(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fail(err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if _, err := j.Get(ctx, id); err != nil {
+		return err
+	}
+	return fail(ErrChanged)
+}
+
 // checkMove allows staying in a state (to record more about it), moving
 // forward, and failing from any state that is not terminal.
 func checkMove(from, to State) error {

@@ -59,21 +59,26 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("approve: %q is not a document number", arg)
 		}
 		job, err := j.Get(ctx, id)
-		if err == nil && (job.State != journal.AwaitingApproval || job.Reason != "") {
-			err = fmt.Errorf("document %d (%s) is not waiting for approval (it is %s)", id, job.SourceName, job.State)
-		}
 		if err != nil {
 			fmt.Fprintf(stdout, "%d: %v\n", id, err)
 			failed = true
 			continue
 		}
-		job.ApprovedBy = strings.TrimSpace(*by)
-		job.ApprovedAt = time.Now()
-		job.State = journal.Approved
-		if err := j.Update(ctx, job); err != nil {
-			return err
+		if job.State != journal.AwaitingApproval || job.Reason != "" {
+			fmt.Fprintf(stdout, "%d: %s was NOT approved: %s\n", id, job.SourceName, decided(job))
+			failed = true
+			continue
 		}
-		fmt.Fprintf(stdout, "%d: %s approved by %s; the station signs it now\n", id, job.SourceName, job.ApprovedBy)
+		d := journal.Decision{State: journal.Approved, ApprovedBy: strings.TrimSpace(*by), ApprovedAt: time.Now()}
+		if err := j.Decide(ctx, id, journal.AwaitingApproval, d); err != nil {
+			if !errors.Is(err, journal.ErrChanged) {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d: %s was NOT approved: %s\n", id, job.SourceName, decidedMeanwhile(ctx, j, id))
+			failed = true
+			continue
+		}
+		fmt.Fprintf(stdout, "%d: %s approved by %s; the station signs it now\n", id, job.SourceName, d.ApprovedBy)
 	}
 	if failed {
 		return exitError(1)
@@ -115,19 +120,45 @@ func cmdReject(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if job.State != journal.AwaitingApproval || job.Reason != "" {
-		return fmt.Errorf("document %d (%s) is not waiting for approval (it is %s)", id, job.SourceName, job.State)
+		return fmt.Errorf("document %d (%s) was NOT refused: %s", id, job.SourceName, decided(job))
 	}
-	job.FailedStage = "approval"
-	job.Reason = "refused by the clerk"
+	d := journal.Decision{State: journal.AwaitingApproval, FailedStage: "approval", Reason: "refused by the clerk"}
 	if *by != "" {
-		job.Reason += " " + strings.TrimSpace(*by)
+		d.Reason += " " + strings.TrimSpace(*by)
 	}
-	job.Reason += ": " + strings.TrimSpace(*reason)
-	if err := j.Update(ctx, job); err != nil {
+	d.Reason += ": " + strings.TrimSpace(*reason)
+	if err := j.Decide(ctx, id, journal.AwaitingApproval, d); err != nil {
+		if errors.Is(err, journal.ErrChanged) {
+			return fmt.Errorf("document %d (%s) was NOT refused: %s", id, job.SourceName, decidedMeanwhile(ctx, j, id))
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "%d: %s refused; the station moves it to %s with the reason\n", id, job.SourceName, cfg.Folders.Failed)
 	return nil
+}
+
+// decidedMeanwhile says what became of a document someone else decided on between our reading
+// and our writing.
+func decidedMeanwhile(ctx context.Context, j *journal.Journal, id int64) string {
+	job, err := j.Get(ctx, id)
+	if err != nil {
+		return "it changed meanwhile and cannot be read now: " + err.Error()
+	}
+	return decided(job)
+}
+
+// decided says, in the clerk's words, why a document no longer waits for a decision: another
+// clerk decided on it, or the station has moved it on.
+func decided(job *journal.Job) string {
+	switch {
+	case job.State == journal.AwaitingApproval && job.Reason != "":
+		return "it was already refused (" + job.Reason + ")"
+	case job.State == journal.Failed:
+		return "it is in failed/ (" + job.Reason + ")"
+	case job.ApprovedBy != "":
+		return "it was already approved by " + job.ApprovedBy + " and is now " + string(job.State)
+	}
+	return "it is not waiting for approval (it is " + string(job.State) + ")"
 }
 
 // reorder puts flags before arguments, so `approve 12 13 --by Lan` works as people type it.
