@@ -129,8 +129,9 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 	if s.lock, err = lockState(cfg.Folders.State, command); err != nil {
 		return nil, err
 	}
-	// A crash or power cut while writing leaves temporary files; they are never complete.
-	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive, cfg.Folders.Review, s.spoolDir, s.workDir} {
+	// A crash or power cut while writing leaves temporary files (status.json, waiting.json in the
+	// state folder too); they are never complete.
+	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive, cfg.Folders.Review, cfg.Folders.State, s.spoolDir, s.workDir} {
 		if n, err := outbox.RemoveLeftovers(d); err != nil {
 			log.Warn("cannot remove unfinished temporary files", "folder", d, "err", err)
 		} else if n > 0 {
