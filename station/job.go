@@ -321,8 +321,10 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 	}
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
+	// One box for the name and the delivery under it, whatever a reload does meanwhile.
+	box := s.box()
 	if job.OutName == "" {
-		job.OutName = s.box.FreeName(outName(job.SourceName))
+		job.OutName = box.FreeName(outName(job.SourceName))
 		if err := s.recordJob(ctx, job); err != nil {
 			return err
 		}
@@ -330,7 +332,7 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 	envelope, edxmlNote := s.envelope(job, pdf)
 	side := s.sidecar(job)
 	side.EdXML = edxmlNote
-	if err := s.box.Deliver(job.OutName, pdf, side, envelope); err != nil {
+	if err := box.Deliver(job.OutName, pdf, side, envelope); err != nil {
 		return &stageError{"deliver", err}
 	}
 	job.State = journal.Delivered
@@ -354,7 +356,7 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 	// A move between filesystems that stopped after removing the spool copy is finished too.
 	if exists(job.Spool) || outbox.Pending(job.Spool, s.config().Folders.Archive, job.SourceName) {
-		dst, err := s.box.Archive(job.Spool, job.SourceName)
+		dst, err := s.box().Archive(job.Spool, job.SourceName)
 		if err != nil {
 			return &stageError{"archive", err}
 		}
@@ -405,7 +407,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		return out
 	}
 	if src != "" {
-		dst, err := s.box.Fail(src, job.SourceName, f)
+		dst, err := s.box().Fail(src, job.SourceName, f)
 		if err == nil && src == job.Spool {
 			s.moveSidecar(job, failedDir, filepath.Base(dst))
 		}
@@ -415,12 +417,12 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		out.Failed = dst
 	} else if job.SourceSHA256 != "" {
 		// Moved by a run that stopped before it wrote why (or could not): write it again.
-		orig, err := s.box.Unexplained(job.SourceName, job.SourceSHA256)
+		orig, err := s.box().Unexplained(job.SourceName, job.SourceSHA256)
 		if err != nil {
 			return waitErr(err)
 		}
 		if orig != "" {
-			if err := s.box.WriteReason(orig, f); err != nil {
+			if err := s.box().WriteReason(orig, f); err != nil {
 				return waitErr(err)
 			}
 			s.log.Info("wrote again the reason file a stop had lost", "job", job.ID, "file", orig+".error.txt")

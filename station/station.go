@@ -39,7 +39,7 @@ import (
 type Station struct {
 	log      *slog.Logger
 	journal  *journal.Journal
-	box      *outbox.Box
+	boxp     atomic.Pointer[outbox.Box] // the outbox, failed/ and archive/ in force; Reload replaces it
 	ocr      *ocr.Pool
 	keeper   *token.Keeper
 	zone     *time.Location
@@ -47,7 +47,7 @@ type Station struct {
 	workDir  string
 
 	// deliverMu serialises the choice of an outbox name with the delivery under it, so two
-	// documents with the same name never pick the same free name.
+	// documents with the same name never pick the same free name. Only deliver takes it.
 	deliverMu sync.Mutex
 
 	inflightMu sync.Mutex
@@ -98,10 +98,10 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 		running:  make(chan struct{}),
 		rewatch:  make(chan struct{}, 1),
 		log:      log,
-		box:      &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive},
 		spoolDir: filepath.Join(cfg.Folders.State, "spool"),
 		workDir:  filepath.Join(cfg.Folders.State, "work"),
 	}
+	s.boxp.Store(&outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive})
 	ok := false
 	defer func() {
 		if !ok {
@@ -264,6 +264,10 @@ func (s *Station) newCertifier(cfg *config.Config) (*certify.Certifier, error) {
 	return c, nil
 }
 
+// box is the outbox, failed/ and archive/ of the configuration in force. Reload replaces it
+// while documents are under way, so each use reads it afresh, without a lock.
+func (s *Station) box() *outbox.Box { return s.boxp.Load() }
+
 // config is the configuration in force; Reload replaces it as a whole.
 func (s *Station) config() *config.Config { return s.conf.Load() }
 
@@ -306,9 +310,8 @@ func (s *Station) Reload(cfg *config.Config) error {
 			return fmt.Errorf("create folder: %w", err)
 		}
 	}
-	s.deliverMu.Lock()
-	s.box = &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive}
-	s.deliverMu.Unlock()
+	// A delivery under way keeps the box it took (see deliver); the next one takes this.
+	s.boxp.Store(&outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive})
 	s.certifier.Store(certifier)
 	s.conf.Store(cfg)
 	s.keeper.Reset()
