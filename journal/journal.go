@@ -283,6 +283,7 @@ func (j *Journal) Decide(ctx context.Context, id int64, from State, d Decision) 
 		return fail(err)
 	}
 	if n == 1 {
+		crashpoint.Hit("journal.decide " + string(d.State))
 		return nil
 	}
 	if _, err := j.Get(ctx, id); err != nil {
