@@ -56,7 +56,17 @@ type journalError struct{ err error }
 func (e *journalError) Error() string { return "journal: " + e.err.Error() }
 func (e *journalError) Unwrap() error { return e.err }
 
+// recordTimeout bounds one record made after the station was told to stop.
+const recordTimeout = 10 * time.Second
+
+// recordJob records a step of job. The step has happened on disk (a file moved, written,
+// delivered) or its outcome is known, so the record is finished even when ctx is cancelled
+// (SIGTERM meanwhile): a delivery the journal does not know would be made again at the next
+// start, and the push sender may have sent the first copy already. The record is bounded, so
+// a stuck journal cannot hold up the stop for ever.
 func (s *Station) recordJob(ctx context.Context, job *journal.Job) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if err := s.journal.Update(ctx, job); err != nil {
 		return &journalError{err}
 	}
@@ -334,6 +344,9 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 	side.EdXML = edxmlNote
 	if err := box.Deliver(job.OutName, pdf, side, envelope); err != nil {
 		return &stageError{"deliver", err}
+	}
+	if s.afterDelivery != nil {
+		s.afterDelivery()
 	}
 	job.State = journal.Delivered
 	if job.StageTimes == nil {

@@ -76,6 +76,8 @@ type Station struct {
 	sender *sender.Sender // push delivery, started by Run when push.url is set
 
 	lock *stateLock // this process's hold on the state folder, until Close
+
+	afterDelivery func() // test seam: called once a delivery's files are in the outbox, before its record
 }
 
 // Options are what New needs besides the configuration.
