@@ -75,10 +75,12 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 
 // SendOne makes one attempt at the entry whose .edxml is edxmlPath. It
 // posts the .edxml and moves the entry by the answer: 2xx to the sent
-// folder, 4xx (but 408, 409 and 429) to the rejected folder with
-// <name>.rejected.txt. On any other answer, on no answer, and on a local
-// failure the entry stays where it is and the error says why; the Result
-// still tells what is known (Status, RetryAfter).
+// folder, 4xx (but 401, 403, 404, 408, 409 and 429) to the rejected folder
+// with <name>.rejected.txt. On any other answer, on no answer, and on a
+// local failure the entry stays where it is and the error says why; the
+// Result still tells what is known (Status, RetryAfter). 401, 403 and 404
+// are about the configuration of either side, not the package: the error
+// is a *SetupError that says what to check.
 //
 // If an earlier attempt was answered but its move was cut short by a
 // crash, SendOne finishes the move without posting again.
@@ -127,6 +129,8 @@ func (s *Sender) SendOne(ctx context.Context, edxmlPath string) (Result, error) 
 	case resp.status >= 200 && resp.status <= 299:
 		res.Outcome = Sent
 		in = &intent{To: s.cfg.SentDir, Status: resp.status, Key: res.Key}
+	case setupAnswer(resp.status):
+		return res, &SetupError{Status: resp.statusText, Check: s.setupAdvice(resp.status)}
 	case resp.status >= 400 && resp.status <= 499 && !retryable4xx(resp.status):
 		res.Outcome = Rejected
 		in = &intent{To: s.cfg.RejectedDir, Status: resp.status, Key: res.Key}
@@ -145,6 +149,42 @@ func (s *Sender) SendOne(ctx context.Context, edxmlPath string) (Result, error) 
 // earlier request with the same key is still being processed.
 func retryable4xx(status int) bool {
 	return status == http.StatusRequestTimeout || status == http.StatusConflict || status == http.StatusTooManyRequests
+}
+
+// setupAnswer reports whether a status says that the two sides are not set up to talk to each
+// other (who the station is, what it may do, where it sends): no package is at fault, and
+// every package would get the same answer until someone fixes the configuration.
+func setupAnswer(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound
+}
+
+// A SetupError is an answer that needs the configuration of the station or of the receiving
+// system fixed: the package waits in the outbox and is tried again.
+type SetupError struct {
+	Status string // "401 Unauthorized"
+	Check  string // what to check, in plain words
+}
+
+func (e *SetupError) Error() string {
+	return "the push endpoint answered " + e.Status + ": " + e.Check + "; the packages wait in the outbox and are tried again"
+}
+
+// setupAdvice says what to check for a setup answer.
+func (s *Sender) setupAdvice(status int) string {
+	endpoint := s.url.Redacted()
+	switch status {
+	case http.StatusUnauthorized:
+		if s.hasCert {
+			return "it does not know this station; check the credentials: that the receiving system " + endpoint +
+				" accepts the client certificate " + s.cfg.ClientCert + " (push.client_cert, push.client_key)"
+		}
+		return "it does not know this station; check the credentials: the receiving system " + endpoint +
+			" may require a client certificate (push.client_cert, push.client_key), and none is configured"
+	case http.StatusForbidden:
+		return "it knows this station but does not let it send; check that the receiving system " + endpoint +
+			" allows this station's client certificate and account to deliver packages"
+	}
+	return "there is nothing to receive packages at " + endpoint + "; check the URL (push.url) with the receiving system's administrator"
 }
 
 // An answer is what the server said.

@@ -72,6 +72,8 @@ type Sender struct {
 	// Used by Run only.
 	waits      map[string]*wait // entries waiting after a failed attempt, by name
 	down       wait             // the endpoint gave no answer at all
+	setup      wait             // the endpoint answered that the two sides are not set up (401, 403, 404)
+	setupSaid  string           // the setup problem last said, so it is said once
 	incomplete map[string]bool  // entries already reported as missing a sibling
 }
 
@@ -243,6 +245,9 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 	if s.down.attempts > 0 && now.Before(s.down.next) {
 		return s.down.next
 	}
+	if s.setup.attempts > 0 && now.Before(s.setup.next) {
+		return s.setup.next
+	}
 	entries, err := s.scan()
 	if err != nil {
 		s.log.Error("cannot read the outbox; trying again later", "error", err)
@@ -289,6 +294,25 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 			continue
 		}
 		delete(s.incomplete, e.name)
+		var setup *SetupError
+		if errors.As(err, &setup) {
+			// Every package would get the same answer: all wait, and one tries again later.
+			s.answered()
+			s.setup.attempts++
+			d := max(s.backoff(s.setup.attempts), min(res.RetryAfter, s.cfg.MaxBackoff))
+			s.setup.next = time.Now().Add(d)
+			if s.setupSaid != setup.Error() {
+				s.setupSaid = setup.Error()
+				s.log.Error("the push endpoint refuses the station: packages wait in the outbox until the configuration is fixed",
+					"endpoint", s.url.Redacted(), "answer", setup.Status, "check", setup.Check)
+			}
+			s.log.Debug("package not sent; it stays in the outbox", "entry", e.name, "attempt", s.setup.attempts,
+				"next_try_in", d.Round(time.Millisecond), "error", err)
+			return s.setup.next
+		}
+		if err == nil || res.Status != 0 {
+			s.setupFixed() // an answer of another kind
+		}
 		if err == nil {
 			delete(s.waits, e.name)
 			s.answered()
@@ -345,6 +369,17 @@ func (s *Sender) answered() {
 			delete(s.waits, name)
 		}
 	}
+}
+
+// setupFixed records an answer other than a setup one: if the endpoint had refused the
+// station, it is said once that it no longer does.
+func (s *Sender) setupFixed() {
+	if s.setup.attempts == 0 {
+		return
+	}
+	s.log.Info("the push endpoint no longer refuses the station", "endpoint", s.url.Redacted(), "refused_tries", s.setup.attempts)
+	s.setup = wait{}
+	s.setupSaid = ""
 }
 
 func (s *Sender) attempts(name string) int {

@@ -356,7 +356,7 @@ func TestRunSendsEveryEntryOnce(t *testing.T) {
 }
 
 func TestRejected(t *testing.T) {
-	for _, status := range []int{400, 403, 404, 413, 422} {
+	for _, status := range []int{400, 410, 413, 422} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			srv := newServer(t, action(fmt.Sprint(status)))
 			if status == 400 {
@@ -387,6 +387,62 @@ func TestRejected(t *testing.T) {
 			}
 			if keys, _ := srv.storedCount(); keys != 0 {
 				t.Errorf("server stored a refused package")
+			}
+		})
+	}
+}
+
+// TestSetupAnswersWait: 401, 403 and 404 say the station and the receiving system are not set
+// up to talk (credentials, client certificate, URL), on either side. No package is at fault:
+// nothing goes to rejected/, the packages wait and are tried again with backoff, and the log
+// says once what to check.
+func TestSetupAnswersWait(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		check  string
+	}{
+		{401, "check the credentials"},
+		{403, "allows this station's client certificate"},
+		{404, "check the URL (push.url)"},
+	} {
+		t.Run(fmt.Sprint(c.status), func(t *testing.T) {
+			act := action(fmt.Sprint(c.status))
+			srv := newServer(t, act, act, act)
+			f := newFolders(t)
+			first := addEntry(t, f.outbox, "doc-1", 100)
+			second := addEntry(t, f.outbox, "doc-2", 100)
+
+			s := newSender(t, srv.URL, f)
+			res, err := s.SendOne(context.Background(), filepath.Join(f.outbox, "doc-1.edxml"))
+			var setup *sender.SetupError
+			if !errors.As(err, &setup) || res.Outcome != sender.Retry || res.Status != c.status {
+				t.Fatalf("one attempt: %+v, %v; want a retry with a setup error", res, err)
+			}
+			if !strings.Contains(err.Error(), c.check) {
+				t.Errorf("the error does not say what to check (%q): %v", c.check, err)
+			}
+			if got := list(t, f.rejected); len(got) != 0 {
+				t.Fatalf("after a %d rejected/ holds %v", c.status, got)
+			}
+
+			run(t, s)
+			waitFor(t, "both packages sent once the endpoint accepts them", func() bool {
+				return exists(filepath.Join(f.sent, "doc-1.edxml")) && exists(filepath.Join(f.sent, "doc-2.edxml"))
+			})
+			wantMoved(t, f, f.sent, "doc-1", "doc-1", first)
+			wantMoved(t, f, f.sent, "doc-2", "doc-2", second)
+			if got := list(t, f.rejected); len(got) != 0 {
+				t.Errorf("rejected/ holds %v; a setup answer refuses no package", got)
+			}
+			// One package is tried while the endpoint refuses the station, not every one of them.
+			if n := len(srv.requests()); n != 5 {
+				t.Errorf("the server got %d requests, want 5 (three refused tries, then each package once)", n)
+			}
+			if n := countLogged(t, c.check); n != 1 {
+				t.Errorf("what to check was logged %d times, want once", n)
+			}
+			if n := countLogged(t, "no longer refuses the station"); n != 1 {
+				t.Errorf("that the endpoint accepts the station again was logged %d times, want once", n)
 			}
 		})
 	}
