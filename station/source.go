@@ -82,10 +82,10 @@ func (s *Station) howChanged(job *journal.Job, path string, f sourceFile) string
 		if doc, err := scan.Open(path, s.scanOptions()); err == nil {
 			n := doc.NumPages
 			doc.Close()
-			return fmt.Sprintf("%s now, was %s", plural(n, "page"), plural(job.Pages, "page"))
+			return fmt.Sprintf("%s now, was %d", plural(n, "page"), job.Pages)
 		}
 	}
-	return fmt.Sprintf("%s now, was %s", plural(int(f.size), "byte"), plural(int(job.SourceSize), "byte"))
+	return fmt.Sprintf("%s now, was %d", plural(int(f.size), "byte"), job.SourceSize)
 }
 
 func plural(n int, word string) string {
