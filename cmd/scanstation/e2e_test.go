@@ -384,6 +384,7 @@ func TestDaemonTakesTIFFAndScannerPDFAndRejectsTruncatedImage(t *testing.T) {
 // restarts it; at the end every input is in the outbox exactly once, nothing is left half-written.
 func TestCrashRecoveryEveryInputExactlyOnce(t *testing.T) {
 	dir, cfg := newStation(t)
+	freezeDevTokenStore(t, dir)
 	inbox := filepath.Join(dir, "inbox")
 	const inputs = 10
 	hashes := map[string]string{}
