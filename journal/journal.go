@@ -166,6 +166,21 @@ func (j *Journal) Close() error {
 
 // Add records a new job, sets its ID and its Created and Updated times.
 func (j *Journal) Add(ctx context.Context, job *Job) error {
+	return j.add(ctx, job, time.Now().UTC())
+}
+
+// Restore records a job taken back from the files a lost journal left (scanstation journal
+// rebuild), keeping job.Created (now if zero) as when it was received, so history and the
+// monthly report count it in its own month.
+func (j *Journal) Restore(ctx context.Context, job *Job) error {
+	when := job.Created
+	if when.IsZero() {
+		when = time.Now()
+	}
+	return j.add(ctx, job, when.UTC())
+}
+
+func (j *Journal) add(ctx context.Context, job *Job, now time.Time) error {
 	if job.State == "" {
 		job.State = Received
 	}
@@ -175,7 +190,6 @@ func (j *Journal) Add(ctx context.Context, job *Job) error {
 	if err := checkStages(job.StageTimes); err != nil {
 		return fmt.Errorf("journal %s: add %s: %w", j.path, job.Source, err)
 	}
-	now := time.Now().UTC()
 	row := rowOf(job)
 	names := append([]string{"created", "updated"}, row.names...)
 	values := append([]any{formatTime(now), formatTime(now)}, row.values...)

@@ -56,6 +56,12 @@ var migrations = []string{
 	`ALTER TABLE jobs ADD COLUMN source_dev   INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE jobs ADD COLUMN source_inode INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE jobs ADD COLUMN source_mtime TEXT;`,
+	// Which journal this is (station id, generation), so that a journal lost, recreated or
+	// swapped is told from the one the spool and work folders belong to (meta.go).
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
 }
 
 // migrate brings the schema up to the newest version in one transaction.
