@@ -50,6 +50,14 @@ type crashPath struct {
 	// space once the station has said the disk is full).
 	during func(t *testing.T, s *crashStation, log string)
 	want   string // delivered: a word the sidecar must hold; failed: a word of the reason
+	// docs is how many scans are dropped at once (0: one); with several, goroutines may take
+	// their steps in another order from run to run, and the checks hold for every input.
+	docs int
+	// crashApprove: the crash points are those of `scanstation approve` (its journal.decide),
+	// not the daemon's, which runs on without a crash.
+	crashApprove bool
+	// traced checks the steps of the run without a crash: that it tests what it says.
+	traced func(t *testing.T, steps []string)
 }
 
 func replaceInConfig(t *testing.T, cfg, old, new string) {
@@ -82,6 +90,36 @@ var crashPaths = []crashPath{
 	// package needs, without which nothing is pushed.
 	{name: "push", outcome: "delivered", push: true},
 	{name: "diskfull", outcome: "delivered", dpi: 200, config: fullOutbox, during: freeOutbox},
+	// The clerk's `scanstation approve` killed right after its decision is committed; the clerk
+	// approves again (told it is already approved) and the station signs and delivers once.
+	{name: "approvecrash", outcome: "delivered", dpi: 200, approve: true, crashApprove: true, want: `"approved_by"`,
+		config: func(t *testing.T, dir, cfg string) {
+			replaceInConfig(t, cfg, `approval: "none"`, `approval: "required"`)
+		}},
+	// Three scans dropped at once, one OCR engine (signing is one token, serial anyway).
+	{name: "several", outcome: "delivered", dpi: 200, docs: 3,
+		config: func(t *testing.T, dir, cfg string) {
+			replaceInConfig(t, cfg, "workers: 0", "workers: 1")
+		}},
+	// The outbox has room for the PDF and not for its sidecar: ENOSPC part-way through the
+	// delivery's files, nothing of it named; delivered once when space is freed.
+	{name: "partfull", outcome: "delivered", dpi: 200, config: partFullOutbox, during: freeOutbox,
+		traced: func(t *testing.T, steps []string) {
+			// One PDF written before the disk was full, then the PDF and sidecar of the delivery.
+			if n := countSteps(steps, "outbox.temp written"); n < 3 {
+				t.Fatalf("the outbox's temporary files were written %d times, want at least 3 (the PDF before the sidecar met the full disk, then both): the PDF did not fit, or the sidecar did", n)
+			}
+		}},
+}
+
+func countSteps(steps []string, name string) int {
+	n := 0
+	for _, s := range steps {
+		if s == name {
+			n++
+		}
+	}
+	return n
 }
 
 // otherFilesystem puts the hot-folder, outbox, failed/ and archive/ on a tmpfs of their own,
@@ -119,9 +157,55 @@ func fullOutbox(t *testing.T, dir, cfg string) {
 	fill.Run() // ends with "No space left on device", as it should
 }
 
+// partFullPDF is the size of the plain path's signed PDF, learned once by a run without a crash.
+var partFullPDF int64
+
+// partFullOutbox is fullOutbox with room left for the PDF, in whole pages of the tmpfs, and
+// none for the sidecar: the disk fills part-way through the delivery's files.
+func partFullOutbox(t *testing.T, dir, cfg string) {
+	t.Helper()
+	if partFullPDF == 0 {
+		// The same scan and name without the full disk: a PDF of the same size, give or
+		// take a signature's bytes.
+		p := crashPath{name: "partfull", outcome: "delivered", dpi: 200}
+		s := newCrashStation(t, p, crashScans(t, p))
+		if crashed, log := s.runUntil(t, p); crashed {
+			t.Fatalf("the run to measure the PDF crashed:\n%s", log)
+		}
+		pdfs := glob(s.outbox, "*.pdf")
+		if len(pdfs) != 1 {
+			t.Fatalf("the run to measure the PDF delivered %d PDFs", len(pdfs))
+		}
+		info, err := os.Stat(pdfs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		partFullPDF = info.Size()
+	}
+	fullOutbox(t, dir, cfg)
+	filler := filepath.Join(dir, "outbox", "filler.bin")
+	info, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	room := (partFullPDF + page - 1) / page * page
+	if err := os.Truncate(filler, info.Size()-room); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func freeOutbox(t *testing.T, s *crashStation, log string) {
-	if strings.Contains(log, "the disk is full") {
-		if err := os.Remove(filepath.Join(s.outbox, "filler.bin")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	filler := filepath.Join(s.outbox, "filler.bin")
+	if _, err := os.Stat(filler); err == nil && strings.Contains(log, "the disk is full") {
+		// Nothing of a delivery that met the full disk is named in the outbox (temporary
+		// dot-names are not names the exchange software takes).
+		for _, e := range readDirNames(s.outbox) {
+			if e != "filler.bin" && !strings.HasPrefix(e, ".") {
+				t.Errorf("the disk is full and the outbox names %s", e)
+			}
+		}
+		if err := os.Remove(filler); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Fatal(err)
 		}
 	}
@@ -131,20 +215,23 @@ func freeOutbox(t *testing.T, s *crashStation, log string) {
 type crashStation struct {
 	dir, cfg                                         string
 	inbox, outbox, failed, archive, review, stateDir string
-	input                                            string // the dropped file's name
-	sum                                              string // its SHA-256 as dropped
+	inputs                                           []string // the dropped files' names
+	sums                                             []string // their SHA-256 as dropped, in the same order
 	env                                              []string
 	exchange                                         *exchange // the push path's endpoint
+	// approveEnv is given to the next `scanstation approve` (the approvecrash path's crash
+	// point); approveKilled says it was killed by it.
+	approveEnv    []string
+	approveKilled bool
 }
 
-func newCrashStation(t *testing.T, p crashPath, scan []byte) *crashStation {
+func newCrashStation(t *testing.T, p crashPath, scans [][]byte) *crashStation {
 	t.Helper()
 	dir, cfg := newStation(t)
 	if p.config != nil {
 		p.config(t, dir, cfg)
 	}
-	s := &crashStation{dir: dir, cfg: cfg, input: "cong-van-" + p.name + ".jpg",
-		stateDir: filepath.Join(dir, "state"), review: filepath.Join(dir, "review")}
+	s := &crashStation{dir: dir, cfg: cfg, stateDir: filepath.Join(dir, "state"), review: filepath.Join(dir, "review")}
 	loaded, err := loadConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -152,8 +239,6 @@ func newCrashStation(t *testing.T, p crashPath, scan []byte) *crashStation {
 	s.inbox = loaded.HotFolders[0].Path
 	s.outbox, s.failed, s.archive = loaded.Folders.Outbox, loaded.Folders.Failed, loaded.Folders.Archive
 	s.review, s.stateDir = loaded.Folders.Review, loaded.Folders.State
-	sum := sha256.Sum256(scan)
-	s.sum = hex.EncodeToString(sum[:])
 	if p.push {
 		s.exchange = &exchange{stored: map[string][]byte{}}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -166,13 +251,24 @@ func newCrashStation(t *testing.T, p crashPath, scan []byte) *crashStation {
 		s.env = []string{"SCANSTATION_PUSH_URL=http://" + ln.Addr().String() + "/edxml",
 			"SCANSTATION_PUSH_MIN_BACKOFF=200ms", "SCANSTATION_PUSH_MAX_BACKOFF=1s", "SCANSTATION_PUSH_RESCAN=1s"}
 	}
-	// Written beside the hot-folder and renamed in, so the watcher never sees half a file.
-	tmp := filepath.Join(s.inbox, ".incoming")
-	if err := os.WriteFile(tmp, scan, 0o644); err != nil {
-		t.Fatal(err)
+	// Written beside the hot-folder and renamed in, so the watcher never sees half a file;
+	// several are written first and renamed in one after another, as fast as can be.
+	for i, scan := range scans {
+		sum := sha256.Sum256(scan)
+		s.sums = append(s.sums, hex.EncodeToString(sum[:]))
+		name := "cong-van-" + p.name + ".jpg"
+		if len(scans) > 1 {
+			name = fmt.Sprintf("cong-van-%s-%d.jpg", p.name, i+1)
+		}
+		s.inputs = append(s.inputs, name)
+		if err := os.WriteFile(filepath.Join(s.inbox, fmt.Sprintf(".incoming-%d", i)), scan, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.Rename(tmp, filepath.Join(s.inbox, s.input)); err != nil {
-		t.Fatal(err)
+	for i, name := range s.inputs {
+		if err := os.Rename(filepath.Join(s.inbox, fmt.Sprintf(".incoming-%d", i)), filepath.Join(s.inbox, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s
 }
@@ -204,7 +300,7 @@ func (s *crashStation) done(t *testing.T) bool {
 		return false
 	}
 	jobs := s.jobs(t)
-	if len(jobs) == 0 {
+	if len(jobs) < len(s.inputs) {
 		return false
 	}
 	for _, j := range jobs {
@@ -220,7 +316,19 @@ func (s *crashStation) approveWaiting(t *testing.T) {
 	t.Helper()
 	for _, j := range s.jobs(t) {
 		if j.State == journal.AwaitingApproval && j.ApprovedBy == "" && j.Reason == "" {
-			if out, code := scanstation(t, nil, "approve", "--config", s.cfg, strconv.FormatInt(j.ID, 10), "--by", "Trần Văn Bình"); code != 0 {
+			id := strconv.FormatInt(j.ID, 10)
+			out, code := scanstation(t, s.approveEnv, "approve", "--config", s.cfg, id, "--by", "Trần Văn Bình")
+			if s.approveEnv != nil {
+				s.approveEnv = nil
+				if code == -1 { // killed by its crash point: the clerk tries again
+					s.approveKilled = true
+					out, code = scanstation(t, nil, "approve", "--config", s.cfg, id, "--by", "Trần Văn Bình")
+					if code == 1 && strings.Contains(out, "already approved by Trần Văn Bình") {
+						continue // the first approval was committed before the kill, and counts
+					}
+				}
+			}
+			if code != 0 {
 				t.Fatalf("approve %d: %s", j.ID, out)
 			}
 		}
@@ -286,10 +394,20 @@ func (s *crashStation) runUntil(t *testing.T, p crashPath, env ...string) (crash
 	}
 }
 
+// crashScans are the sample scans of a path (one unless it drops several, each with its own
+// number, so each has its own bytes).
+func crashScans(t *testing.T, p crashPath) [][]byte {
+	scans := [][]byte{crashScan(t, p.dpi, 12)}
+	for i := 1; i < p.docs; i++ {
+		scans = append(scans, crashScan(t, p.dpi, 12+i))
+	}
+	return scans
+}
+
 // crashScan is the sample scan of a path: small, so a run takes a few seconds.
-func crashScan(t *testing.T, dpi float64) []byte {
+func crashScan(t *testing.T, dpi float64, number int) []byte {
 	t.Helper()
-	opt := samplescan.Options{DPI: dpi, Paper: "A5", Lines: []string{"CÔNG VĂN", "Số: 12/UBND-VP", "Kính gửi: Sở Nội vụ"}}
+	opt := samplescan.Options{DPI: dpi, Paper: "A5", Lines: []string{"CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", number), "Kính gửi: Sở Nội vụ"}}
 	if dpi == 0 {
 		opt, dpi = samplescan.Options{}, 300
 	}
@@ -362,8 +480,10 @@ func crashSample(p crashPath) int {
 	switch {
 	case os.Getenv("SCANSTATION_CRASH_ALL") != "" || p.name == "plain":
 		return 0
-	case p.name == "diskfull": // each run waits 10 s for the station's retry
-		return 4
+	case p.name == "diskfull" || p.name == "partfull": // each run waits 10 s for the station's retry
+		return 3
+	case p.name == "several": // about 100 points, three documents each
+		return 5
 	}
 	return 7
 }
@@ -382,18 +502,21 @@ func TestCrashPoints(t *testing.T) {
 }
 
 func runCrashPath(t *testing.T, p crashPath) {
-	scan := crashScan(t, p.dpi)
+	scans := crashScans(t, p)
 	started := time.Now()
 
 	// The whole path once, with a trace: its steps.
-	s := newCrashStation(t, p, scan)
+	s := newCrashStation(t, p, scans)
 	tracePath := filepath.Join(t.TempDir(), "trace")
-	if crashed, log := s.runUntil(t, p, "SCANSTATION_CRASH_TRACE="+tracePath); crashed {
+	if crashed, log := s.crashRun(t, p, tracePath, 0); crashed {
 		t.Fatalf("the traced run crashed:\n%s", log)
 	}
 	steps := readTrace(t, tracePath)
 	if len(steps) == 0 {
 		t.Fatal("the path has no crash points: the hooks are not reached")
+	}
+	if p.traced != nil {
+		p.traced(t, steps)
 	}
 	checkCrashInvariants(t, p, s, "the run without a crash")
 	t.Logf("path %s: %d crash points: %s", p.name, len(steps), strings.Join(steps, " | "))
@@ -410,9 +533,9 @@ func runCrashPath(t *testing.T, p crashPath) {
 	broken, notReached := 0, 0
 	for _, n := range points {
 		ok := t.Run(fmt.Sprintf("crash-at-%d", n), func(t *testing.T) {
-			s := newCrashStation(t, p, scan)
+			s := newCrashStation(t, p, scans)
 			trace := filepath.Join(t.TempDir(), "trace")
-			crashed, log := s.runUntil(t, p, "SCANSTATION_CRASH_AT="+strconv.Itoa(n), "SCANSTATION_CRASH_TRACE="+trace)
+			crashed, log := s.crashRun(t, p, trace, n)
 			// The step killed at: the same as the traced run's, unless goroutines (the sender,
 			// the signer) took their steps in another order this time.
 			at := steps[n-1]
@@ -425,7 +548,9 @@ func runCrashPath(t *testing.T, p crashPath) {
 				t.Logf("step %d (%s) was not reached in this run", n, at)
 				return
 			}
-			if crashed, log2 := s.runUntil(t, p); crashed {
+			if p.crashApprove {
+				// The daemon was not killed: it went on after the clerk's second try.
+			} else if crashed, log2 := s.runUntil(t, p); crashed {
 				t.Fatalf("the restart crashed without a crash point:\n%s\n%s", log, log2)
 			}
 			checkCrashInvariants(t, p, s, fmt.Sprintf("killed at step %d (%s)", n, at))
@@ -436,6 +561,28 @@ func runCrashPath(t *testing.T, p crashPath) {
 	}
 	t.Logf("path %s: %d crash points, %d run, %d broke an invariant, %d not reached; %v",
 		p.name, len(steps), len(points), broken, notReached, time.Since(started).Round(time.Second))
+}
+
+// crashRun runs the path once with a trace, killed at step n (0: never). The approvecrash
+// path's steps are those of `scanstation approve`; the daemon runs on without a crash, and
+// crashed reports whether approve was killed.
+func (s *crashStation) crashRun(t *testing.T, p crashPath, trace string, n int) (crashed bool, log string) {
+	t.Helper()
+	env := []string{"SCANSTATION_CRASH_TRACE=" + trace}
+	if n > 0 {
+		env = append(env, "SCANSTATION_CRASH_AT="+strconv.Itoa(n))
+	}
+	if !p.crashApprove {
+		return s.runUntil(t, p, env...)
+	}
+	s.approveEnv = env
+	if crashed, log = s.runUntil(t, p); crashed {
+		t.Fatalf("the daemon crashed without a crash point:\n%s", log)
+	}
+	if s.approveEnv != nil {
+		t.Fatalf("the station delivered without the clerk's approval")
+	}
+	return s.approveKilled, log
 }
 
 func sha256File(t *testing.T, path string) string {
@@ -452,8 +599,12 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 		t.Errorf("%s, path %s: %s", when, p.name, fmt.Sprintf(format, args...))
 	}
 
-	// 1 and 2: where the input is, and that it is the bytes dropped.
-	delivered := 0
+	// 1 and 2: where each input is, and that it is the bytes dropped.
+	dropped := map[string]string{} // SHA-256 as dropped: the input's name
+	for i, sum := range s.sums {
+		dropped[sum] = s.inputs[i]
+	}
+	delivered, inFailed, archived := map[string]int{}, map[string]int{}, map[string]int{}
 	var sidecars []string
 	delivery := []string{s.outbox}
 	if p.push {
@@ -476,11 +627,11 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 	for _, js := range jsons {
 		side := readSidecar(t, js)
 		sidecars = append(sidecars, filepath.Base(js))
-		if side.SourceSHA256 != s.sum {
-			fail("%s names source SHA-256 %s, not the dropped file's %s", js, side.SourceSHA256, s.sum)
+		if _, ok := dropped[side.SourceSHA256]; !ok {
+			fail("%s names source SHA-256 %s, not a dropped file's %v", js, side.SourceSHA256, s.sums)
 			continue
 		}
-		delivered++
+		delivered[side.SourceSHA256]++
 		pdf := strings.TrimSuffix(js, ".json") + ".pdf"
 		if _, err := os.Stat(pdf); err != nil {
 			fail("%s has no PDF beside it", js)
@@ -494,31 +645,34 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 	}
 	if p.push {
 		sent := glob(filepath.Join(s.outbox, "sent"), "*.edxml")
+		sentBytes := map[string]bool{}
+		for _, f := range sent {
+			data, _ := os.ReadFile(f)
+			sentBytes[string(data)] = true
+		}
 		keys := map[string]bool{}
 		s.exchange.mu.Lock()
 		for k, body := range s.exchange.stored {
 			keys[k] = true
-			if len(sent) == 1 {
-				if data, _ := os.ReadFile(sent[0]); string(data) != string(body) {
-					fail("the exchange holds other bytes under %s than the package in sent/", k)
-				}
+			if !sentBytes[string(body)] {
+				fail("the exchange holds other bytes under %s than the packages in sent/", k)
 			}
 		}
 		s.exchange.mu.Unlock()
-		if len(keys) != 1 || len(sent) != 1 {
-			fail("the exchange holds %d packages (by idempotency key) and sent/ %d, want 1 and 1", len(keys), len(sent))
+		if len(keys) != len(s.inputs) || len(sent) != len(s.inputs) {
+			fail("the exchange holds %d packages (by idempotency key) and sent/ %d, want %d and %d", len(keys), len(sent), len(s.inputs), len(s.inputs))
 		}
 	}
-	inFailed := 0
 	for _, f := range glob(s.failed, "*") {
 		if strings.HasSuffix(f, ".error.txt") {
 			continue
 		}
-		if sha256File(t, f) != s.sum {
-			fail("%s in failed/ is not the dropped file's bytes", f)
+		sum := sha256File(t, f)
+		if _, ok := dropped[sum]; !ok {
+			fail("%s in failed/ is not a dropped file's bytes", f)
 			continue
 		}
-		inFailed++
+		inFailed[sum]++
 		reason, err := os.ReadFile(f + ".error.txt")
 		if err != nil {
 			fail("%s is in failed/ without its reason: %v", f, err)
@@ -526,24 +680,27 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 			fail("the reason for %s does not say %q:\n%s", f, p.want, reason)
 		}
 	}
-	switch {
-	case delivered+inFailed != 1:
-		fail("the input is %d times in the outbox and %d times in failed/, want exactly once in all (outbox %v)", delivered, inFailed, sidecars)
-	case p.outcome == "delivered" && delivered != 1:
-		fail("a good scan is not in the outbox but in failed/: %s", readReasons(s.failed))
-	case p.outcome == "failed" && inFailed != 1:
-		fail("a scan the quality gate refuses is not in failed/")
-	}
-	archived := 0
 	for _, a := range glob(s.archive, "*") {
-		if sha256File(t, a) == s.sum {
-			archived++
+		sum := sha256File(t, a)
+		if _, ok := dropped[sum]; ok {
+			archived[sum]++
 		} else {
-			fail("%s in the archive is not the dropped file's bytes", a)
+			fail("%s in the archive is not a dropped file's bytes", a)
 		}
 	}
-	if want := min(delivered, 1); archived != want {
-		fail("the original is %d times in the archive, want %d", archived, want)
+	for _, sum := range s.sums {
+		in := dropped[sum]
+		switch {
+		case delivered[sum]+inFailed[sum] != 1:
+			fail("%s is %d times in the outbox and %d times in failed/, want exactly once in all (outbox %v)", in, delivered[sum], inFailed[sum], sidecars)
+		case p.outcome == "delivered" && delivered[sum] != 1:
+			fail("a good scan (%s) is not in the outbox but in failed/: %s", in, readReasons(s.failed))
+		case p.outcome == "failed" && inFailed[sum] != 1:
+			fail("a scan the quality gate refuses (%s) is not in failed/", in)
+		}
+		if want := min(delivered[sum], 1); archived[sum] != want {
+			fail("the original of %s is %d times in the archive, want %d", in, archived[sum], want)
+		}
 	}
 
 	// 3: no debris.
@@ -562,13 +719,17 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 
 	// 4: the journal tells the same story as the folders.
 	jobs := s.jobs(t)
-	if len(jobs) != 1 {
-		fail("the journal has %d jobs for one input, want 1: %v", len(jobs), jobStates(jobs))
+	if len(jobs) != len(s.inputs) {
+		fail("the journal has %d jobs for %d inputs: %v", len(jobs), len(s.inputs), jobStates(jobs))
 	}
+	jobOf := map[string]int64{}
 	for _, j := range jobs {
-		if j.SourceSHA256 != s.sum {
-			fail("job %d records source SHA-256 %q, not the dropped file's %s", j.ID, j.SourceSHA256, s.sum)
+		if _, ok := dropped[j.SourceSHA256]; !ok {
+			fail("job %d records source SHA-256 %q, not a dropped file's %v", j.ID, j.SourceSHA256, s.sums)
+		} else if other, twice := jobOf[j.SourceSHA256]; twice {
+			fail("jobs %d and %d are both for %s", other, j.ID, dropped[j.SourceSHA256])
 		}
+		jobOf[j.SourceSHA256] = j.ID
 		switch j.State {
 		case journal.Archived:
 			pdf := filepath.Join(s.outbox, j.OutName+".pdf")
@@ -580,17 +741,17 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 			} else if sha256File(t, pdf) != j.OutputSHA256 {
 				fail("job %d records output SHA-256 %s, the outbox's %s differs", j.ID, j.OutputSHA256, pdf)
 			}
-			if inFailed != 0 {
-				fail("job %d is archived but the input is in failed/", j.ID)
+			if inFailed[j.SourceSHA256] != 0 {
+				fail("job %d is archived but its input is in failed/", j.ID)
 			}
 		case journal.Failed:
 			if j.Reason == "" {
 				fail("job %d failed without a reason", j.ID)
 			}
-			if delivered != 0 {
-				fail("job %d failed but the input is in the outbox", j.ID)
+			if delivered[j.SourceSHA256] != 0 {
+				fail("job %d failed but its input is in the outbox", j.ID)
 			}
-			if inFailed == 0 {
+			if inFailed[j.SourceSHA256] == 0 {
 				fail("job %d failed (%s) but the input is not in failed/", j.ID, j.Reason)
 			}
 		default:
