@@ -548,12 +548,16 @@ func runCrashPath(t *testing.T, p crashPath) {
 				t.Logf("step %d (%s) was not reached in this run", n, at)
 				return
 			}
-			if p.crashApprove {
-				// The daemon was not killed: it went on after the clerk's second try.
-			} else if crashed, log2 := s.runUntil(t, p); crashed {
-				t.Fatalf("the restart crashed without a crash point:\n%s\n%s", log, log2)
+			log2 := ""
+			if !p.crashApprove { // else the daemon was not killed: it went on after the clerk's second try
+				if crashed, log2 = s.runUntil(t, p); crashed {
+					t.Fatalf("the restart crashed without a crash point:\n%s\n%s", log, log2)
+				}
 			}
 			checkCrashInvariants(t, p, s, fmt.Sprintf("killed at step %d (%s)", n, at))
+			if t.Failed() { // what the station said, to find the cause
+				t.Logf("the run killed at step %d:\n%s\nthe restart:\n%s", n, log, log2)
+			}
 		})
 		if !ok {
 			broken++
