@@ -99,3 +99,12 @@ func (j *Journal) StartIDsAfter(ctx context.Context, id int64) error {
 
 // Path is the journal's file.
 func (j *Journal) Path() string { return j.path }
+
+// Empty reports whether the journal has no job at all.
+func (j *Journal) Empty(ctx context.Context) (bool, error) {
+	var n int
+	if err := j.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs").Scan(&n); err != nil {
+		return false, fmt.Errorf("journal %s: count jobs: %w", j.path, err)
+	}
+	return n == 0, nil
+}

@@ -284,6 +284,9 @@ func (s *Station) watchApprovals(ctx context.Context, feed func(work) bool) {
 }
 
 func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.Job)) Outcome {
+	if s.journalLost() != "" {
+		return Outcome{} // what it recorded nobody would read again: no work is taken (identity.go)
+	}
 	source := item.source
 	if item.job != nil {
 		source = item.job.Source

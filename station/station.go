@@ -75,7 +75,8 @@ type Station struct {
 
 	sender *sender.Sender // push delivery, started by Run when push.url is set
 
-	lock *stateLock // this process's hold on the state folder, until Close
+	lock   *stateLock    // this process's hold on the state folder, until Close
+	jwatch *journalWatch // notices the journal's file deleted or replaced under the running station
 
 	afterDelivery func() // test seam: called once a delivery's files are in the outbox, before its record
 }
@@ -140,7 +141,17 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 			log.Info("removed unfinished temporary files left by a crash", "folder", d, "count", n)
 		}
 	}
-	if s.journal, err = journal.Open(filepath.Join(cfg.Folders.State, "journal.db")); err != nil {
+	// The journal must be the one the spool and work folders belong to: their files are named by
+	// job IDs, which a new journal would give again to other documents.
+	journalPath := filepath.Join(cfg.Folders.State, JournalName)
+	_, statErr := os.Stat(journalPath)
+	if s.journal, err = journal.Open(journalPath); err != nil {
+		return nil, err
+	}
+	if err := checkIdentity(context.Background(), s.journal, cfg.Folders.State, cfg.File, statErr == nil, log); err != nil {
+		return nil, err
+	}
+	if s.jwatch, err = newJournalWatch(journalPath); err != nil {
 		return nil, err
 	}
 
@@ -216,6 +227,9 @@ func (s *Station) Ready() (bool, string) {
 	case <-s.running:
 	default:
 		return false, "the station is starting"
+	}
+	if lost := s.journalLost(); lost != "" {
+		return false, lost
 	}
 	s.diskMu.Lock()
 	full := s.diskPaused
@@ -331,6 +345,9 @@ func (s *Station) Reload(cfg *config.Config) error {
 // Alive reports whether the station still answers: its journal can be read. The systemd
 // watchdog asks it.
 func (s *Station) Alive() bool {
+	// A lost journal is told at the watchdog's tick too; the station still answers, so systemd
+	// does not restart it into a state folder it would refuse.
+	s.journalLost()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := s.journal.InState(ctx, journal.Received)

@@ -31,6 +31,7 @@ Usage:
                                                the documents, newest first
   scanstation report --config FILE [--month 2026-11] [--format table|csv|json]
                                                the month's figures per hot-folder
+  scanstation journal rebuild --config FILE    a new journal from the outbox, archive and failed folders (after it was lost)
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
   scanstation config check --config FILE       list every problem in a configuration
 `
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReport(ctx, args, stdout)
 	case "verify":
 		return cmdVerify(args, stdout)
+	case "journal":
+		return cmdJournal(args, stdout, stderr)
 	case "config":
 		if len(args) == 0 || args[0] != "check" {
 			fmt.Fprint(stderr, usage)
