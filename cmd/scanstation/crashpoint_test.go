@@ -530,7 +530,7 @@ func runCrashPath(t *testing.T, p crashPath) {
 			}
 		}
 	}
-	broken, notReached := 0, 0
+	broken, notReached, reordered := 0, 0, 0
 	for _, n := range points {
 		ok := t.Run(fmt.Sprintf("crash-at-%d", n), func(t *testing.T) {
 			s := newCrashStation(t, p, scans)
@@ -541,6 +541,9 @@ func runCrashPath(t *testing.T, p crashPath) {
 			at := steps[n-1]
 			if got := readTrace(t, trace); len(got) == n {
 				at = got[n-1]
+				if strings.Join(got, "\n") != strings.Join(steps[:n], "\n") {
+					reordered++
+				}
 			}
 			if !crashed {
 				// Fewer steps this time (timing): nothing was tested at n, say so.
@@ -563,8 +566,8 @@ func runCrashPath(t *testing.T, p crashPath) {
 			broken++
 		}
 	}
-	t.Logf("path %s: %d crash points, %d run, %d broke an invariant, %d not reached; %v",
-		p.name, len(steps), len(points), broken, notReached, time.Since(started).Round(time.Second))
+	t.Logf("path %s: %d crash points, %d run, %d broke an invariant, %d not reached, %d reached in another order than the traced run; %v",
+		p.name, len(steps), len(points), broken, notReached, reordered, time.Since(started).Round(time.Second))
 }
 
 // crashRun runs the path once with a trace, killed at step n (0: never). The approvecrash
