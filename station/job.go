@@ -34,7 +34,8 @@ type Outcome struct {
 	Waiting   bool   // not finished, not failed: it waits (approval, token, shutdown) and resumes later
 	Err       error  // why it did not reach the outbox (nil when Delivered)
 
-	retry bool // waiting for something that comes back by itself (disk space): try again soon
+	retry bool   // waiting for something that comes back by itself (disk space): try again soon
+	busy  string // the claim another worker held: try again once it is let go
 }
 
 // Progress is told about every recognised page.

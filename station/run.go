@@ -77,6 +77,24 @@ func (s *Station) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// whenFree brings back an input whose path another worker held: the watcher does not
+	// report a file again, so it is looked at once that worker lets the path go.
+	whenFree := func(out Outcome) {
+		if out.busy == "" {
+			return
+		}
+		go func() {
+			if !s.claimWait(ctx, out.busy) {
+				return
+			}
+			s.release(out.busy)
+			if out.JobID == 0 {
+				feed(work{source: out.Source})
+			} else {
+				feed(work{job: &journal.Job{ID: out.JobID, Source: out.Source}})
+			}
+		}()
+	}
 	// Documents in flight: enough to keep every OCR engine busy between one document's last
 	// page and the next one's first.
 	for range s.config().OCRWorkers() + 1 {
@@ -84,7 +102,9 @@ func (s *Station) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for item := range queue {
-				retryLater(s.runOne(ctx, item, handOff))
+				out := s.runOne(ctx, item, handOff)
+				retryLater(out)
+				whenFree(out)
 			}
 		}()
 	}
@@ -93,10 +113,10 @@ func (s *Station) Run(ctx context.Context) error {
 		finishing.Add(1)
 		go func() {
 			defer finishing.Done()
-			if !s.claimWait(ctx, job.Source) {
+			if !s.claimWait(ctx, jobKey(job.ID)) {
 				return
 			}
-			defer s.release(job.Source)
+			defer s.release(jobKey(job.ID))
 			if fresh, err := s.journal.Get(ctx, job.ID); err == nil && !fresh.State.Terminal() {
 				retryLater(s.advance(ctx, fresh, false, nil, nil))
 			}
@@ -287,48 +307,77 @@ func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.J
 	if s.journalLost() != "" {
 		return Outcome{} // what it recorded nobody would read again: no work is taken (identity.go)
 	}
-	source := item.source
 	if item.job != nil {
-		source = item.job.Source
+		return s.runJob(ctx, item.job, handOff)
 	}
-	if !s.claim(source) {
-		return Outcome{} // the same input is in flight already (a resumed job the watcher also saw)
+	source := item.source
+	if !s.claim(pathKey(source)) {
+		// Another worker reads or moves this path now (its old job, not yet spooled, or
+		// another report of the same file). The watcher does not report a file twice, so
+		// look again once that worker is done: the file may be a new input.
+		return Outcome{Source: source, Waiting: true, busy: pathKey(source)}
 	}
-	defer s.release(source)
-	job := item.job
-	if job != nil {
-		// Queued a while ago (a resumed, approved or retried job): act on its state now.
-		fresh, err := s.journal.Get(ctx, job.ID)
-		if err != nil || fresh.State.Terminal() {
-			return Outcome{}
-		}
-		job = fresh
-	} else {
-		var err error
-		if job, err = s.take(ctx, source); err != nil || job == nil {
-			if err != nil {
+	defer s.release(pathKey(source))
+	job, err := s.take(ctx, source)
+	if err != nil || job == nil {
+		if err != nil {
+			if outbox.IsDiskFull(err) || isJournalFull(err) {
 				s.log.Error("cannot take file", "file", source, "err", err)
-				if outbox.IsDiskFull(err) || isJournalFull(err) {
-					s.diskFull(err)
-					return Outcome{Source: source, Waiting: true, retry: true}
-				}
+				s.diskFull(err)
+				return Outcome{Source: source, Waiting: true, retry: true}
 			}
-			return Outcome{}
+			s.log.Error("cannot take file", "file", source, "err", err)
 		}
+		return Outcome{}
 	}
+	if !s.claim(jobKey(job.ID)) {
+		return Outcome{} // in flight already (signed or delivered beside us): its worker goes on
+	}
+	defer s.release(jobKey(job.ID))
 	return s.advance(ctx, job, false, nil, handOff)
 }
 
-func (s *Station) claim(source string) bool {
+// runJob goes on with a job the journal knows (resumed, approved, retried). A job is claimed
+// by its ID, not its path: once it has spooled its file, a new file saved under the same name
+// is another input and is taken while this one is signed or delivered.
+func (s *Station) runJob(ctx context.Context, job *journal.Job, handOff func(*journal.Job)) Outcome {
+	key := jobKey(job.ID)
+	if !s.claim(key) {
+		return Outcome{} // in flight already
+	}
+	defer s.release(key)
+	// Queued a while ago: act on its state now.
+	fresh, err := s.journal.Get(ctx, job.ID)
+	if err != nil || fresh.State.Terminal() {
+		return Outcome{}
+	}
+	if fresh.State == journal.Received {
+		// Not spooled yet: its step reads and moves the hot-folder path, which a worker
+		// taking a file found there may hold. Path first, then job, is the order
+		// elsewhere; here both are only tried, and a busy path is tried again later.
+		if !s.claim(pathKey(fresh.Source)) {
+			return Outcome{Source: fresh.Source, JobID: fresh.ID, Waiting: true, busy: pathKey(fresh.Source)}
+		}
+		defer s.release(pathKey(fresh.Source))
+	}
+	return s.advance(ctx, fresh, false, nil, handOff)
+}
+
+// Claims keep one input from running twice at once: a path while its file is taken and
+// spooled, a job while it goes on.
+func pathKey(path string) string { return "path " + path }
+func jobKey(id int64) string     { return fmt.Sprintf("job %d", id) }
+
+func (s *Station) claim(key string) bool {
 	s.inflightMu.Lock()
 	defer s.inflightMu.Unlock()
 	if s.inflight == nil {
 		s.inflight = map[string]bool{}
 	}
-	if s.inflight[source] {
+	if s.inflight[key] {
 		return false
 	}
-	s.inflight[source] = true
+	s.inflight[key] = true
 	return true
 }
 
@@ -344,10 +393,10 @@ func (s *Station) claimWait(ctx context.Context, source string) bool {
 	return true
 }
 
-func (s *Station) release(source string) {
+func (s *Station) release(key string) {
 	s.inflightMu.Lock()
 	defer s.inflightMu.Unlock()
-	delete(s.inflight, source)
+	delete(s.inflight, key)
 }
 
 // Process takes the given files through the pipeline once, leaving them where they are (a
@@ -362,11 +411,11 @@ func (s *Station) Process(ctx context.Context, paths []string, progress Progress
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if !s.claim(p) {
+			if !s.claim(pathKey(p)) {
 				outcomes[i] = Outcome{Source: p, Err: fmt.Errorf("%s is given twice", p)}
 				return
 			}
-			defer s.release(p)
+			defer s.release(pathKey(p))
 			job, err := s.take(ctx, p)
 			if err == nil && job == nil {
 				err = fmt.Errorf("%s: no such file", p)

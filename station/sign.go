@@ -173,13 +173,13 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 			return
 		}
 		// The worker that handed the job over may still hold its claim for a moment.
-		if !s.claimWait(ctx, job.Source) {
+		if !s.claimWait(ctx, jobKey(job.ID)) {
 			return
 		}
 		// Read it afresh: a stale copy (handed over twice) must not be signed twice.
 		fresh, err := s.journal.Get(ctx, job.ID)
 		if err != nil || fresh.State != journal.Built || fresh.Reason != "" {
-			s.release(job.Source)
+			s.release(jobKey(job.ID))
 			if err != nil {
 				s.log.Error("cannot read a built document from the journal", "job", job.ID, "err", err)
 			}
@@ -187,7 +187,7 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 		}
 		job = fresh
 		err = s.sign(ctx, job)
-		s.release(job.Source)
+		s.release(jobKey(job.ID))
 		var wait *waitError
 		switch {
 		case err == nil:
