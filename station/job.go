@@ -123,9 +123,18 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 	case errors.Is(err, errChanging):
 		// Not taken: the watcher reports it again once it has held still.
 		return nil, fmt.Errorf("%s is not taken: %w", source, err)
+	case transient(err):
+		// The share or disk hiccupped (EIO, ESTALE...): not the file's fault. Not taken now;
+		// tried again later.
+		return nil, fmt.Errorf("%s is not taken now: %w", source, err)
 	case err != nil:
-		// Recorded all the same, so the failure below has a job to hang its reason on.
+		// Recorded all the same, so the failure below has a job to hang its reason on, and
+		// bound to the file's identity, so only this file is moved to failed/.
 		job.FailedStage, job.Reason = "receive", plainReason(err, job.SourceName)
+		if info, serr := os.Lstat(source); serr == nil {
+			f.size, f.mtime = info.Size(), info.ModTime()
+			f.dev, f.ino = devIno(info)
+		}
 	default:
 		// The watcher waited for this file to be whole until it stopped changing; a file
 		// still unfinished is refused, whole, rather than certified as the pages it has.
@@ -369,7 +378,19 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 // errors never fail the document, which is delivered: advance makes it wait and try again.
 func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 	// A move between filesystems that stopped after removing the spool copy is finished too.
-	if exists(job.Spool) || outbox.Pending(job.Spool, s.config().Folders.Archive, job.SourceName) {
+	pending := outbox.Pending(job.Spool, s.config().Folders.Archive, job.SourceName)
+	if exists(job.Spool) && !pending {
+		// The archived original must be the bytes the copy certifies (the sidecar's
+		// source_sha256). Bytes that changed after the delivery's check are kept aside.
+		f, err := fileDigest(job.Spool)
+		if err != nil && !errors.Is(err, errChanging) {
+			return &stageError{"archive", fmt.Errorf("the original of %s cannot be read from the spool: %w", job.SourceName, err)}
+		}
+		if err != nil || f.sum != job.SourceSHA256 || f.size != job.SourceSize {
+			return s.changedAfterDelivery(ctx, job, f)
+		}
+	}
+	if exists(job.Spool) || pending {
 		dst, err := s.box().Archive(job.Spool, job.SourceName)
 		if err != nil {
 			return &stageError{"archive", err}
@@ -388,6 +409,36 @@ func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 	return s.recordJob(ctx, job)
 }
 
+// changedAfterDelivery keeps aside an original whose bytes changed after its copy was
+// delivered (a writer that still had the file open): the copy in the outbox stays, it is right
+// for the bytes hashed, which the station no longer has; the changed file goes to failed/ with
+// a reason, never to the archive, where it would stand for bytes it does not hold.
+func (s *Station) changedAfterDelivery(ctx context.Context, job *journal.Job, f sourceFile) error {
+	failedDir := s.config().Folders.Failed
+	reason := fmt.Sprintf("%s changed after its copy %s.pdf was certified and delivered (%s). The certified copy is of the file as it was "+
+		"(SHA-256 %s), which the station no longer has; this file holds other bytes (SHA-256 %s) and was not archived",
+		shownName(job), job.OutName, s.howChanged(job, job.Spool, f), job.SourceSHA256, f.sum)
+	dst, err := s.box().Fail(job.Spool, job.SourceName, outbox.Failure{
+		File: job.SourceName, Stage: "archive", Reason: reason, When: time.Now(),
+		Advice: "The copy in the outbox stays: it is right for the scan as it was when certified. If this file is a newer scan " +
+			"of the paper (a page added), put it back into the hot-folder to certify it; the outbox then holds both. " +
+			"Else keep the paper at hand: the archive holds no original for " + job.OutName + ".pdf.",
+	})
+	if err != nil {
+		return &stageError{"archive", err}
+	}
+	s.moveSidecar(job, failedDir, filepath.Base(dst))
+	s.log.Error("the original changed after its copy was certified; the copy stays delivered, the changed file is kept in failed/ and not archived",
+		"job", job.ID, "file", shownName(job), "outbox", job.OutName+".pdf", "moved_to", dst, "reason", reason)
+	s.removeWork(job)
+	if job.Work != "" {
+		os.Remove(job.Work)
+	}
+	job.State = journal.Archived
+	job.Warnings = strings.TrimPrefix(job.Warnings+"\n"+reason, "\n")
+	return s.recordJob(ctx, job)
+}
+
 // fail moves the input into failed/ with a reason file. The reason is in the journal already,
 // so a crash in here is finished at the next start, and a reason file the crash lost is
 // written again. A failed/ folder that cannot take the file now makes the job wait and try
@@ -399,7 +450,8 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	switch {
 	case job.Spool != "" && movable(job.Spool):
 		src = job.Spool
-	case !keepSource && movable(job.Source):
+	case !keepSource && (outbox.Pending(job.Source, failedDir, job.SourceName) || exists(job.Source) && sameFile(job, job.Source)):
+		// Only the job's own file: another saved under its name since is a new input.
 		src = job.Source
 	}
 	f := outbox.Failure{

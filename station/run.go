@@ -326,6 +326,12 @@ func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.J
 				s.diskFull(err)
 				return Outcome{Source: source, Waiting: true, retry: true}
 			}
+			if transient(err) {
+				// The watcher does not report it again: it is tried again later.
+				s.waitFor(Waiting{Key: "hot-folder", Place: "hot-folder", Since: time.Now(), Err: err.Error(),
+					What: "hot-folder " + s.hotFolderOf(source) + " unavailable"}, err)
+				return Outcome{Source: source, Waiting: true, retry: true}
+			}
 			s.log.Error("cannot take file", "file", source, "err", err)
 		}
 		return Outcome{}
