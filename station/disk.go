@@ -21,6 +21,9 @@ import (
 // away, tries again.
 const diskRetry = 10 * time.Second
 
+// retryWords is how the log tells the growing waits (retryDelay).
+const retryWords = "10s, doubling to 5m"
+
 // isJournalFull reports SQLite's "database or disk is full", which does not wrap ENOSPC.
 func isJournalFull(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "disk is full")
@@ -35,7 +38,7 @@ func (s *Station) diskFull(err error) {
 	}
 	s.diskPaused = true
 	s.log.Error("the disk is full: the station pauses and writes nothing half-done; documents wait where they are and nothing is lost. Free some space (outbox, archive, state folder); the station resumes by itself",
-		"err", err, "retry_every", diskRetry)
+		"err", err, "retry_every", retryWords)
 	s.waits.add(s, Waiting{Key: "disk", Place: "disk", What: "the disk is full", Since: time.Now(), Err: err.Error()})
 }
 
@@ -90,8 +93,16 @@ const waitingFile = "waiting.json"
 // waits is what the station waits for now, each said once when it starts and once when it
 // ends.
 type waits struct {
-	mu  sync.Mutex
-	now map[string]Waiting
+	mu   sync.Mutex
+	now  map[string]Waiting
+	ends int // how many waits have ended: inputs that back off are tried at once when it moves
+}
+
+// ended counts the waits that have ended so far.
+func (w *waits) ended() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ends
 }
 
 func (w *waits) add(s *Station, c Waiting) bool {
@@ -123,6 +134,7 @@ func (w *waits) remove(s *Station, key string) []Waiting {
 	if len(ended) == 0 {
 		return nil
 	}
+	w.ends += len(ended)
 	for _, c := range ended {
 		still := false
 		for _, o := range w.now {
@@ -266,11 +278,11 @@ func (s *Station) waitFor(c Waiting, err error) {
 		return
 	}
 	if c.Place == "source" {
-		s.log.Error(c.What, "err", err, "retry_every", diskRetry)
+		s.log.Error(c.What, "err", err, "retry_every", retryWords)
 		return
 	}
-	s.log.Error(fmt.Sprintf("%s since %s; documents wait where they are and nothing is lost; the station tries again every %v",
-		c.What, c.Since.In(s.zone).Format("15:04"), diskRetry), "err", err)
+	s.log.Error(fmt.Sprintf("%s since %s; documents wait where they are and nothing is lost; the station tries again after %s (once one gets through, the others follow at once)",
+		c.What, c.Since.In(s.zone).Format("15:04"), retryWords), "err", err)
 }
 
 // waitOver notes that a step of place (or of one original: key) worked again.

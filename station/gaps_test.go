@@ -141,3 +141,24 @@ func TestTransientErrorWhileFirstHashingWaits(t *testing.T) {
 		t.Errorf("the file left the hot-folder: %v", err)
 	}
 }
+
+// Tries of a waiting input back off: 10 s, doubling, at most 5 min.
+func TestRetryBacksOffToACap(t *testing.T) {
+	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute}
+	for n, w := range want {
+		if got := retryDelay(n); got != w {
+			t.Errorf("wait before try %d: %v, want %v", n+1, got, w)
+		}
+	}
+	if got := retryDelay(1000); got != maxRetry {
+		t.Errorf("wait after 1000 tries: %v, want the cap %v", got, maxRetry)
+	}
+	// A wait that ends is what wakes the inputs that back off.
+	s, _ := bareStation(t)
+	before := s.waits.ended()
+	s.waitFor(Waiting{Key: "archive", Place: "archive", What: "archive unavailable", Since: time.Now()}, os.ErrNotExist)
+	s.waitOver("archive")
+	if s.waits.ended() == before {
+		t.Error("the end of a wait is not counted; inputs that back off would sleep on after the cause cleared")
+	}
+}

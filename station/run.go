@@ -60,20 +60,47 @@ func (s *Station) Run(ctx context.Context) error {
 	}
 	s.requeue = func(ctx context.Context, job *journal.Job) { handOff(job) }
 	var feed func(work) bool
-	// retryLater brings back a job that waits for something that returns by itself (disk space).
+	// retryLater brings back a job that waits for something that returns by itself (disk
+	// space, a share). The waits grow (10 s, 20 s, ... 5 min) while the same input keeps
+	// waiting, so a share away for a day is not knocked at every 10 s by every document; once
+	// a try of any input gets through (a wait ends), every waiting input is tried at once.
+	var backoffMu sync.Mutex
+	tries := map[string]int{}
 	retryLater := func(out Outcome) {
+		key := out.Source
+		if out.JobID != 0 {
+			key = jobKey(out.JobID)
+		}
+		backoffMu.Lock()
 		if !out.retry {
+			delete(tries, key) // it went on: its cause cleared
+			backoffMu.Unlock()
 			return
 		}
+		n := tries[key]
+		tries[key] = n + 1
+		backoffMu.Unlock()
+		delay, since := retryDelay(n), s.waits.ended()
 		go func() {
-			select {
-			case <-time.After(diskRetry):
-				if out.JobID == 0 {
-					feed(work{source: out.Source})
-				} else {
-					feed(work{job: &journal.Job{ID: out.JobID, Source: out.Source}})
+			tick := time.NewTicker(diskRetry)
+			defer tick.Stop()
+			for start := time.Now(); time.Since(start) < delay; {
+				select {
+				case <-tick.C:
+				case <-ctx.Done():
+					return
 				}
-			case <-ctx.Done():
+				if s.waits.ended() != since {
+					backoffMu.Lock()
+					delete(tries, key)
+					backoffMu.Unlock()
+					break
+				}
+			}
+			if out.JobID == 0 {
+				feed(work{source: out.Source})
+			} else {
+				feed(work{job: &journal.Job{ID: out.JobID, Source: out.Source}})
 			}
 		}()
 	}
@@ -176,6 +203,21 @@ func (s *Station) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// maxRetry caps the growing wait between tries of an input that waits.
+const maxRetry = 5 * time.Minute
+
+// retryDelay is the wait before the try after n tries that had to wait: diskRetry, doubled
+// each time, at most maxRetry.
+func retryDelay(n int) time.Duration {
+	d := diskRetry
+	for range n {
+		if d *= 2; d >= maxRetry {
+			return maxRetry
+		}
+	}
+	return d
 }
 
 // newWatcher makes a watcher for the hot-folders of the configuration in force.
