@@ -336,7 +336,13 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 		d := max(s.backoff(w.attempts), min(res.RetryAfter, s.cfg.MaxBackoff))
 		w.next = time.Now().Add(d)
 		next = earlier(next, w.next)
-		s.log.Warn("package not sent; it stays in the outbox", "entry", e.name, "attempt", w.attempts,
+		// No answer at all (refused, timed out, a name that does not resolve) is said once
+		// below, for the endpoint, not at every try of every package.
+		level := slog.LevelWarn
+		if w.unreachable {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "package not sent; it stays in the outbox", "entry", e.name, "attempt", w.attempts,
 			"next_try_in", d.Round(time.Millisecond), "error", err)
 		if !w.unreachable {
 			s.answered()
@@ -349,7 +355,8 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 		d = s.backoff(s.down.attempts)
 		s.down.next = time.Now().Add(d)
 		if s.down.attempts == 1 {
-			s.log.Warn("the push endpoint gives no answer; packages wait in the outbox", "endpoint", s.url.Redacted())
+			s.log.Warn("the push endpoint gives no answer; packages wait in the outbox and one is tried again with growing waits",
+				"endpoint", s.url.Redacted(), "error", err, "max_wait", s.cfg.MaxBackoff)
 		}
 		return s.down.next
 	}

@@ -190,7 +190,7 @@ func newSender(t *testing.T, url string, f folders, change ...func(*sender.Confi
 	for _, c := range change {
 		c(&cfg)
 	}
-	s, err := sender.New(cfg, f.outbox, slog.New(slog.NewTextHandler(testLog{t}, nil)))
+	s, err := sender.New(cfg, f.outbox, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,8 +215,21 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// countLogged returns how many of t's log lines contain s.
+// countLogged returns how many of t's log lines an operator sees (info and above) contain s.
 func countLogged(t *testing.T, s string) int {
+	logMu.Lock()
+	defer logMu.Unlock()
+	n := 0
+	for _, line := range logged[t] {
+		if strings.Contains(line, s) && !strings.Contains(line, "level=DEBUG") {
+			n++
+		}
+	}
+	return n
+}
+
+// countTries returns how many of t's log lines, debug ones too, contain s.
+func countTries(t *testing.T, s string) int {
 	logMu.Lock()
 	defer logMu.Unlock()
 	n := 0
@@ -604,7 +617,14 @@ func TestEndpointDownThenBack(t *testing.T) {
 		t.Fatalf("with the endpoint down: %+v, %v; want a retry saying it could not be reached", res, err)
 	}
 	run(t, s)
-	waitFor(t, "Run to try several times", func() bool { return countLogged(t, "could not reach") >= 3 })
+	waitFor(t, "Run to try several times", func() bool { return countTries(t, "could not reach") >= 3 })
+	// Said once for the endpoint, not at every try (the tries are in the debug log).
+	if n := countLogged(t, "could not reach"); n != 1 {
+		t.Errorf("an endpoint that gives no answer was said %d times, want once", n)
+	}
+	if n := countLogged(t, "gives no answer"); n != 1 {
+		t.Errorf("\"gives no answer\" said %d times, want once", n)
+	}
 
 	// While it is down, nothing is lost: the entries are still in the outbox.
 	if got := list(t, f.outbox); len(got) != 9 {
