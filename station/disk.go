@@ -233,6 +233,9 @@ func (s *Station) vanished(job *journal.Job) string {
 		if _, err := os.Stat(dir); err != nil && (errors.Is(err, fs.ErrNotExist) || transient(err)) {
 			return place
 		}
+		if s.markers && placeDir(s.config(), place) != "" && s.markable(dir) && !marked(dir) {
+			return place // the empty mount point of a share that is not mounted
+		}
 	}
 	return ""
 }

@@ -328,6 +328,9 @@ func (s *Station) spool(ctx context.Context, job *journal.Job, keepSource bool) 
 // deliver puts the signed PDF and its sidecar into the outbox under a name recorded in the
 // journal before the files appear, so a restart recognises its own delivery.
 func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
+	if err := s.checkMarked("outbox"); err != nil {
+		return &stageError{"deliver", err}
+	}
 	if again, err := s.checkSource(ctx, job); err != nil || again {
 		return err
 	}
@@ -377,6 +380,9 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 // archive moves the original out of the spool once its copy is durable in the outbox. Its
 // errors never fail the document, which is delivered: advance makes it wait and try again.
 func (s *Station) archive(ctx context.Context, job *journal.Job) error {
+	if err := s.checkMarked("archive"); err != nil {
+		return &stageError{"archive", err}
+	}
 	// A move between filesystems that stopped after removing the spool copy is finished too.
 	pending := outbox.Pending(job.Spool, s.config().Folders.Archive, job.SourceName)
 	if exists(job.Spool) && !pending {
@@ -414,6 +420,9 @@ func (s *Station) archive(ctx context.Context, job *journal.Job) error {
 // for the bytes hashed, which the station no longer has; the changed file goes to failed/ with
 // a reason, never to the archive, where it would stand for bytes it does not hold.
 func (s *Station) changedAfterDelivery(ctx context.Context, job *journal.Job, f sourceFile) error {
+	if err := s.checkMarked("failed"); err != nil {
+		return &stageError{"archive", err}
+	}
 	failedDir := s.config().Folders.Failed
 	reason := fmt.Sprintf("%s changed after its copy %s.pdf was certified and delivered (%s). The certified copy is of the file as it was "+
 		"(SHA-256 %s), which the station no longer has; this file holds other bytes (SHA-256 %s) and was not archived",
@@ -471,6 +480,9 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		out.Err = fmt.Errorf("%s failed at %s (%s) and waits to be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, failedDir, err)
 		out.Waiting, out.retry = true, true
 		return out
+	}
+	if err := s.checkMarked("failed"); err != nil {
+		return waitErr(err)
 	}
 	if src != "" {
 		dst, err := s.box().Fail(src, job.SourceName, f)

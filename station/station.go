@@ -79,6 +79,9 @@ type Station struct {
 	jwatch *journalWatch // notices the journal's file deleted or replaced under the running station
 
 	afterDelivery func() // test seam: called once a delivery's files are in the outbox, before its record
+
+	markers    bool     // the outbox, failed/ and archive/ are written only while marked (marker.go); set by New
+	unmarkable sync.Map // folders New or Reload could not mark (a full disk): not checked
 }
 
 // Options are what New needs besides the configuration.
@@ -193,6 +196,9 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 	}
 	s.certifier.Store(certifier)
 	s.conf.Store(cfg)
+	// A share unmounted at a configured folder must not be written into (marker.go).
+	s.markAtStart(context.Background(), cfg)
+	s.markers = true
 
 	if s.ocr, err = ocr.NewPool(cfg.OCRWorkers(), ocr.Options{Languages: cfg.OCR.Languages, TessdataDir: cfg.OCR.Tessdata, Log: log}); err != nil {
 		return nil, fmt.Errorf("start OCR: %w", err)
@@ -330,6 +336,7 @@ func (s *Station) Reload(cfg *config.Config) error {
 	s.boxp.Store(&outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive})
 	s.certifier.Store(certifier)
 	s.conf.Store(cfg)
+	s.markAtStart(context.Background(), cfg) // new folders
 	s.keeper.Reset()
 	s.stopMu.Lock()
 	s.stopReason = ""

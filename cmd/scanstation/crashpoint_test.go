@@ -36,6 +36,7 @@ import (
 
 	"scanstation/internal/samplescan"
 	"scanstation/journal"
+	"scanstation/station"
 )
 
 // crashPath is one way a document goes through the station.
@@ -769,9 +770,11 @@ func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when strin
 
 func readDirNames(dir string) []string {
 	entries, _ := os.ReadDir(dir)
-	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.Name()
+	var names []string
+	for _, e := range entries {
+		if e.Name() != station.MarkerName { // the station's own folder marker
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 
 	"scanstation/internal/judge"
 	"scanstation/internal/samplescan"
+	"scanstation/station"
 )
 
 var binary string
@@ -320,7 +322,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool, l
 
 func glob(dir, pattern string) []string {
 	m, _ := filepath.Glob(filepath.Join(dir, pattern))
-	return m
+	return slices.DeleteFunc(m, func(p string) bool { return filepath.Base(p) == station.MarkerName })
 }
 
 func TestDaemonTakesTIFFAndScannerPDFAndRejectsTruncatedImage(t *testing.T) {
@@ -435,7 +437,7 @@ func TestCrashRecoveryEveryInputExactlyOnce(t *testing.T) {
 	for _, d := range []string{"outbox", "archive", "inbox", "failed"} {
 		entries, _ := os.ReadDir(filepath.Join(dir, d))
 		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".tmp") || strings.HasPrefix(e.Name(), ".") {
+			if strings.HasSuffix(e.Name(), ".tmp") || strings.HasPrefix(e.Name(), ".") && e.Name() != station.MarkerName {
 				t.Errorf("temporary file left behind: %s/%s", d, e.Name())
 			}
 		}

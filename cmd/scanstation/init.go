@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"scanstation/station"
 
 	"scanstation/certify/token"
 	"scanstation/config"
@@ -38,6 +39,9 @@ func cmdInit(args []string, stdout io.Writer) error {
 		}
 	}
 	if err := os.MkdirAll(cfg.Folders.State, 0o700); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if err := station.MarkFolders(cfg); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
 

@@ -34,6 +34,7 @@ Usage:
   scanstation journal rebuild --config FILE    a new journal from the outbox, archive and failed folders (after it was lost)
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
   scanstation config check --config FILE       list every problem in a configuration
+  scanstation folders mark --config FILE       mark the outbox, failed and archive folders as the station's (after checking the share is mounted)
 `
 
 // exitError carries an exit status without printing anything more.
@@ -89,6 +90,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return cmdConfigCheck(args[1:], stdout)
+	case "folders":
+		if len(args) == 0 || args[0] != "mark" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return cmdFoldersMark(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -91,6 +91,10 @@ func TestArchiveShareAwayWaitsAndTheDeliveredDocumentStaysDelivered(t *testing.T
 	if err := os.Mkdir(archive, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A share that comes back brings its marker; this one is new, so the sysadmin marks it.
+	if out, code := scanstation(t, nil, "folders", "mark", "--config", cfg); code != 0 {
+		t.Fatalf("folders mark (exit %d):\n%s", code, out)
+	}
 	waitFor(t, "the original archived once the share is back", 2*time.Minute, func() bool {
 		return len(glob(archive, "letter.jpg")) == 1
 	}, d.log)
