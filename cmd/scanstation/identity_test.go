@@ -55,8 +55,17 @@ func TestRecreatedJournalNeverTakesAnOldSpoolFile(t *testing.T) {
 			t.Errorf("the start next to an unknown spool file does not say %q:\n%s", want, log)
 		}
 	}
-	if err := d.cmd.Wait(); err == nil {
-		t.Errorf("the refused daemon exits 0")
+	exited := make(chan error, 1)
+	go func() { exited <- d.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil {
+			t.Errorf("the refused daemon exits 0")
+		}
+	case <-time.After(time.Minute):
+		d.cmd.Process.Kill()
+		<-exited
+		t.Errorf("the daemon went on running next to a journal that does not know the spool")
 	}
 	if n := len(glob(outbox, "*.pdf")); n != 0 {
 		t.Fatalf("%d document(s) delivered next to a journal that does not know the spool", n)
