@@ -462,6 +462,23 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	case !keepSource && (outbox.Pending(job.Source, failedDir, job.SourceName) || exists(job.Source) && sameFile(job, job.Source)):
 		// Only the job's own file: another saved under its name since is a new input.
 		src = job.Source
+	case keepSource && job.Spool == "" && exists(job.Source) && sameFile(job, job.Source):
+		// `process` leaves its inputs where they are, so one refused before it was spooled
+		// (incomplete, unreadable) goes to failed/ as a copy, with its reason, like any other.
+		spool := s.spoolPath(job)
+		data, err := os.ReadFile(job.Source)
+		if err == nil {
+			err = outbox.WriteFileAtomic(s.spoolDir, filepath.Base(spool), data, 0o600)
+		}
+		if err == nil {
+			job.Spool = spool
+			err = s.recordJob(ctx, job)
+		}
+		if err != nil {
+			out.Err = fmt.Errorf("%s failed at %s (%s); its copy for %s could not be made: %w", job.SourceName, job.FailedStage, job.Reason, failedDir, err)
+			return out
+		}
+		src = spool
 	}
 	f := outbox.Failure{
 		File:   job.SourceName,
