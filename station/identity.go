@@ -209,6 +209,27 @@ func checkIdentity(ctx context.Context, j *journal.Journal, stateDir, cfgFile st
 	return j.SetIdentity(ctx, id)
 }
 
+// setAsideStrayWAL moves away the -wal and -shm files of a journal that is missing (deleted
+// under a running station): SQLite would lay the old WAL's pages over the new journal and bring
+// back part of the lost one, identity included.
+func setAsideStrayWAL(path string, log *slog.Logger) error {
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		stray := path + suffix
+		if _, err := os.Stat(stray); err != nil {
+			continue
+		}
+		to := stray + ".stray"
+		if err := os.Rename(stray, to); err != nil {
+			return fmt.Errorf("the journal %s is missing but its %s is there, and cannot be moved aside: %w", path, stray, err)
+		}
+		log.Warn("the journal is missing but a file of it was there; moved aside", "file", stray, "now", to)
+	}
+	return nil
+}
+
 // journalWatch notices the journal's file deleted or replaced while the station runs: SQLite
 // keeps writing to the file it opened, which nobody will ever read again, so the station
 // stops taking work and says so once.

@@ -63,6 +63,14 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 		return nil, err
 	}
 	defer lock.release()
+	// The history comes from these folders: one that is a share not mounted would look empty,
+	// and the journal made from it would have lost that history.
+	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive} {
+		if !marked(d) {
+			return nil, fmt.Errorf("%s has no marker (%s): if it is a share, mount it; if it is the right folder, "+
+				"run `scanstation folders mark --config %s`; then run the rebuild again", d, MarkerName, cfg.File)
+		}
+	}
 	spool, work := filepath.Join(state, "spool"), filepath.Join(state, "work")
 	for _, d := range []string{cfg.Folders.Outbox, cfg.Folders.Failed, cfg.Folders.Archive, state, spool, work} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -245,13 +253,17 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 		return nil, err
 	}
 
-	// The old journal is kept, renamed; the new one takes its place; then the stamp.
-	if _, err := os.Stat(rep.Journal); err == nil {
-		rep.OldJournal = rep.Journal + ".replaced-" + time.Now().Format("20060102-150405")
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if err := os.Rename(rep.Journal+suffix, rep.OldJournal+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("keep the old journal aside: %w", err)
-			}
+	// The old journal is kept, renamed; the new one takes its place; then the stamp. Its -wal
+	// and -shm go along even without it (a journal deleted under a running station leaves
+	// them): SQLite would lay an old WAL over the new journal.
+	aside := rep.Journal + ".replaced-" + time.Now().Format("20060102-150405")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		err := os.Rename(rep.Journal+suffix, aside+suffix)
+		if err == nil && suffix == "" {
+			rep.OldJournal = aside
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("keep the old journal aside: %w", err)
 		}
 	}
 	if err := os.Rename(building, rep.Journal); err != nil {

@@ -147,6 +147,9 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 	// The journal must be the one the spool and work folders belong to: their files are named by
 	// job IDs, which a new journal would give again to other documents.
 	journalPath := filepath.Join(cfg.Folders.State, JournalName)
+	if err := setAsideStrayWAL(journalPath, log); err != nil {
+		return nil, err
+	}
 	_, statErr := os.Stat(journalPath)
 	if s.journal, err = journal.Open(journalPath); err != nil {
 		return nil, err
