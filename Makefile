@@ -10,7 +10,8 @@ demo:
 	bash scripts/demo.sh
 
 # Every crash point of every path (docs/reliability.md), then the kill -9, full-disk and memory
-# soaks. Takes about half an hour on the 2-core machine.
+# soaks. The crash points alone (10 paths, about 400 points) take about half an hour on the
+# shared 2-core machine, the whole of it about 40 minutes.
 soak:
 	PATH="$${SCANSTATION_TOOLS:-/opt/scanstation-tools}/bin:$$PATH" SCANSTATION_CRASH_ALL=1 \
 		go test -count=1 -timeout 90m -v -run 'TestCrashPoints|TestCrashSoak|TestCrashRecoveryEveryInputExactlyOnce|TestFullDiskPausesAndResumes|TestMemoryWith500FilesWaiting' ./cmd/scanstation/
