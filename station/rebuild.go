@@ -2,12 +2,9 @@ package station
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -126,7 +123,7 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 		return nil, err
 	}
 	for _, path := range archived {
-		f, err := hashFile(path)
+		f, err := fileDigest(path)
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +141,7 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 		return nil, err
 	}
 	for _, path := range spooled {
-		f, err := hashFile(path)
+		f, err := fileDigest(path)
 		if err != nil {
 			return nil, err
 		}
@@ -190,7 +187,7 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 		if alreadyIn(jobs, path) {
 			continue
 		}
-		f, err := hashFile(path)
+		f, err := fileDigest(path)
 		if err != nil {
 			return nil, err
 		}
@@ -344,25 +341,6 @@ func originals(dir string) ([]string, error) {
 		found = append(found, filepath.Join(dir, name))
 	}
 	return found, nil
-}
-
-func hashFile(path string) (sourceFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return sourceFile{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return sourceFile{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		return sourceFile{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	dev, ino := devIno(info)
-	return sourceFile{size: n, sum: hex.EncodeToString(h.Sum(nil)), dev: dev, ino: ino, mtime: info.ModTime()}, nil
 }
 
 // restoredJob is a job for the file at path, received when it was last written.
