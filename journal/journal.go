@@ -367,6 +367,21 @@ func (j *Journal) Unfinished(ctx context.Context) ([]Job, error) {
 	return jobs, nil
 }
 
+// Delivering reports whether a job that took outName as its outbox name has not yet recorded
+// its delivery: the files under that name in the outbox may be its own delivery, half-done or
+// done but not recorded, and a restart delivers them again. The sender leaves them alone until
+// then. (A name freed by the sender is taken again by later jobs; only unfinished ones count.)
+func (j *Journal) Delivering(ctx context.Context, outName string) (bool, error) {
+	// The literal states let SQLite use the partial index of unfinished jobs.
+	var n int
+	err := j.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE state NOT IN ('archived', 'failed') AND state != 'delivered' AND out_name = ?",
+		outName).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("journal %s: find the job delivering %s: %w", j.path, outName, err)
+	}
+	return n > 0, nil
+}
+
 // BySource returns the unfinished job for a hot-folder path, or nil if there
 // is none. Should there be several (a new file arrived under the same name
 // while the first was still in progress), it returns the newest.

@@ -403,3 +403,32 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 	}
 }
+
+// Delivering counts only the jobs that took the name and have not recorded their delivery: a
+// name freed by the sender and taken again by later jobs belongs to the one still under way.
+func TestDelivering(t *testing.T) {
+	ctx := context.Background()
+	j, _ := openTemp(t)
+	add := func(source, outName string, state journal.State) {
+		t.Helper()
+		job := newJob(source)
+		if err := j.Add(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		job.OutName, job.State = outName, state
+		if err := j.Update(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("/in/a.tif", "a", journal.Archived)
+	add("/in/b.tif", "b", journal.Delivered)
+	add("/in/c.tif", "c", journal.Failed)
+	add("/in/d.tif", "d", journal.Archived)
+	add("/in/d.tif", "d", journal.Signed) // the same name again, being delivered
+	for name, want := range map[string]bool{"a": false, "b": false, "c": false, "d": true, "never": false} {
+		got, err := j.Delivering(ctx, name)
+		if err != nil || got != want {
+			t.Errorf("Delivering(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+}

@@ -54,6 +54,13 @@ type Config struct {
 	Rescan      time.Duration // how often the outbox is scanned when nothing calls Notify
 	SentDir     string        // accepted entries; <outbox>/sent if empty
 	RejectedDir string        // refused entries with their reason; <outbox>/rejected if empty
+
+	// Settled, when set, says whether the entry <name> is a delivery the writer of the outbox
+	// has finished and recorded. An entry it is still delivering (its files named, the delivery
+	// not yet recorded, as after a crash) is left for a later pass: taken now, it would race
+	// the writer's resumed delivery, which finds it gone or half-moved and writes it again or
+	// fails. The writer calls Notify once it has recorded the delivery.
+	Settled func(ctx context.Context, name string) bool
 }
 
 // A Sender pushes the outbox's entries to one endpoint. Run is its loop;
@@ -282,6 +289,10 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 			next = earlier(next, w.next)
 			continue
 		}
+		if s.cfg.Settled != nil && !s.cfg.Settled(ctx, e.name) {
+			s.log.Debug(unsettledMsg, "entry", e.name)
+			continue
+		}
 		res, err := s.SendOne(ctx, e.path)
 		if ctx.Err() != nil {
 			return next
@@ -362,6 +373,8 @@ func (s *Sender) pass(ctx context.Context) time.Time {
 	}
 	return next
 }
+
+const unsettledMsg = "package left in the outbox until the station records its delivery"
 
 // answered records that the endpoint answered: if it had been unreachable,
 // the entries that waited only for that are due now.

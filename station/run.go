@@ -30,12 +30,8 @@ func (s *Station) Run(ctx context.Context) error {
 		return err
 	}
 	// Before any worker runs: delivery tells the sender about new packages.
-	if push := s.config().Push; push.URL != "" {
-		snd, err := sender.New(sender.Config{
-			URL: push.URL, Timeout: push.Timeout, ClientCert: push.ClientCert, ClientKey: push.ClientKey,
-			CAFile: push.CAFile, MinBackoff: push.MinBackoff, MaxBackoff: push.MaxBackoff, Rescan: push.Rescan,
-			SentDir: push.SentDir, RejectedDir: push.RejectedDir,
-		}, s.config().Folders.Outbox, s.log.With("part", "sender"))
+	if s.config().Push.URL != "" {
+		snd, err := s.newSender()
 		if err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
@@ -477,4 +473,31 @@ func (s *Station) Process(ctx context.Context, paths []string, progress Progress
 	}
 	wg.Wait()
 	return outcomes
+}
+
+// newSender makes the sender that pushes the outbox's packages to the configured endpoint.
+func (s *Station) newSender() (*sender.Sender, error) {
+	push := s.config().Push
+	return sender.New(sender.Config{
+		URL: push.URL, Timeout: push.Timeout, ClientCert: push.ClientCert, ClientKey: push.ClientKey,
+		CAFile: push.CAFile, MinBackoff: push.MinBackoff, MaxBackoff: push.MaxBackoff, Rescan: push.Rescan,
+		SentDir: push.SentDir, RejectedDir: push.RejectedDir, Settled: s.deliverySettled,
+	}, s.config().Folders.Outbox, s.log.With("part", "sender"))
+}
+
+// deliverySettled tells the sender whether the package name is a delivery the journal records.
+// One a job is still delivering (a restart after the station stopped between naming the files
+// and recording them) waits: the resumed delivery looks for its files in the outbox, and the
+// sender taking them meanwhile made it write the package again, or fail a good scan. When the
+// journal cannot be read the package waits too; that is said once until it can be read again.
+func (s *Station) deliverySettled(ctx context.Context, name string) bool {
+	busy, err := s.journal.Delivering(ctx, name)
+	if err != nil {
+		if !s.settleErrSaid.Swap(true) {
+			s.log.Warn("cannot tell whether an outbox package is delivered; it waits in the outbox", "entry", name, "error", err)
+		}
+		return false
+	}
+	s.settleErrSaid.Store(false)
+	return !busy
 }

@@ -74,6 +74,8 @@ type Station struct {
 	rewatch   chan struct{} // Reload asks Run to watch the hot-folders anew
 
 	sender *sender.Sender // push delivery, started by Run when push.url is set
+	// settleErrSaid: the sender's question to the journal failed and that was said.
+	settleErrSaid atomic.Bool
 
 	lock   *stateLock    // this process's hold on the state folder, until Close
 	jwatch *journalWatch // notices the journal's file deleted or replaced under the running station
