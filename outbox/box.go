@@ -28,6 +28,9 @@ type Box struct {
 	Outbox   string // signed PDFs with their sidecars
 	Failed   string // originals that could not be processed, each with a reason
 	Archived string // originals whose document was delivered (not "Archive": that is the method)
+	// Pushed are the folders a sender moves the outbox's packages into (sent, rejected), as
+	// <name>.pdf or <name>-1.pdf...: a PDF found there was delivered and taken already.
+	Pushed []string
 }
 
 // A Sidecar describes a delivered PDF. It is written as <name>.json next to
@@ -82,7 +85,9 @@ func (b *Box) FreeName(base string) string {
 // <name>.pdf is already there with the same bytes, and <name>.json, if
 // there, describes the same bytes, this is a restart finishing its own
 // delivery and Deliver completes it. If either holds something else,
-// Deliver returns an error matching fs.ErrExist and changes nothing.
+// Deliver returns an error matching fs.ErrExist and changes nothing. If <name>.pdf is not in
+// the outbox but in a Pushed folder with the same bytes, a sender took this delivery on
+// already, and Deliver writes nothing.
 //
 // envelope, when not nil, is the edXML package carrying the PDF: written as <name>.edxml after
 // the other two (a sender takes an entry once its .edxml is there), recognised on a restart by
@@ -124,6 +129,15 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar, envelope []byte
 	jsonThere, err := isOwnSidecar(jsonPath, hexSum)
 	if err != nil {
 		return fail(err)
+	}
+	if !pdfThere {
+		// A restart whose journal missed the delivery, after a sender took the package on
+		// (all of it, or the PDF first): written again, it would be pushed twice.
+		if at, err := b.pushed(name, hexSum, int64(len(pdf))); err != nil {
+			return fail(err)
+		} else if at != "" {
+			return nil
+		}
 	}
 	if jsonThere && !pdfThere {
 		return fail(fmt.Errorf("%s exists without its PDF; it was left untouched: %w", jsonPath, fs.ErrExist))
@@ -195,6 +209,50 @@ func (b *Box) Deliver(name string, pdf []byte, sidecar *Sidecar, envelope []byte
 	}
 	crashpoint.Hit("outbox.syncdir delivered")
 	return nil
+}
+
+// pushedExts are the files a sender moves or writes under a package's name; it gives a package
+// the first name none of them takes.
+var pushedExts = []string{".pdf", ".json", ".edxml", ".rejected.txt"}
+
+// pushed returns the path of a PDF with the given SHA-256 and size under name, name-1... in the
+// Pushed folders, or "". The names are tried up to the first that none of a package's files
+// takes: the sender gave the package the first such name when it moved it.
+func (b *Box) pushed(name, hexSum string, size int64) (string, error) {
+	for _, dir := range b.Pushed {
+		for i := 0; i < 100000; i++ {
+			candidate := name
+			if i > 0 {
+				candidate += "-" + strconv.Itoa(i)
+			}
+			path := filepath.Join(dir, candidate+".pdf")
+			fi, err := os.Lstat(path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("look for an earlier delivery in %s: %w", dir, err)
+			}
+			if err == nil {
+				if !fi.Mode().IsRegular() || fi.Size() != size {
+					continue
+				}
+				sum, err := digest(path)
+				if err != nil {
+					return "", fmt.Errorf("look for an earlier delivery: read %s: %w", path, err)
+				}
+				if strings.EqualFold(hex.EncodeToString(sum), hexSum) {
+					return path, nil
+				}
+				continue
+			}
+			taken := false
+			for _, ext := range pushedExts[1:] {
+				taken = taken || exists(filepath.Join(dir, candidate+ext))
+			}
+			if !taken {
+				break
+			}
+		}
+	}
+	return "", nil
 }
 
 // isOwnPDF reports whether path exists with the given SHA-256, and returns

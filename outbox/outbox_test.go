@@ -465,3 +465,59 @@ func TestRemoveLeftovers(t *testing.T) {
 		t.Errorf("left %v, want only the files that are not ours", left)
 	}
 }
+
+// A restart whose journal missed its delivery, after a sender took the package on, finds the
+// PDF in the sender's folder and writes nothing: not again into the outbox (pushed twice), and
+// no refusal for a sidecar left without its PDF half-way through the sender's move.
+func TestDeliverRecognisesAPackageTheSenderTook(t *testing.T) {
+	pdf, env := []byte("%PDF-1.7 signed"), []byte("<edXML>package</edXML>")
+	for _, tc := range []struct {
+		name  string
+		moved []string // the files the sender moved before the restart
+	}{
+		{"all moved", []string{".pdf", ".json", ".edxml"}},
+		{"PDF moved", []string{".pdf"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBox(t)
+			sent := filepath.Join(b.Outbox, "sent")
+			b.Pushed = []string{sent, filepath.Join(b.Outbox, "rejected")}
+			if err := os.Mkdir(sent, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			// An older document already took the name in sent/.
+			if err := os.WriteFile(filepath.Join(sent, "doc.pdf"), []byte("%PDF-1.7 other"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Deliver("doc", pdf, &outbox.Sidecar{Pages: 1}, env); err != nil {
+				t.Fatal(err)
+			}
+			for _, ext := range tc.moved {
+				if err := os.Rename(filepath.Join(b.Outbox, "doc"+ext), filepath.Join(sent, "doc-1"+ext)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Deliver("doc", pdf, &outbox.Sidecar{Pages: 1}, env); err != nil {
+				t.Fatalf("the delivery again: %v", err)
+			}
+			if exists(filepath.Join(b.Outbox, "doc.pdf")) {
+				t.Error("the PDF the sender took was written into the outbox again")
+			}
+			noTemps(t, b.Outbox)
+		})
+	}
+	// Other bytes under the name in sent/ are another document: this one is delivered.
+	b := newBox(t)
+	sent := filepath.Join(b.Outbox, "sent")
+	b.Pushed = []string{sent}
+	if err := os.Mkdir(sent, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sent, "doc.pdf"), []byte("%PDF-1.7 other"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Deliver("doc", pdf, &outbox.Sidecar{Pages: 1}, env); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, filepath.Join(b.Outbox, "doc.pdf"), pdf)
+}

@@ -109,7 +109,7 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 		spoolDir: filepath.Join(cfg.Folders.State, "spool"),
 		workDir:  filepath.Join(cfg.Folders.State, "work"),
 	}
-	s.boxp.Store(&outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive})
+	s.boxp.Store(boxOf(cfg))
 	ok := false
 	defer func() {
 		if !ok {
@@ -338,7 +338,7 @@ func (s *Station) Reload(cfg *config.Config) error {
 		}
 	}
 	// A delivery under way keeps the box it took (see deliver); the next one takes this.
-	s.boxp.Store(&outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive})
+	s.boxp.Store(boxOf(cfg))
 	s.certifier.Store(certifier)
 	s.conf.Store(cfg)
 	s.markAtStart(context.Background(), cfg) // new folders
@@ -389,4 +389,17 @@ func producer() string {
 		v = bi.Main.Version
 	}
 	return "scanstation " + v
+}
+
+// boxOf is the box of cfg's folders. The sender's folders are in it whether or not push is set
+// now: a package a sender moved there before is never written into the outbox again.
+func boxOf(cfg *config.Config) *outbox.Box {
+	b := &outbox.Box{Outbox: cfg.Folders.Outbox, Failed: cfg.Folders.Failed, Archived: cfg.Folders.Archive}
+	for _, dir := range []string{cfg.Push.SentDir, cfg.Push.RejectedDir,
+		filepath.Join(cfg.Folders.Outbox, "sent"), filepath.Join(cfg.Folders.Outbox, "rejected")} {
+		if dir != "" && !slices.Contains(b.Pushed, dir) {
+			b.Pushed = append(b.Pushed, dir)
+		}
+	}
+	return b
 }
