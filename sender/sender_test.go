@@ -732,3 +732,33 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A package the station is still delivering (Settled says no) is left in the outbox, not
+// posted, while the others go; once the station says it is settled and notifies, it goes.
+func TestUnsettledEntryWaits(t *testing.T) {
+	srv := newServer(t)
+	f := newFolders(t)
+	addEntry(t, f.outbox, "done", 100)
+	files := addEntry(t, f.outbox, "delivering", 100)
+	var settled sync.Map // name → true
+	settled.Store("done", true)
+	s := newSender(t, srv.URL, f, func(c *sender.Config) {
+		c.Rescan = time.Hour
+		c.Settled = func(_ context.Context, name string) bool { _, ok := settled.Load(name); return ok }
+	})
+	run(t, s)
+	waitFor(t, "done in sent/", func() bool { return exists(filepath.Join(f.sent, "done.edxml")) })
+	waitFor(t, "the unsettled package to be passed over", func() bool {
+		return countTries(t, "until the station records its delivery") > 0
+	})
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("server got %d requests, want 1 (the unsettled package is not posted)", n)
+	}
+	if !exists(filepath.Join(f.outbox, "delivering.edxml")) {
+		t.Fatal("the unsettled package left the outbox")
+	}
+	settled.Store("delivering", true)
+	s.Notify()
+	waitFor(t, "delivering in sent/", func() bool { return exists(filepath.Join(f.sent, "delivering.edxml")) })
+	wantMoved(t, f, f.sent, "delivering", "delivering", files)
+}
