@@ -267,7 +267,7 @@ func (r *run) takeable(f *file, now time.Time) bool {
 	}
 	if !f.checked {
 		f.why = ""
-		if ok, why := whole(f.path); !ok {
+		if ok, why := Whole(f.path); !ok {
 			f.why = why
 		}
 		f.checked = true

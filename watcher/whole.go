@@ -10,21 +10,15 @@ import (
 	"os"
 )
 
-// whole reports whether the file at path is a whole image of the kinds scanners write, and if
-// not, why, in plain words. It reads only structure (markers, chunk and IFD headers), never
-// pixels. A kind it does not know, and a file it cannot read, count as whole: the station
-// decides about those and says why it refuses them.
+// Whole reports whether the file at path is a whole image of the kinds scanners write, and if
+// not, what is missing, in plain words; the watcher waits on it, and the station refuses with
+// the same words a file that stayed unfinished. It reads only structure (markers, chunk and IFD
+// headers), never pixels. A kind it does not know, and a file it cannot read, count as whole:
+// the station decides about those and says why it refuses them.
 //
 // A file between two pages of a multi-page TIFF is whole by this test (libtiff makes each page
 // a valid TIFF before it starts the next); that is what the write lease and the settle time
 // are for.
-func whole(path string) (bool, string) {
-	return Whole(path)
-}
-
-// Whole is the format check the watcher waits on, for the station to refuse with the same
-// words a file that stayed unfinished: it reports whether the file at path is whole, and if
-// not, what is missing.
 func Whole(path string) (bool, string) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -94,12 +94,12 @@ func TestWholeSaysWhatIsMissing(t *testing.T) {
 		if err := os.WriteFile(p, c.data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ok, why := whole(p)
+		ok, why := Whole(p)
 		if ok != c.whole || !strings.Contains(why, c.says) {
 			t.Errorf("%s: whole %v (%q), want %v naming %q", c.name, ok, why, c.whole, c.says)
 		}
 	}
-	if _, why := whole(filepath.Join(dir, "cut.tif")); !strings.Contains(why, "1 whole page before it") {
+	if _, why := Whole(filepath.Join(dir, "cut.tif")); !strings.Contains(why, "1 whole page before it") {
 		t.Errorf("the reason does not count the pages found: %q", why)
 	}
 }
