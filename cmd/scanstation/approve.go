@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"scanstation/config"
 	"scanstation/journal"
 )
 
@@ -28,7 +28,7 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	j, err := journal.Open(filepath.Join(cfg.Folders.State, "journal.db"))
+	j, err := openJournalToDecide(cfg)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func cmdReject(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("reject: %q is not a document number", fs.Arg(0))
 	}
-	j, err := journal.Open(filepath.Join(cfg.Folders.State, "journal.db"))
+	j, err := openJournalToDecide(cfg)
 	if err != nil {
 		return err
 	}
@@ -177,4 +177,15 @@ func reorder(args []string) []string {
 		rest = append(rest, a)
 	}
 	return append(flags, rest...)
+}
+
+// openJournalToDecide opens the station's journal for the clerk's decisions. It never creates
+// one: an empty journal made here would stand in for a lost one, and the station would refuse
+// to start beside it as if it had been replaced.
+func openJournalToDecide(cfg *config.Config) (*journal.Journal, error) {
+	j, path, err := openJournalToRead(cfg)
+	if err == nil && j == nil {
+		err = fmt.Errorf("there is no journal at %s: the station has not taken any document yet, or its journal was lost (`scanstation journal rebuild --config FILE` makes it again)", path)
+	}
+	return j, err
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -90,4 +92,25 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestDecisionsNeverMakeAJournal: approve and reject on a station without a journal say so and
+// leave no empty journal behind, which the station would take for a replaced one.
+func TestDecisionsNeverMakeAJournal(t *testing.T) {
+	dir, cfg := newStation(t)
+	journalPath := filepath.Join(dir, "state", "journal.db")
+	os.Remove(journalPath)
+	for _, args := range [][]string{
+		{"approve", "--config", cfg},
+		{"approve", "--config", cfg, "1", "--by", "Lan"},
+		{"reject", "--config", cfg, "1", "--reason", "thiếu trang"},
+	} {
+		out, code := scanstation(t, nil, args...)
+		if code == 0 || !strings.Contains(out, "there is no journal at") || !strings.Contains(out, "journal rebuild") {
+			t.Errorf("%v exits %d:\n%s", args, code, out)
+		}
+		if _, err := os.Stat(journalPath); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v made %s (%v)", args, journalPath, err)
+		}
+	}
 }
