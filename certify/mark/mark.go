@@ -44,6 +44,26 @@ const (
 	DefaultFontSize   = 10.0
 	DefaultSealSizeMM = 36.0
 	DefaultMarginMM   = 10.0
+
+	// DefaultMinMarginMM is the narrowest margin ShrinkSmall gives a small page: most
+	// printers print to 3-5 mm of the edge, so a printed copy still shows the whole mark.
+	DefaultMinMarginMM = 3.0
+	// LegalFontSize is the size Decree 30/2020 Appendix I gives the mark's text. ShrinkSmall
+	// never goes below it.
+	LegalFontSize = 10.0
+)
+
+// SmallPolicy says what Build does with a page too small for the mark inside its margins:
+// a receipt, a business card, an A7 slip.
+type SmallPolicy string
+
+const (
+	// ShrinkSmall brings a larger font down to the decree's 10 pt, then narrows the margins
+	// (down to MinMarginMM) until the mark fits; it refuses only a page too small even so.
+	// The default.
+	ShrinkSmall SmallPolicy = "shrink"
+	// RefuseSmall refuses every page on which the mark does not fit as configured.
+	RefuseSmall SmallPolicy = "refuse"
 )
 
 // Options say what the mark shows. The zero value of every field but Agency
@@ -60,6 +80,10 @@ type Options struct {
 	SealPNG    []byte         // circular01: the seal, red on a transparent background
 	SealSizeMM float64        // circular01: the seal's width on paper; 0 means 36 mm
 	MarginMM   float64        // the mark stays this far from the top and right edges; 0 means 10 mm
+	SmallPages SmallPolicy    // a page too small for the mark; empty means ShrinkSmall
+	// MinMarginMM is the narrowest margin ShrinkSmall may use; 0 means 3 mm, and more than
+	// MarginMM means MarginMM.
+	MinMarginMM float64
 }
 
 // Page describes page 1 of the document the mark goes on.
@@ -78,6 +102,10 @@ type Placement struct {
 	Rect  [4]float64 // llx lly urx ury in the page's default user space (before /Rotate)
 	Moved bool       // true when ink under the usual place moved the mark
 	Where string     // in plain words, for the operator and the conversion record
+
+	// The margin (mm) and font size (pt) the mark was laid out with: the configured ones,
+	// or what ShrinkSmall chose for a small page (and Where says so).
+	MarginMM, FontSize float64
 }
 
 const mm = 72 / 25.4 // points in a millimetre
@@ -110,18 +138,96 @@ func Build(page Page, opt Options) (*pades.Appearance, Placement, error) {
 	if rotate == 90 || rotate == 270 {
 		dispW, dispH = dispH, dispW
 	}
-	margin := opt.MarginMM * mm
-	var seal *pades.Image
-	var sealW, sealH float64
+	d := drawer{fc: fc, m: m, opt: opt, when: when, dispW: dispW}
 	if opt.Profile == Circular01 {
-		if seal, sealW, sealH, err = decodeSeal(opt.SealPNG, opt.SealSizeMM); err != nil {
+		if d.seal, d.sealW, d.sealH, err = decodeSeal(opt.SealPNG, opt.SealSizeMM); err != nil {
 			return nil, Placement{}, err
 		}
 	}
+	fits := func(l layout, margin float64) bool {
+		return l.bw <= dispW-2*margin && l.bh <= dispH-2*margin
+	}
+	margin, size := opt.MarginMM, opt.FontSize
+	l, err := d.layout(size, margin*mm)
+	if err != nil {
+		return nil, Placement{}, err
+	}
+	if !fits(l, margin*mm) {
+		if opt.SmallPages == RefuseSmall {
+			return nil, Placement{}, fmt.Errorf("page 1 (%.0f × %.0f mm) is too small for the certification mark (%.0f × %.0f mm) inside its %s mm margins, and mark.small_pages is %q; set it to %q to narrow the margins (down to mark.min_margin_mm) and use the decree's %g pt on small pages",
+				dispW/mm, dispH/mm, l.bw/mm, l.bh/mm, num(margin), RefuseSmall, ShrinkSmall, LegalFontSize)
+		}
+		var ok bool
+		if l, margin, size, ok, err = d.shrink(fits); err != nil {
+			return nil, Placement{}, err
+		}
+		if !ok {
+			return nil, Placement{}, fmt.Errorf("page 1 (%.0f × %.0f mm) is too small for the certification mark: even at %g pt with %s mm margins it is %.0f × %.0f mm, so the page would have to be at least %.0f × %.0f mm; shorten the agency's name, or scan the original onto a larger sheet",
+				dispW/mm, dispH/mm, size, num(margin), l.bw/mm, l.bh/mm, l.bw/mm+2*margin, l.bh/mm+2*margin)
+		}
+	}
+	c, bw, bh := l.content, l.bw, l.bh
+
+	place := placeMark(page, rotate, dispW, dispH, bw, bh, margin*mm)
+	place.MarginMM, place.FontSize = margin, size
+	var changes []string
+	if margin != opt.MarginMM {
+		changes = append(changes, fmt.Sprintf("margin %s mm instead of %s", num(margin), num(opt.MarginMM)))
+	}
+	if size != opt.FontSize {
+		changes = append(changes, fmt.Sprintf("font %s pt instead of %s", num(size), num(opt.FontSize)))
+	}
+	if len(changes) > 0 {
+		place.Where += "; small page: " + strings.Join(changes, ", ")
+	}
+	pdfFont, err := fc.pdfFont()
+	if err != nil {
+		return nil, Placement{}, err
+	}
+	w, h := place.Rect[2]-place.Rect[0], place.Rect[3]-place.Rect[1]
+	var content bytes.Buffer
+	fmt.Fprintf(&content, "q %s cm\n", uprightMatrix(rotate, w, h))
+	content.Write(c)
+	content.WriteString("Q\n")
+	a := &pades.Appearance{
+		Page:    1,
+		Rect:    place.Rect,
+		Content: content.Bytes(),
+		Fonts:   map[string]*pades.Font{"F1": pdfFont},
+	}
+	if d.seal != nil {
+		a.Images = map[string]*pades.Image{"Im1": d.seal}
+	}
+	return a, place, nil
+}
+
+// drawer lays out one mark's lines at a font size and margin.
+type drawer struct {
+	fc           *face
+	m            metrics
+	opt          Options
+	when         string
+	seal         *pades.Image
+	sealW, sealH float64
+	dispW        float64 // the displayed page's width, which limits the agency's line
+}
+
+// layout is the mark drawn upright in a bw × bh box.
+type layout struct {
+	bw, bh  float64
+	content []byte
+}
+
+// layout lays the mark out at size points for a page with margin points each side.
+func (d *drawer) layout(size, margin float64) (layout, error) {
+	fc, m, opt := d.fc, d.m, d.opt
 	gap := 2 * mm // between the seal and the text
-	maxText := min(80*mm, dispW-2*margin)
-	if seal != nil {
-		maxText = min(80*mm, dispW-2*margin-sealW-gap)
+	pad := 0.3 * size
+	// The agency's line may be 80 mm wide, or as wide as the page leaves inside its margins
+	// (less the frame's padding, or the seal beside it).
+	maxText := min(80*mm, d.dispW-2*margin-2*pad)
+	if d.seal != nil {
+		maxText = min(80*mm, d.dispW-2*margin-d.sealW-gap)
 	}
 
 	// The lines, as glyphs: only the agency's name is long enough to wrap.
@@ -129,44 +235,40 @@ func Build(page Page, opt Options) (*pades.Appearance, Placement, error) {
 	if opt.Profile == Decree30 {
 		texts = append(texts, opt.CopyLabel)
 	}
-	agency, err := wrap(fc, opt.Agency, maxText*1000/opt.FontSize)
+	agency, err := wrap(fc, opt.Agency, maxText*1000/size)
 	if err != nil {
-		return nil, Placement{}, err
+		return layout{}, err
 	}
 	texts = append(texts, agency...)
-	texts = append(texts, when)
+	texts = append(texts, d.when)
 	lines := make([]shaped, len(texts))
 	textW := 0.0
 	for i, t := range texts {
 		if lines[i], err = fc.shape(t); err != nil {
-			return nil, Placement{}, err
+			return layout{}, err
 		}
-		textW = max(textW, lines[i].width*opt.FontSize/1000)
+		textW = max(textW, lines[i].width*size/1000)
 	}
-	scale := opt.FontSize / 1000
+	scale := size / 1000
 	ascent, descent := m.ascent*scale, m.descent*scale
 	lead := (m.ascent + m.descent + m.lineGap) * scale
 	textH := ascent + descent + float64(len(lines)-1)*lead
 
 	// The box in its upright (displayed) orientation, and what goes in it.
-	var bw, bh, textX, baseline float64
+	var l layout
+	var textX, baseline float64
 	var c bytes.Buffer
-	if seal == nil {
-		pad := 0.3 * opt.FontSize
-		bw, bh = textW+2*pad, textH+2*pad
-		textX, baseline = pad, bh-pad-ascent
+	if d.seal == nil {
+		l.bw, l.bh = textW+2*pad, textH+2*pad
+		textX, baseline = pad, l.bh-pad-ascent
 		// A thin frame, drawn inside the box so none of it is clipped.
-		fmt.Fprintf(&c, "0 G 0.5 w 0.25 0.25 %s %s re S\n", num(bw-0.5), num(bh-0.5))
+		fmt.Fprintf(&c, "0 G 0.5 w 0.25 0.25 %s %s re S\n", num(l.bw-0.5), num(l.bh-0.5))
 	} else {
-		bw, bh = sealW+gap+textW, max(sealH, textH)
-		textX, baseline = sealW+gap, (bh+textH)/2-ascent
-		fmt.Fprintf(&c, "q %s 0 0 %s 0 %s cm /Im1 Do Q\n", num(sealW), num(sealH), num((bh-sealH)/2))
+		l.bw, l.bh = d.sealW+gap+textW, max(d.sealH, textH)
+		textX, baseline = d.sealW+gap, (l.bh+textH)/2-ascent
+		fmt.Fprintf(&c, "q %s 0 0 %s 0 %s cm /Im1 Do Q\n", num(d.sealW), num(d.sealH), num((l.bh-d.sealH)/2))
 	}
-	if bw > dispW-2*margin || bh > dispH-2*margin {
-		return nil, Placement{}, fmt.Errorf("the certification mark (%.0f × %.0f mm) does not fit on the page inside its %.0f mm margins; shorten the agency's name or use a smaller mark.font_size or mark.seal_size_mm",
-			bw/mm, bh/mm, opt.MarginMM)
-	}
-	fmt.Fprintf(&c, "BT 0 g /F1 %s Tf %s %s Td", num(opt.FontSize), num(textX), num(baseline))
+	fmt.Fprintf(&c, "BT 0 g /F1 %s Tf %s %s Td", num(size), num(textX), num(baseline))
 	for i, l := range lines {
 		if i > 0 {
 			fmt.Fprintf(&c, " 0 %s Td", num(-lead))
@@ -178,27 +280,43 @@ func Build(page Page, opt Options) (*pades.Appearance, Placement, error) {
 		c.WriteString("> Tj")
 	}
 	c.WriteString(" ET\n")
+	l.content = c.Bytes()
+	return l, nil
+}
 
-	place := placeMark(page, rotate, dispW, dispH, bw, bh, margin)
-	pdfFont, err := fc.pdfFont()
-	if err != nil {
-		return nil, Placement{}, err
+// shrink finds the mark for a page too small for it at the configured size and margin: first
+// the font comes down to the decree's 10 pt (a larger size is the office's choice, and a
+// smaller mark covers less of a small original), then the margin narrows, in half
+// millimetres, down to MinMarginMM. It returns the first layout that fits, with its margin
+// (mm) and size (pt); when none fits, ok is false and the smallest layout tried is returned
+// for the refusal to name.
+func (d *drawer) shrink(fits func(layout, float64) bool) (l layout, marginMM, size float64, ok bool, err error) {
+	opt := d.opt
+	sizes := []float64{opt.FontSize}
+	for s := math.Ceil(opt.FontSize) - 1; s > LegalFontSize; s-- {
+		sizes = append(sizes, s)
 	}
-	w, h := place.Rect[2]-place.Rect[0], place.Rect[3]-place.Rect[1]
-	var content bytes.Buffer
-	fmt.Fprintf(&content, "q %s cm\n", uprightMatrix(rotate, w, h))
-	content.Write(c.Bytes())
-	content.WriteString("Q\n")
-	a := &pades.Appearance{
-		Page:    1,
-		Rect:    place.Rect,
-		Content: content.Bytes(),
-		Fonts:   map[string]*pades.Font{"F1": pdfFont},
+	if opt.FontSize > LegalFontSize {
+		sizes = append(sizes, LegalFontSize)
 	}
-	if seal != nil {
-		a.Images = map[string]*pades.Image{"Im1": seal}
+	margins := []float64{opt.MarginMM}
+	for m := math.Ceil(opt.MarginMM*2)/2 - 0.5; m > opt.MinMarginMM; m -= 0.5 {
+		margins = append(margins, m)
 	}
-	return a, place, nil
+	if opt.MinMarginMM < opt.MarginMM {
+		margins = append(margins, opt.MinMarginMM)
+	}
+	for _, marginMM = range margins {
+		for _, size = range sizes {
+			if l, err = d.layout(size, marginMM*mm); err != nil {
+				return layout{}, 0, 0, false, err
+			}
+			if fits(l, marginMM*mm) {
+				return l, marginMM, size, true, nil
+			}
+		}
+	}
+	return l, marginMM, size, false, nil
 }
 
 // check validates the page and returns its rotation as 0, 90, 180 or 270.
@@ -255,6 +373,20 @@ func (o Options) withDefaults() (Options, error) {
 	if !(o.MarginMM >= 0 && o.MarginMM <= 50) {
 		return o, fmt.Errorf("the certification mark's margin %g mm is not between 0 and 50 mm", o.MarginMM)
 	}
+	switch o.SmallPages {
+	case "":
+		o.SmallPages = ShrinkSmall
+	case ShrinkSmall, RefuseSmall:
+	default:
+		return o, fmt.Errorf("unknown policy for pages too small for the certification mark %q: use %q or %q", o.SmallPages, ShrinkSmall, RefuseSmall)
+	}
+	if o.MinMarginMM == 0 {
+		o.MinMarginMM = DefaultMinMarginMM
+	}
+	if !(o.MinMarginMM >= 0 && o.MinMarginMM <= 50) {
+		return o, fmt.Errorf("the certification mark's smallest margin %g mm is not between 0 and 50 mm", o.MinMarginMM)
+	}
+	o.MinMarginMM = min(o.MinMarginMM, o.MarginMM)
 	return o, nil
 }
 

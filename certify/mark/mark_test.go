@@ -289,7 +289,9 @@ func TestBuildRefuses(t *testing.T) {
 		{"not a font", page, func(o *Options) { o.FontFile = "/etc/hostname" }, "font"},
 		{"odd rotation", Page{WidthPt: a4W, HeightPt: a4H, Rotate: 45}, nil, "45 degrees"},
 		{"no size", Page{}, nil, "size"},
-		{"too big", Page{WidthPt: 150, HeightPt: 80}, nil, "does not fit"},
+		{"too small", Page{WidthPt: 30 * mm, HeightPt: 20 * mm}, nil, "page would have to be at least"},
+		{"too small, refused", Page{WidthPt: 150, HeightPt: 80}, func(o *Options) { o.SmallPages = RefuseSmall }, "mark.small_pages"},
+		{"unknown small page policy", page, func(o *Options) { o.SmallPages = "smaller" }, "smaller"},
 	} {
 		opt := good
 		if c.edit != nil {

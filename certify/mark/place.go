@@ -19,8 +19,8 @@ const (
 
 // placeMark puts a bw × bh box (as displayed) in the top right corner of the
 // displayed page inside the margin, or, when page.Ink shows ink there, in
-// the nearest place of the top right region free of ink: the region reaches
-// half the page's width to the left and a quarter of its height down.
+// the nearest place of the top right region free of ink: the box's right
+// edge stays in the right half of the page and its top edge in the top quarter.
 func placeMark(page Page, rotate int, dispW, dispH, bw, bh, margin float64) Placement {
 	x0, y0 := dispW-margin-bw, dispH-margin-bh
 	rect := func(left, down float64) [4]float64 {
@@ -38,8 +38,10 @@ func placeMark(page Page, rotate int, dispW, dispH, bw, bh, margin float64) Plac
 	if free(home.Rect) {
 		return home
 	}
-	maxLeft := min(dispW/2, x0-margin)
-	maxDown := min(dispH/4, y0-margin)
+	// The mark keeps its margin from the left and bottom too, reaches into the right half and
+	// starts in the top quarter, where certify's Inspect (scanstation verify) looks for it.
+	maxLeft := min(dispW/2-margin, x0-margin)
+	maxDown := min(dispH/4-margin, y0-margin)
 	type step struct{ left, down int }
 	var steps []step
 	for i := 0; float64(i)*searchStep <= maxLeft; i++ {
