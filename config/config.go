@@ -185,6 +185,11 @@ type Mark struct {
 	SealImage  string  `mapstructure:"seal_image"`
 	SealSizeMM float64 `mapstructure:"seal_size_mm"`
 	MarginMM   float64 `mapstructure:"margin_mm"`
+	// SmallPages is what a page too small for the mark inside margin_mm gets (a receipt, a
+	// card): "shrink" (the font down to the decree's 10 pt, then the margin down to
+	// MinMarginMM) or "refuse".
+	SmallPages  string  `mapstructure:"small_pages"`
+	MinMarginMM float64 `mapstructure:"min_margin_mm"`
 }
 
 // Timestamp configures the RFC 3161 time-stamping authority (PAdES B-T).
@@ -292,6 +297,8 @@ var defaults = map[string]any{
 	"mark.seal_image":          "",
 	"mark.seal_size_mm":        36.0,
 	"mark.margin_mm":           10.0,
+	"mark.small_pages":         "shrink",
+	"mark.min_margin_mm":       3.0,
 	"timestamp.url":            "",
 	"timestamp.timeout":        "10s",
 	"timestamp.on_unavailable": "sign_without",

@@ -95,6 +95,8 @@ func TestValidateNamesEveryProblemByKey(t *testing.T) {
 	c.Signing.PINFile = pin
 	c.Signing.Module = filepath.Join(dir, "missing.so")
 	c.Log.Format = "xml"
+	c.Mark.SmallPages = "smaller"
+	c.Mark.MinMarginMM = 0.5
 	problems := c.Validate()
 
 	keys := map[string]string{}
@@ -102,7 +104,7 @@ func TestValidateNamesEveryProblemByKey(t *testing.T) {
 		keys[p.Key] += p.Reason + "; "
 	}
 	for _, key := range []string{"hot_folders[0].path", "folders.outbox", "pdf.jpeg_quality", "signing.module",
-		"signing.pin_file", "signing.token_label", "log.format"} {
+		"signing.pin_file", "signing.token_label", "log.format", "mark.small_pages", "mark.min_margin_mm"} {
 		if _, ok := keys[key]; !ok {
 			t.Errorf("no problem reported for %s; got %v", key, problems)
 		}

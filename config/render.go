@@ -28,12 +28,14 @@ func Default(dir string) *Config {
 			Certify: true,
 		},
 		Mark: Mark{
-			Font:       defaults["mark.font"].(string),
-			FontSize:   10,
-			TimeFormat: defaults["mark.time_format"].(string),
-			TimeZone:   defaults["mark.time_zone"].(string),
-			SealSizeMM: 36,
-			MarginMM:   10,
+			Font:        defaults["mark.font"].(string),
+			FontSize:    10,
+			TimeFormat:  defaults["mark.time_format"].(string),
+			TimeZone:    defaults["mark.time_zone"].(string),
+			SealSizeMM:  36,
+			MarginMM:    10,
+			SmallPages:  defaults["mark.small_pages"].(string),
+			MinMarginMM: 3,
 		},
 		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute},
 		Limits:    Limits{MaxFileMB: 500, MaxPages: 300, MaxMegapixels: 200},
@@ -136,6 +138,8 @@ mark:
   seal_image: {{q .Mark.SealImage}}      # circular01: the agency's seal, PNG with transparent background
   seal_size_mm: {{.Mark.SealSizeMM}}
   margin_mm: {{.Mark.MarginMM}}
+  small_pages: {{q .Mark.SmallPages}}     # a page too small for the mark (receipt, card): shrink (10 pt, then narrower margins) or refuse
+  min_margin_mm: {{.Mark.MinMarginMM}}    # shrink narrows the margin no further than this
 
 timestamp:
   url: {{q .Timestamp.URL}}     # RFC 3161 time-stamping authority; empty: no timestamp (PAdES B-B)

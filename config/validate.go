@@ -166,6 +166,11 @@ func (c *Config) Validate() []Problem {
 	if c.Mark.MarginMM < 0 || c.Mark.MarginMM > 50 {
 		add("mark.margin_mm", "must be between 0 and 50 mm, not %g", c.Mark.MarginMM)
 	}
+	oneOf(add, "mark.small_pages", c.Mark.SmallPages, "shrink", "refuse")
+	// A floor wider than margin_mm is no error: the margin never narrows then.
+	if c.Mark.MinMarginMM < 1 || c.Mark.MinMarginMM > 50 {
+		add("mark.min_margin_mm", "must be between 1 and 50 mm, not %g (a printer cannot print to the paper's edge)", c.Mark.MinMarginMM)
+	}
 	if c.Timestamp.URL != "" {
 		if u, err := url.Parse(c.Timestamp.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add("timestamp.url", "%q is not an http(s) address of a time-stamping authority", c.Timestamp.URL)
