@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
@@ -220,7 +221,7 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 	}
 
 	p = &Page{Number: page, Rotate: ((inherited.Rotate % 360) + 360) % 360}
-	raster, jpegData, err := d.pdfImageSamples(page, img.stream)
+	raster, jpegData, kept, err := d.pdfImageSamples(page, img.stream)
 	if err != nil {
 		return nil, err
 	}
@@ -235,13 +236,32 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 		p.BitsPerComponent = 8
 		p.Filter = "DCTDecode"
 		p.Data, p.OCRImage = jpegData.bytes, jpegData.bytes
+		if jpegData.flate != nil {
+			p.Filter, p.Data = "FlateDecode DCTDecode", jpegData.flate
+		}
 		p.ColorDepth = 8 * jpegData.info.components
 		p.Thumb, p.ThumbScale = jpegData.thumb, 1.0/thumbFactor
 		p.DPIX, p.DPIY, p.DPIKnown = dpi(p.Width, a), dpi(p.Height, dd), true
 		return p, nil
 	}
 	p.DPIX, p.DPIY, p.DPIKnown = dpi(raster.width, a), dpi(raster.height, dd), true
-	return d.rasterPage(p, raster)
+	if p, err = d.rasterPage(p, raster); err != nil || kept == nil {
+		return p, err
+	}
+	// The scanner's JBIG2 or JPEG 2000 bytes are the record: they are
+	// embedded as they are, and the decoded raster serves OCR and the
+	// thumbnail only.
+	p.Filter, p.Data, p.JBIG2Globals, p.JBIG2Symbols = kept.filter, kept.data, kept.globals, kept.symbols
+	return p, nil
+}
+
+// keptImage is a page image embedded with the scanner's own bytes, which
+// the station decodes but does not re-encode.
+type keptImage struct {
+	filter  string // "JBIG2Decode" or "JPXDecode"
+	data    []byte
+	globals []byte // JBIG2Globals, decoded; nil when none
+	symbols bool   // JBIG2 pattern matching: see jbig2Coding
 }
 
 // maxPageContent bounds the drawing instructions of one page, all its
@@ -331,13 +351,15 @@ func covers(ix0, iy0, ix1, iy1, px0, py0, px1, py1 float64) bool {
 
 type pdfJPEG struct {
 	bytes []byte
+	flate []byte // the stream as stored, when the JPEG is wrapped in Flate
 	info  *jpegInfo
 	thumb *image.Gray
 }
 
 // pdfImageSamples returns a DCT image's JPEG bytes unchanged, or any
-// other image decoded into a raster.
-func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pdfJPEG, error) {
+// other image decoded into a raster; for JBIG2 and JPEG 2000 images also
+// the stream's bytes to keep.
+func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pdfJPEG, *keptImage, error) {
 	x := d.pdf.XRefTable
 	intEntry := func(key string) int {
 		o, err := x.Dereference(sd.Dict[key])
@@ -351,35 +373,54 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 	}
 	w, h := intEntry("Width"), intEntry("Height")
 	if err := d.checkPixels(page, w, h); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	var filters []string
 	for _, f := range sd.FilterPipeline {
 		filters = append(filters, f.Name)
 	}
-	for k, name := range filters {
+	switch strings.Join(filters, " ") {
+	case "DCTDecode", "FlateDecode DCTDecode":
+		jpeg := sd.Raw
+		var flate []byte
+		if len(filters) == 2 {
+			if sd.FilterPipeline[0].DecodeParms != nil {
+				return nil, nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in Flate compression with a predictor, which is not supported; %s", notFromScanner)
+			}
+			// A JPEG is hardly compressible: what it inflates to is bounded
+			// by a generous multiple of the file, never by what it claims.
+			b, err := inflateLimited(sd.Raw, 4*d.size+1<<20)
+			if err != nil {
+				return nil, nil, nil, d.inputError(page, err, "the page's JPEG image, wrapped in Flate compression, is damaged or incomplete (%v); scan the document again", err)
+			}
+			jpeg, flate = b, sd.Raw
+		}
+		info, err := parseJPEGHeader(bytes.NewReader(jpeg))
+		if err != nil {
+			return nil, nil, nil, d.inputError(page, err, "the page's JPEG image is damaged or incomplete; scan the document again")
+		}
+		if err := d.checkJPEG(page, info); err != nil {
+			return nil, nil, nil, err
+		}
+		thumb, err := d.decodeJPEG(page, jpeg)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return nil, &pdfJPEG{bytes: jpeg, flate: flate, info: info, thumb: thumb}, nil, nil
+	case "JBIG2Decode":
+		r, kept, err := d.pdfJBIG2(page, sd, w, h)
+		return r, nil, kept, err
+	case "JPXDecode":
+		r, kept, err := d.pdfJPX(page, sd, w, h)
+		return r, nil, kept, err
+	}
+	for _, name := range filters {
 		switch name {
 		case "DCTDecode":
-			if k != len(filters)-1 || k > 0 {
-				return nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in another compression, which is not supported; %s", notFromScanner)
-			}
-			info, err := parseJPEGHeader(bytes.NewReader(sd.Raw))
-			if err != nil {
-				return nil, nil, d.inputError(page, err, "the page's JPEG image is damaged or incomplete; scan the document again")
-			}
-			if err := d.checkJPEG(page, info); err != nil {
-				return nil, nil, err
-			}
-			thumb, err := d.decodeJPEG(page, sd.Raw)
-			if err != nil {
-				return nil, nil, err
-			}
-			return nil, &pdfJPEG{bytes: sd.Raw, info: info, thumb: thumb}, nil
-		case "JBIG2Decode":
-			return nil, nil, d.inputError(page, nil, "the page's image uses JBIG2 compression, which is not supported yet; set the scanner's PDF compression to JPEG or G4 (or save TIFF) and scan again")
-		case "JPXDecode":
-			return nil, nil, d.inputError(page, nil, "the page's image uses JPEG 2000 compression, which is not supported yet; set the scanner's PDF compression to JPEG (or save JPEG or TIFF) and scan again")
+			return nil, nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in a compression other than Flate (%s), which is not supported; %s", strings.Join(filters, ", "), notFromScanner)
+		case "JBIG2Decode", "JPXDecode":
+			return nil, nil, nil, d.inputError(page, nil, "the page's %s image is wrapped in another compression (%s), which is not supported; %s", name, strings.Join(filters, ", "), notFromScanner)
 		}
 	}
 
@@ -397,13 +438,13 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 		var err error
 		cs, err = resolveColorSpace(x, sd.Dict["ColorSpace"], 0)
 		if err != nil {
-			return nil, nil, d.inputError(page, err, "the page's image uses a colour space that is not supported (%v); set the scanner to RGB colour or greyscale", err)
+			return nil, nil, nil, d.inputError(page, err, "the page's image uses a colour space that is not supported (%v); set the scanner to RGB colour or greyscale", err)
 		}
 	}
 	switch bpc {
 	case 1, 2, 4, 8, 16:
 	default:
-		return nil, nil, d.inputError(page, nil, "the page's image has %d bits per sample, which is not supported; set the scanner to ordinary colour, greyscale or black-and-white", bpc)
+		return nil, nil, nil, d.inputError(page, nil, "the page's image has %d bits per sample, which is not supported; set the scanner to ordinary colour, greyscale or black-and-white", bpc)
 	}
 
 	rowBytes := (w*cs.components*bpc + 7) / 8
@@ -411,9 +452,9 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 	samples, err := sd.DecodeLengthWithLimit(want, want+1<<20)
 	if err != nil || int64(len(samples)) < want {
 		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, nil, d.inputError(page, err, "the page's image is incomplete (it holds less data than its size needs); scan the document again")
+			return nil, nil, nil, d.inputError(page, err, "the page's image is incomplete (it holds less data than its size needs); scan the document again")
 		}
-		return nil, nil, d.inputError(page, err, "the page's image cannot be decoded (%v); scan the document again", err)
+		return nil, nil, nil, d.inputError(page, err, "the page's image cannot be decoded (%v); scan the document again", err)
 	}
 
 	invert := imageMask
@@ -432,7 +473,7 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 	if cs.indexed {
 		r.depth = bpc
 	}
-	return r, nil, nil
+	return r, nil, nil, nil
 }
 
 // pdfColorSpace is a colour space reduced to what a scanner uses.

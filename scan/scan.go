@@ -130,8 +130,22 @@ type Page struct {
 	// "FlateDecode" means Data is zlib-compressed samples with each row
 	// padded to a whole byte, as a PDF image XObject expects (for 1-bit
 	// pages, 0 is black).
-	Filter string
-	Data   []byte
+	//
+	// A scanner PDF's JBIG2 and JPEG 2000 images, and a JPEG it wrapped
+	// in Flate, are kept byte for byte too: "JBIG2Decode" (with
+	// JBIG2Globals, the shared segments, nil when there are none),
+	// "JPXDecode" (a JPEG 2000 file), and "FlateDecode DCTDecode" (a
+	// filter pipeline, names in the order a PDF lists them: a JPEG file
+	// zlib-compressed).
+	Filter       string
+	Data         []byte
+	JBIG2Globals []byte
+
+	// JBIG2Symbols is true for a JBIG2 page coded by pattern matching
+	// (symbol or pattern dictionaries): the encoder may have painted one
+	// character in place of a similar one, so the page is flagged in the
+	// record. See jbig2Coding.
+	JBIG2Symbols bool
 
 	// OCRImage is an encoded image Leptonica's pixReadMem reads: the JPEG
 	// itself for JPEG pages, otherwise PNM (P4 for bilevel, P5 grey, P6
