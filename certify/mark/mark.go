@@ -162,8 +162,9 @@ func Build(page Page, opt Options) (*pades.Appearance, Placement, error) {
 			return nil, Placement{}, err
 		}
 		if !ok {
-			return nil, Placement{}, fmt.Errorf("page 1 (%.0f × %.0f mm) is too small for the certification mark: even at %g pt with %s mm margins it is %.0f × %.0f mm, so the page would have to be at least %.0f × %.0f mm; shorten the agency's name, or scan the original onto a larger sheet",
-				dispW/mm, dispH/mm, size, num(margin), l.bw/mm, l.bh/mm, l.bw/mm+2*margin, l.bh/mm+2*margin)
+			up := func(v float64) string { return num(math.Ceil(v*10) / 10) }
+			return nil, Placement{}, fmt.Errorf("page 1 (%.0f × %.0f mm) is too small for the certification mark: even at %g pt with %s mm margins it is %.0f × %.0f mm, so the page would have to be at least %s × %s mm; shorten the agency's name, or scan the original onto a larger sheet",
+				dispW/mm, dispH/mm, size, num(margin), l.bw/mm, l.bh/mm, up(l.bw/mm+2*margin), up(l.bh/mm+2*margin))
 		}
 	}
 	c, bw, bh := l.content, l.bw, l.bh

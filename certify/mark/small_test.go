@@ -91,7 +91,7 @@ func TestBuildSmallPagesOrder(t *testing.T) {
 	}
 	// A larger floor than the page allows: refused, naming the size needed.
 	_, _, err = Build(page, Options{Agency: "Sở Nội vụ", Time: signingTime, MinMarginMM: 8})
-	if err == nil || !strings.Contains(err.Error(), "at least 58 × ") || !strings.Contains(err.Error(), "with 8 mm margins") {
+	if err == nil || !strings.Contains(err.Error(), "at least 58.4 × ") || !strings.Contains(err.Error(), "with 8 mm margins") {
 		t.Errorf("floor of 8 mm on a 58 mm receipt: %v; want a refusal naming 8 mm margins and a page at least 58 mm wide", err)
 	}
 }
