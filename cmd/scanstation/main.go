@@ -35,6 +35,8 @@ Usage:
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
   scanstation config check --config FILE       list every problem in a configuration
   scanstation folders mark --config FILE       mark the outbox, failed and archive folders as the station's (after checking the share is mounted)
+  scanstation separator [--type TYPE] [--pages N] [--meta key=value ...] --out SHEET.pdf
+                                               print a separator sheet to put before a document in a stack
 `
 
 // exitError carries an exit status without printing anything more.
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return cmdFoldersMark(args[1:], stdout)
+	case "separator":
+		return cmdSeparator(args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
