@@ -46,8 +46,9 @@ type Options struct {
 	// straightens it.
 	Skew float64
 
-	// Paper is the sheet size: "A4" (default), "A5", "A3", "Letter" or
-	// "Legal".
+	// Paper is the sheet size: "A4" (default), "A5", "A3", "Letter",
+	// "Legal", or width × height in millimetres, "58x150mm" (a till receipt,
+	// a business card).
 	Paper string
 }
 
@@ -168,7 +169,11 @@ func Render(opt Options) (image.Image, error) {
 	}
 	sizeMM, ok := paperSizesMM[strings.ToUpper(paper)]
 	if !ok {
-		return nil, fmt.Errorf("samplescan: unknown paper size %q (known: A3, A4, A5, Letter, Legal)", paper)
+		var w, h float64
+		if n, err := fmt.Sscanf(strings.ToLower(paper), "%gx%gmm", &w, &h); err != nil || n != 2 || !(w >= 20 && h >= 20 && w <= 1000 && h <= 1000) {
+			return nil, fmt.Errorf("samplescan: unknown paper size %q (known: A3, A4, A5, Letter, Legal, or WxHmm from 20 to 1000 mm)", paper)
+		}
+		sizeMM = [2]float64{w, h}
 	}
 	regular, bold, err := loadFonts()
 	if err != nil {

@@ -39,6 +39,7 @@ func TestRenderSizes(t *testing.T) {
 		{Options{}, 2480, 3508},
 		{Options{Paper: "A5", Gray: true}, 1748, 2480},
 		{Options{Paper: "letter", DPI: 200, Gray: true}, 1700, 2200},
+		{Options{Paper: "58x150mm", Lines: []string{"HÓA ĐƠN", "Cà phê 25.000"}}, 685, 1772},
 	}
 	for _, tt := range tests {
 		img := render(t, tt.opt)
@@ -148,6 +149,8 @@ func TestRenderRefuses(t *testing.T) {
 	}
 	for name, opt := range map[string]Options{
 		"unknown paper":  {Paper: "B7"},
+		"tiny paper":     {Paper: "10x10mm"},
+		"half a size":    {Paper: "58xmm"},
 		"no glyph":       {Lines: []string{"漢字"}},
 		"too many lines": {Lines: tooMany, DPI: 72},
 		"absurd dpi":     {DPI: 5},
