@@ -615,7 +615,7 @@ func pdfaPage(p *scan.Page, res *ocr.Result) pdfa.Page {
 	return pdfa.Page{
 		Image: pdfa.Image{
 			Width: p.Width, Height: p.Height, DPIX: p.DPIX, DPIY: p.DPIY,
-			ColorSpace: cs, BitsPerComponent: p.BitsPerComponent, Filter: p.Filter, Data: p.Data,
+			ColorSpace: cs, BitsPerComponent: p.BitsPerComponent, Filter: p.Filter, Data: p.Data, Globals: p.JBIG2Globals,
 		},
 		Words:  words,
 		Rotate: rotate,

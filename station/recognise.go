@@ -187,6 +187,7 @@ func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *sca
 				Number: i + 1, Width: page.Width, Height: page.Height,
 				DPIX: page.DPIX, DPIY: page.DPIY, DPIKnown: page.DPIKnown,
 				ColorDepth: page.ColorDepth, Ink: quality.Ink(page.Thumb), Words: len(res.Words),
+				JBIG2Symbols: page.JBIG2Symbols,
 			}
 			done++
 			if progress != nil {

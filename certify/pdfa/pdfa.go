@@ -47,9 +47,27 @@ type Image struct {
 	BitsPerComponent int // 8, or 1 for bilevel gray
 	// Filter says what Data holds. "DCTDecode": a JPEG file, embedded byte
 	// for byte (never re-encoded). "FlateDecode": the samples, row by row,
-	// each row padded to a whole byte, zlib-compressed.
+	// each row padded to a whole byte, zlib-compressed. A scanner PDF's
+	// own compressions are embedded byte for byte too, as PDF/A-2 allows
+	// them: "FlateDecode DCTDecode", a JPEG file zlib-compressed (the
+	// filters in the order the PDF lists them); "JBIG2Decode", an
+	// embedded JBIG2 page stream (1-bit grey), with Globals; "JPXDecode",
+	// a JPEG 2000 file (JP2), 8 bits per component as it decodes for OCR.
 	Filter string
 	Data   []byte
+	// Globals are a JBIG2 image's shared segments (/JBIG2Globals),
+	// decoded; nil when the image has none or is not JBIG2.
+	Globals []byte
+}
+
+// pdfFilter writes Filter as a PDF /Filter value: a name, or an array of
+// names for a pipeline.
+func pdfFilter(filter string) string {
+	names := strings.Fields(filter)
+	if len(names) == 1 {
+		return "/" + names[0]
+	}
+	return "[/" + strings.Join(names, " /") + "]"
 }
 
 // Word is one recognised word.
@@ -180,8 +198,15 @@ func Write(w io.Writer, doc *Document) error {
 			pagesRoot, num(g.w), num(g.h), g.rotate, resources, contentObj))
 
 		img := &p.Image
-		o.streamObj(imgObj, fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /%s /BitsPerComponent %d /Filter /%s",
-			img.Width, img.Height, pdfColorSpace(img.ColorSpace), img.BitsPerComponent, img.Filter), img.Data)
+		imgDict := fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /%s /BitsPerComponent %d /Filter %s",
+			img.Width, img.Height, pdfColorSpace(img.ColorSpace), img.BitsPerComponent, pdfFilter(img.Filter))
+		if len(img.Globals) > 0 {
+			globals := o.alloc()
+			o.streamObj(imgObj, imgDict+fmt.Sprintf(" /DecodeParms <</JBIG2Globals %d 0 R>>", globals), img.Data)
+			o.streamObj(globals, " /Filter /FlateDecode", z.deflate(img.Globals))
+		} else {
+			o.streamObj(imgObj, imgDict, img.Data)
+		}
 
 		content.Reset()
 		writePageContent(&content, g, placed[i], &codes)
@@ -419,7 +444,37 @@ func (img *Image) check() error {
 	if len(img.Data) == 0 {
 		return errors.New("image has no data")
 	}
+	if len(img.Globals) > 0 && img.Filter != "JBIG2Decode" {
+		return fmt.Errorf("JBIG2 globals were given for a %s image", img.Filter)
+	}
 	switch img.Filter {
+	case "FlateDecode DCTDecode":
+		// The scan read the JPEG inside; reading it again here checks the
+		// wrapping and the frame as for a bare JPEG.
+		zr, err := zlib.NewReader(bytes.NewReader(img.Data))
+		if err != nil {
+			return errors.New("image data is not zlib-compressed as FlateDecode requires")
+		}
+		jpeg, err := io.ReadAll(zr)
+		if err != nil {
+			return fmt.Errorf("Flate-wrapped JPEG image: %w", err)
+		}
+		unwrapped := *img
+		unwrapped.Filter, unwrapped.Data = "DCTDecode", jpeg
+		return unwrapped.check()
+	case "JBIG2Decode":
+		if img.BitsPerComponent != 1 || img.ColorSpace != Gray {
+			return errors.New("a JBIG2 image must be 1-bit grey")
+		}
+	case "JPXDecode":
+		// PDF/A-2 (6.2.8.3) asks for the JP2 file format; a bare codestream
+		// carries no colour specification.
+		if !bytes.HasPrefix(img.Data, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n")) {
+			return errors.New("a JPEG 2000 image must be a JP2 file, not a bare codestream")
+		}
+		if img.BitsPerComponent != 8 {
+			return errors.New("a JPEG 2000 image must be given as 8 bits per component")
+		}
 	case "FlateDecode":
 		// The data would have to be inflated in full to check it; a zlib
 		// header at least shows the caller compressed it the right way.
@@ -442,7 +497,7 @@ func (img *Image) check() error {
 			return fmt.Errorf("JPEG image has %d colour components but a %v image was given (CMYK JPEGs are not supported)", comps, img.ColorSpace)
 		}
 	default:
-		return fmt.Errorf("image filter %q is not supported (DCTDecode or FlateDecode)", img.Filter)
+		return fmt.Errorf("image filter %q is not supported (DCTDecode, FlateDecode, FlateDecode DCTDecode, JBIG2Decode or JPXDecode)", img.Filter)
 	}
 	return nil
 }

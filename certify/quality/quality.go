@@ -106,12 +106,15 @@ type PageFacts struct {
 	ColorDepth    int     // bits per pixel as delivered (scan.Page.ColorDepth); zero means unknown
 	Ink           float64 // Ink of the page's thumbnail
 	Words         int     // words OCR found; zero when not recognised, and blankness rests on Ink
+	// JBIG2Symbols is true for a page its scanner stored with JBIG2
+	// pattern matching (scan.Page.JBIG2Symbols): it is noted, not failed.
+	JBIG2Symbols bool
 }
 
 // Finding is one thing wrong with, or worth telling about, one page.
 type Finding struct {
 	Page    int    // 1-based; zero for the document as a whole
-	Rule    string // "color", "dpi", "scale" or "blank"
+	Rule    string // "color", "dpi", "scale", "blank" or "jbig2"
 	Message string // plain words for the operator: what is wrong and what to do
 	Fails   bool   // the finding fails the document; a blank page kept or dropped does not
 }
@@ -154,6 +157,11 @@ func Check(pages []PageFacts, rules Rules) Result {
 			case BlankReject:
 				add(n, "blank", true, looks+"; this station does not accept blank pages: take the blank sheet out and scan the document again", n)
 			}
+		}
+		if p.JBIG2Symbols {
+			// The scanner's bytes are the record and are kept; whether such a
+			// copy is acceptable is for the office to judge, so it is said.
+			add(n, "jbig2", false, "page %d was stored by the scanner with JBIG2 symbol coding (pattern matching), which can paint one character in place of a similar one (a 6 as an 8); the copy keeps the scanner's image as it is: compare figures and names with the paper, and where a legal copy must be exact, set the scanner to JBIG2 lossless, G4, JPEG or TIFF and scan it again", n)
 		}
 		if *rules.RequireColor && p.ColorDepth < 24 {
 			if p.ColorDepth <= 0 {

@@ -309,3 +309,16 @@ func BenchmarkCheck100Pages(b *testing.B) {
 		Check(pages, Rules{})
 	}
 }
+
+// TestJBIG2SymbolCodingNoted: a page its scanner stored with JBIG2 pattern
+// matching is noted in the findings (the record's warnings), not failed.
+func TestJBIG2SymbolCodingNoted(t *testing.T) {
+	a4 := sheet(210, 297, 300)
+	res := Check([]PageFacts{a4, with(a4, func(p *PageFacts) { p.JBIG2Symbols = true })}, Rules{})
+	if res.Failed() || len(res.Findings) != 1 {
+		t.Fatalf("findings %+v; want one note, no failure", res.Findings)
+	}
+	if f := res.Findings[0]; f.Page != 2 || f.Rule != "jbig2" || !strings.Contains(f.Message, "JBIG2") {
+		t.Errorf("finding %+v; want a jbig2 note for page 2", f)
+	}
+}
