@@ -33,6 +33,7 @@ debian_packages=(
   tesseract-ocr-vie tesseract-ocr-script-viet
   fonts-liberation2 icc-profiles-free softhsm2 opensc poppler-utils qpdf
   libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jre-headless maven openssl
+  jbig2dec libopenjp2-tools
 )
 missing=()
 for p in "${debian_packages[@]}"; do
