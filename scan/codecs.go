@@ -194,7 +194,11 @@ func decodeJPX(data []byte) (*raster, error) {
 // "lossless" are only the encoder's claim, which cannot be checked from
 // the stream, so they count too. Generic and refinement regions alone
 // code the page's pixels themselves and are lossless.
-func jbig2Coding(streams ...[]byte) (symbols bool, err error) {
+//
+// A page information segment must state the size the PDF states (w×h;
+// a striped page may leave its height open), so that a stream cannot make
+// the decoder allocate a page larger than the pixel limit let through.
+func jbig2Coding(w, h int, streams ...[]byte) (symbols bool, err error) {
 	for _, b := range streams {
 		i := 0
 		for i < len(b) {
@@ -240,6 +244,16 @@ func jbig2Coding(streams ...[]byte) (symbols bool, err error) {
 			}
 			if uint64(i)+uint64(length) > uint64(len(b)) {
 				return symbols, fmt.Errorf("JBIG2 segment %d states %d bytes but the stream ends after %d: it is cut off", num, length, len(b)-i)
+			}
+			if typ == 48 { // page information
+				if length < 8 {
+					return symbols, fmt.Errorf("JBIG2 segment %d, the page information, is too short", num)
+				}
+				pw := uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+				ph := uint32(b[i+4])<<24 | uint32(b[i+5])<<16 | uint32(b[i+6])<<8 | uint32(b[i+7])
+				if pw != uint32(w) || (ph != uint32(h) && ph != 0xffffffff) {
+					return symbols, fmt.Errorf("the JBIG2 page is %d×%d pixels but the PDF says %d×%d", pw, ph, w, h)
+				}
 			}
 			i += int(length)
 		}
@@ -298,7 +312,7 @@ func (d *Document) pdfJBIG2(page int, sd *types.StreamDict, w, h int) (*raster, 
 			}
 		}
 	}
-	symbols, err := jbig2Coding(globals, sd.Raw)
+	symbols, err := jbig2Coding(w, h, globals, sd.Raw)
 	if err != nil {
 		return nil, nil, d.inputError(page, err, "the page's JBIG2 image is incomplete or damaged (%v); scan the document again", err)
 	}
@@ -329,6 +343,9 @@ func (d *Document) pdfJPX(page int, sd *types.StreamDict, w, h int) (*raster, *k
 		}
 		want = cs.components
 	}
+	if jw, jh, ok := jpxSize(sd.Raw); !ok || jw != w || jh != h {
+		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image is damaged or is not %d×%d pixels as the PDF says; scan the document again", w, h)
+	}
 	r, err := decodeJPX(sd.Raw)
 	if errors.Is(err, errNoDecoder) {
 		return nil, nil, d.decoderMissing(page, err, "JPEG 2000", "libopenjp2-tools")
@@ -347,4 +364,24 @@ func (d *Document) pdfJPX(page int, sd *types.StreamDict, w, h int) (*raster, *k
 		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image decodes to %d×%d pixels but the PDF says %d×%d (the file is damaged); scan the document again", r.width, r.height, w, h)
 	}
 	return r, &keptImage{filter: "JPXDecode", data: sd.Raw}, nil
+}
+
+// jpxSize reads the image size from a JPEG 2000 codestream's SIZ marker
+// (in a JP2 file, the first one in its codestream box), so that a stream
+// claiming more pixels than the PDF states is refused before OpenJPEG
+// allocates them.
+func jpxSize(b []byte) (w, h int, ok bool) {
+	i := bytes.Index(b, []byte{0xff, 0x4f, 0xff, 0x51})
+	if i < 0 || len(b) < i+4+2+2+16 {
+		return 0, 0, false
+	}
+	u32 := func(k int) int64 {
+		return int64(b[k])<<24 | int64(b[k+1])<<16 | int64(b[k+2])<<8 | int64(b[k+3])
+	}
+	siz := i + 4 + 2 + 2 // past SOC, SIZ, Lsiz and Rsiz
+	xs, ys, xo, yo := u32(siz), u32(siz+4), u32(siz+8), u32(siz+12)
+	if xo > xs || yo > ys {
+		return 0, 0, false
+	}
+	return int(xs - xo), int(ys - yo), true
 }

@@ -85,6 +85,9 @@ func TestJPXPageKeptAndDecoded(t *testing.T) {
 	if p.Width != 512 || p.Height != 512 || !p.Gray || p.BitsPerComponent != 8 || p.ColorDepth != 8 || p.JBIG2Symbols {
 		t.Errorf("page %d×%d gray %v bpc %d depth %d", p.Width, p.Height, p.Gray, p.BitsPerComponent, p.ColorDepth)
 	}
+	if w, h, ok := jpxSize(p.Data); w != 512 || h != 512 || !ok {
+		t.Errorf("jpxSize = %d, %d, %v; want the SIZ marker's 512, 512", w, h, ok)
+	}
 	if !bytes.HasPrefix(p.OCRImage, []byte("P5\n512 512\n255\n")) || len(p.OCRImage) != 15+512*512 {
 		t.Errorf("OCR image is not a 512×512 PGM: %q", p.OCRImage[:min(20, len(p.OCRImage))])
 	}
@@ -184,7 +187,7 @@ func TestJBIG2Coding(t *testing.T) {
 		b = append(b, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 		return append(b, data...)
 	}
-	pageInfo := seg(1, 48, make([]byte, 19))
+	pageInfo := seg(1, 48, append([]byte{0, 0, 0, 100, 0, 0, 0, 50}, make([]byte, 11)...))
 	generic := seg(2, 38, make([]byte, 40))
 	text := seg(2, 6, make([]byte, 40))
 	for _, c := range []struct {
@@ -198,8 +201,9 @@ func TestJBIG2Coding(t *testing.T) {
 		{"symbol dictionary in globals", [][]byte{seg(0, 0, make([]byte, 10)), append(append([]byte{}, pageInfo...), generic...)}, true, false},
 		{"cut in data", [][]byte{nil, append(append([]byte{}, pageInfo...), generic[:30]...)}, false, true},
 		{"cut in header", [][]byte{nil, append(append([]byte{}, pageInfo...), generic[:6]...)}, false, true},
+		{"page larger than the PDF says", [][]byte{nil, seg(1, 48, append([]byte{0, 1, 0, 0, 0, 1, 0, 0}, make([]byte, 11)...))}, false, true},
 	} {
-		symbols, err := jbig2Coding(c.streams...)
+		symbols, err := jbig2Coding(100, 50, c.streams...)
 		if symbols != c.symbols || (err != nil) != c.err {
 			t.Errorf("%s: symbols %v err %v; want %v, error %v", c.name, symbols, err, c.symbols, c.err)
 		}
