@@ -4,8 +4,11 @@
 // Tesseract.
 //
 // The scanner's bytes are the record: a JPEG page is passed through
-// untouched, never re-encoded. Lossless pages are decoded and their samples
-// recompressed with Flate (or, on request, encoded as JPEG).
+// untouched, never re-encoded, and so are a scanner PDF's JBIG2 and JPEG
+// 2000 images and JPEGs wrapped in Flate, decoded only for OCR (by
+// jbig2dec and OpenJPEG, see codecs.go). Other lossless pages are decoded
+// and their samples recompressed with Flate (or, on request, encoded as
+// JPEG).
 //
 // Each page also carries what the quality gate needs: the colour depth the
 // file was delivered in and a small luminance thumbnail, made from the
