@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"scanstation/capture"
 	"scanstation/capture/separator"
@@ -62,6 +64,12 @@ func cmdSeparator(args []string, stdout io.Writer) error {
 			return fmt.Errorf("separator: --type %q and --meta type_name=%q disagree", *typ, v)
 		}
 		meta["type_name"] = *typ
+	}
+	if t := meta["type_name"]; t != "" && t == strings.ToUpper(t) {
+		// A heading as printed on the letter ("CÔNG VĂN") is recorded as
+		// the record's type name is written: "Công văn".
+		r, size := utf8.DecodeRuneInString(t)
+		meta["type_name"] = string(unicode.ToUpper(r)) + strings.ToLower(t[size:])
 	}
 	sheet := capture.Sheet{Pages: *pages, Fields: meta}
 	profile, err := os.ReadFile(*icc)

@@ -21,7 +21,7 @@ func TestSeparatorCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "sheet.pdf")
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"separator", "--type", "Công văn", "--pages", "12",
+	err := run(context.Background(), []string{"separator", "--type", "CÔNG VĂN", "--pages", "12",
 		"--meta", "code_number=2417", "--meta", "subject=Triển khai số hóa hồ sơ", "--out", out}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
