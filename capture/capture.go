@@ -47,6 +47,11 @@ type Settings struct {
 	// fronts, and blank pages of a simplex batch, are always kept: the
 	// station never drops a side the paper meant to show.
 	DropBlankBacks bool
+	// Pages is the page count a sidecar gives (pages: 12) for a batch
+	// that is one document; 0 when none is given. It is checked as a
+	// separator sheet's is. Only separate: none makes one document of a
+	// batch, so elsewhere it is refused: which document would it count?
+	Pages int
 }
 
 // Check refuses settings that cannot divide a batch.
@@ -65,6 +70,9 @@ func (s Settings) Check() error {
 		}
 	default:
 		return fmt.Errorf("separate: unknown %q (none, separator_sheet, barcode, blank_sheet or every)", s.Separate)
+	}
+	if s.Pages < 0 || (s.Pages > 0 && s.Separate != None) {
+		return fmt.Errorf("pages: %d: a page count for the whole batch needs separate: none", s.Pages)
 	}
 	if s.DropBlankBacks && !s.Duplex {
 		return errors.New("separate: dropping blank backs needs a duplex batch")
@@ -242,7 +250,7 @@ func (sp *splitter) place(i int) {
 		}
 	default:
 		if sp.cur == nil {
-			sp.open(Document{})
+			sp.open(Document{Expected: sp.s.Pages})
 		}
 	}
 	sp.cur.Pages = append(sp.cur.Pages, i+1)

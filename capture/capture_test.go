@@ -106,6 +106,9 @@ func TestSplit(t *testing.T) {
 		{"duplex blank backs dropped", duplexSheets(2), Settings{Separate: None, Duplex: true, DropBlankBacks: true}, "1 3", "dxdx", nil},
 		{"duplex blank backs kept", duplexSheets(2), Settings{Separate: None, Duplex: true}, "1 2 3 4", "dkdk", nil},
 		{"blank front is kept even when backs drop", []Page{blank, letter}, Settings{Separate: None, Duplex: true, DropBlankBacks: true}, "1 2", "kd", nil},
+		{"sidecar page count matches", []Page{letter, blank, letter, blank}, Settings{Separate: None, Duplex: true, Pages: 2}, "1 2 3 4", "dkdk", nil},
+		{"sidecar page count differs", []Page{letter, letter}, Settings{Separate: None, Pages: 3}, "1 2", "dd",
+			[]string{"3 pages expected, 2 scanned: a sheet may have been double-fed"}},
 		{"every 2", []Page{letter, letter, letter, letter, letter}, Settings{Separate: Every, N: 2}, "1 2|3 4|5", "ddddd", nil},
 		{"every 2 counts kept pages", duplexSheets(3), Settings{Separate: Every, N: 2, Duplex: true, DropBlankBacks: true}, "1 3|5", "dxdxdx", nil},
 		{"barcode page starts its document", []Page{letter, code("DOC-1"), letter, code("other"), code("DOC-2")},
@@ -179,6 +182,7 @@ func TestSplitRefusesBatch(t *testing.T) {
 		{"no mode", []Page{letter}, Settings{}, "separate: not set"},
 		{"barcode without pattern", []Page{letter}, Settings{Separate: Barcode}, "needs a pattern"},
 		{"every 0", []Page{letter}, Settings{Separate: Every}, "every 0 pages"},
+		{"sidecar count with separation", []Page{letter}, Settings{Separate: BlankSheet, Pages: 2}, "needs separate: none"},
 		{"drop backs simplex", []Page{letter}, Settings{Separate: None, DropBlankBacks: true}, "needs a duplex batch"},
 	}
 	for _, tc := range tests {
