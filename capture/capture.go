@@ -100,33 +100,33 @@ const (
 
 // Account is one line of the page account.
 type Account struct {
-	Page     int    // the side's number in the batch, from 1
-	Side     string // "front" or "back" in a duplex batch, else ""
-	Fate     Fate
-	Document int     // the document it went into (from 1), for InDocument and BlankKept
-	DocPage  int     // its page number in that document, from 1
-	Ink      float64 // for blank pages: the ink score that made them blank
+	Page     int     `json:"page"`           // the side's number in the batch, from 1
+	Side     string  `json:"side,omitempty"` // "front" or "back" in a duplex batch, else ""
+	Fate     Fate    `json:"fate"`
+	Document int     `json:"document,omitempty"` // the document it went into (from 1), for InDocument and BlankKept
+	DocPage  int     `json:"document_page,omitempty"`
+	Ink      float64 `json:"ink"` // the blank test's ink score
 }
 
 // Document is one document found in the batch.
 type Document struct {
-	Number int   // from 1, in batch order
-	Pages  []int // the batch's page numbers it holds, in order
+	Number int   `json:"number"` // from 1, in batch order
+	Pages  []int `json:"pages"`  // the batch's page numbers it holds, in order
 	// Expected is the page count its separator sheet gave, 0 when none.
-	Expected int
+	Expected int `json:"expected_pages,omitempty"`
 	// Sheet is what its separator sheet said, nil without one.
-	Sheet *Sheet
+	Sheet *Sheet `json:"separator_sheet,omitempty"`
 	// SheetPages are the batch's page numbers of its separator sheet.
-	SheetPages []int
+	SheetPages []int `json:"separator_pages,omitempty"`
 	// Refused says why the document must not be certified; "" when it
 	// may.
-	Refused string
+	Refused string `json:"refused,omitempty"`
 }
 
 // Batch is the result of Split.
 type Batch struct {
-	Documents []Document
-	Pages     []Account // one for every scanned side, in batch order
+	Documents []Document `json:"documents"`
+	Pages     []Account  `json:"pages"` // one for every scanned side, in batch order
 }
 
 // Split divides a batch of scanned sides into documents. Every side ends in
@@ -235,8 +235,9 @@ func (sp *splitter) open(d Document) {
 func (sp *splitter) place(i int) {
 	p := sp.pages[i]
 	a := &sp.acc[i]
+	a.Ink = p.Ink
 	if p.Blank && sp.s.DropBlankBacks && a.Side == "back" {
-		a.Fate, a.Ink = BlankDrop, p.Ink
+		a.Fate = BlankDrop
 		return
 	}
 	switch sp.s.Separate {
@@ -257,7 +258,7 @@ func (sp *splitter) place(i int) {
 	a.Document, a.DocPage = sp.cur.Number, len(sp.cur.Pages)
 	a.Fate = InDocument
 	if p.Blank {
-		a.Fate, a.Ink = BlankKept, p.Ink
+		a.Fate = BlankKept
 	}
 }
 

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -88,6 +89,16 @@ func TestAcceptanceBatch(t *testing.T) {
 	}
 	if a := b.Pages[3]; a.Fate != BlankDrop || a.Side != "back" || a.Ink != blank.Ink {
 		t.Errorf("page 4 (a blank back): %+v", a)
+	}
+	// The batch record the station will write holds the same account.
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"page":4,"side":"back","fate":"blank_dropped","ink":0.0004}`, `"refused":"8 pages expected, 9 scanned`, `"separator_sheet":{"pages":8,"fields":{`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the batch as JSON lacks %s", want)
+		}
 	}
 }
 

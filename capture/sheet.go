@@ -33,10 +33,10 @@ const MaxPayload = 1000
 type Sheet struct {
 	// Pages is how many pages with content the document has; 0 when the
 	// sheet does not say.
-	Pages int
+	Pages int `json:"pages,omitempty"`
 	// Fields are record fields under docmeta's names (type_name,
 	// code_number, code_notation, issued_date, organ_name, subject, ...).
-	Fields map[string]string
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // Payload encodes the sheet for its QR code: the prefix with the version, a
