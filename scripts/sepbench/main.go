@@ -86,6 +86,7 @@ func main() {
 	results := make([]tally, len(conds))
 	var mu sync.Mutex
 	var letters, falseCodes int
+	var letterTime time.Duration
 	payloadBytes := map[int]int{} // smallest and largest payload, for the report
 	start := time.Now()
 
@@ -122,7 +123,9 @@ func main() {
 					fmt.Fprintln(os.Stderr, "sepbench:", err)
 					os.Exit(1)
 				}
+				t0 := time.Now()
 				lcodes, err := separator.Codes(limg)
+				spent := time.Since(t0)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "sepbench:", err)
 					os.Exit(1)
@@ -130,6 +133,7 @@ func main() {
 				mu.Lock()
 				letters++
 				falseCodes += len(lcodes)
+				letterTime += spent
 				mu.Unlock()
 				for ci, c := range conds {
 					if c.DPI != j.dpi {
@@ -183,7 +187,7 @@ func main() {
 	fmt.Fprintf(&b, "| **all** | %d | %d | %d | %d | %.2f %% |\n", all.tried, all.read, all.tried-all.read-all.misread, all.misread, 100*float64(all.read)/float64(all.tried))
 	fmt.Fprintf(&b, "\n%d sheets per resolution (seed %d), payloads %d to %d bytes, %d scans in %s on %d cores.\n",
 		*n, *seed, payloadBytes[0], payloadBytes[1], all.tried, time.Since(start).Round(time.Second), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(&b, "Letters without a code (samplescan's page at 200 and 300 dpi, JPEG q60, colour): %d scanned, %d codes read.\n", letters, falseCodes)
+	fmt.Fprintf(&b, "Letters without a code (samplescan's page at 200 and 300 dpi, JPEG q60, colour): %d scanned, %d codes read; looking at one took %s on average.\n", letters, falseCodes, (letterTime / time.Duration(max(letters, 1))).Round(time.Millisecond))
 	var w io.Writer = os.Stdout
 	fmt.Fprint(w, b.String())
 	if *outPath != "" {
