@@ -255,6 +255,11 @@ func (sp *splitter) place(i int) {
 		}
 	}
 	sp.cur.Pages = append(sp.cur.Pages, i+1)
+	if sheetCode([]Page{p}) != "" && sp.cur.Refused == "" {
+		// A station's separator sheet in a hot-folder that does not
+		// separate with them would be certified as a page of the letter.
+		sp.cur.Refused = fmt.Sprintf("page %d is a separator sheet, but this hot-folder is set to separate: %s", i+1, sp.s.Separate)
+	}
 	a.Document, a.DocPage = sp.cur.Number, len(sp.cur.Pages)
 	a.Fate = InDocument
 	if p.Blank {

@@ -120,6 +120,8 @@ func TestSplit(t *testing.T) {
 		{"sidecar page count matches", []Page{letter, blank, letter, blank}, Settings{Separate: None, Duplex: true, Pages: 2}, "1 2 3 4", "dkdk", nil},
 		{"sidecar page count differs", []Page{letter, letter}, Settings{Separate: None, Pages: 3}, "1 2", "dd",
 			[]string{"3 pages expected, 2 scanned: a sheet may have been double-fed"}},
+		{"a separator sheet where none is expected", []Page{letter, sheetPage(t, 1, nil), letter}, Settings{Separate: None}, "1 2 3", "ddd",
+			[]string{"page 2 is a separator sheet, but this hot-folder is set to separate: none"}},
 		{"every 2", []Page{letter, letter, letter, letter, letter}, Settings{Separate: Every, N: 2}, "1 2|3 4|5", "ddddd", nil},
 		{"every 2 counts kept pages", duplexSheets(3), Settings{Separate: Every, N: 2, Duplex: true, DropBlankBacks: true}, "1 3|5", "dxdxdx", nil},
 		{"barcode page starts its document", []Page{letter, code("DOC-1"), letter, code("other"), code("DOC-2")},
