@@ -65,6 +65,10 @@ type Signed struct {
 	TimestampNote string
 }
 
+// ErrMark wraps every error of Sign that comes from the certification mark: the document's
+// page 1 or the mark's settings, not the token.
+var ErrMark = errors.New("certification mark")
+
 // ErrTSAUnavailable is returned by Sign when the time-stamping authority cannot be reached
 // and signing without a timestamp was not allowed.
 var ErrTSAUnavailable = pades.ErrTSAUnavailable
@@ -104,7 +108,7 @@ func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1
 	}
 	look, place, err := mark.Build(mark.Page{WidthPt: page1.WidthPt, HeightPt: page1.HeightPt, Rotate: page1.Rotate, Ink: page1.Ink}, markOpt)
 	if err != nil {
-		return nil, fmt.Errorf("certification mark: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMark, err)
 	}
 	opt := pades.Options{
 		Time:       now,

@@ -741,6 +741,8 @@ func advice(stage string) string {
 		return "The clerk refused to sign this copy. Fix what the reason says, then scan it again into the hot-folder."
 	case "validate":
 		return "The signed copy is not valid PDF/A. Send this note and the file to the system administrator; the original is kept here."
+	case "mark":
+		return "The certification mark cannot be put on page 1 as configured (the reason says why). For a small original (a receipt, a card), scan it on a larger page (A6 or A5 on the flatbed) and save it into the hot-folder, or ask the system administrator about mark.small_pages (docs/mark.md)."
 	case "sign":
 		return "Check that the agency's token is plugged in and its certificate is valid, then move the file from this folder back into the hot-folder."
 	case "deliver", "archive":

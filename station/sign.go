@@ -69,6 +69,8 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	case err == nil:
 	case errors.Is(err, certify.ErrTSAUnavailable), isTokenFault(err), ctx.Err() != nil:
 		return &waitError{err}
+	case errors.Is(err, certify.ErrMark):
+		return &stageError{"mark", err}
 	default:
 		return &stageError{"sign", err}
 	}
