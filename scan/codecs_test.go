@@ -209,3 +209,16 @@ func TestJBIG2Coding(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingDecoderNamed: a station without jbig2dec or opj_decompress
+// refuses the page with the Debian package to install, not a crash.
+func TestMissingDecoderNamed(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	for file, pkg := range map[string]string{"jbig2.pdf": "jbig2dec", "lichtenstein.pdf": "libopenjp2-tools"} {
+		_, err := firstPage(t, ocrmypdfFile(file))
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Page != 1 || !strings.Contains(ie.Reason, "Debian package "+pkg) {
+			t.Errorf("%s without its decoder: err = %v; want an InputError for page 1 naming %s", file, err, pkg)
+		}
+	}
+}
