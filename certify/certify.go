@@ -101,14 +101,9 @@ func (c *Certifier) Build(doc *pdfa.Document, rec Record) ([]byte, error) {
 // or return an error wrapping ErrTSAUnavailable.
 func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1, allowB_B bool) (*Signed, error) {
 	now := c.now()
-	markOpt := c.Mark
-	markOpt.Time = now
-	if markOpt.Zone == nil {
-		markOpt.Zone = now.Location()
-	}
-	look, place, err := mark.Build(mark.Page{WidthPt: page1.WidthPt, HeightPt: page1.HeightPt, Rotate: page1.Rotate, Ink: page1.Ink}, markOpt)
+	look, place, err := c.buildMark(page1, now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMark, err)
+		return nil, err
 	}
 	opt := pades.Options{
 		Time:       now,
@@ -140,6 +135,27 @@ func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1
 	signed.SHA256 = hex.EncodeToString(sum[:])
 	signed.Signer = SignerName(key.Chain[0])
 	return signed, nil
+}
+
+// CheckMark lays the certification mark out on page1 as Sign would now, without signing, so
+// that a page the mark cannot go on is refused before the copy waits for a clerk or the
+// token. The signing time's digits are all one width, so the later layout is the same.
+func (c *Certifier) CheckMark(page1 Page1) error {
+	_, _, err := c.buildMark(page1, c.now())
+	return err
+}
+
+func (c *Certifier) buildMark(page1 Page1, now time.Time) (*pades.Appearance, mark.Placement, error) {
+	opt := c.Mark
+	opt.Time = now
+	if opt.Zone == nil {
+		opt.Zone = now.Location()
+	}
+	look, place, err := mark.Build(mark.Page{WidthPt: page1.WidthPt, HeightPt: page1.HeightPt, Rotate: page1.Rotate, Ink: page1.Ink}, opt)
+	if err != nil {
+		return nil, place, fmt.Errorf("%w: %w", ErrMark, err)
+	}
+	return look, place, nil
 }
 
 func (c *Certifier) now() time.Time {

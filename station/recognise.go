@@ -115,10 +115,29 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 	s.metrics.Stage(journal.StageOCR, "ok", job.Pages, ocrTime)
 	s.metrics.Confidence(job.MeanConfidence)
 
+	// A page the certification mark cannot go on is refused now, not after a clerk approved it.
+	certifier := *s.certifier.Load()
+	certifier.Mark.CopyLabel = prof.CopyLabel
+	certifier.Mark.Profile = markProfile(prof.Mark)
+	if err := certifier.CheckMark(page1Of(rec)); err != nil {
+		return &stageError{"mark", err}
+	}
+
 	if prof.Approval == "required" {
 		return s.holdForApproval(ctx, job, rec)
 	}
 	return s.build(ctx, job, rec)
+}
+
+// page1Of is what the mark needs of a recognised document's page 1.
+func page1Of(rec *recognition) certify.Page1 {
+	p := rec.pages[0]
+	return certify.Page1{
+		WidthPt:  float64(p.Image.Width) / p.Image.DPIX * 72,
+		HeightPt: float64(p.Image.Height) / p.Image.DPIY * 72,
+		Rotate:   p.Rotate,
+		Ink:      rec.thumbs[0],
+	}
 }
 
 // recognisePages decodes the given pages of doc and recognises them in parallel, or takes
@@ -251,12 +270,8 @@ func (s *Station) buildPDF(job *journal.Job, rec *recognition) ([]byte, error) {
 }
 
 func (s *Station) savePage1(job *journal.Job, rec *recognition) error {
-	p := rec.pages[0]
-	info := page1Info{
-		WidthPt:  float64(p.Image.Width) / p.Image.DPIX * 72,
-		HeightPt: float64(p.Image.Height) / p.Image.DPIY * 72,
-		Rotate:   p.Rotate,
-	}
+	p1 := page1Of(rec)
+	info := page1Info{WidthPt: p1.WidthPt, HeightPt: p1.HeightPt, Rotate: p1.Rotate}
 	data, err := json.Marshal(info)
 	if err != nil {
 		return err

@@ -146,7 +146,8 @@ func TestSmallOriginalsAreCertified(t *testing.T) {
 // TestSmallOriginalsRefused: with mark.small_pages: refuse, a receipt goes to failed/ with a
 // reason that names the policy; with shrink, an original too small even for 3 mm margins goes
 // to failed/ with the size it would need. Neither reaches the outbox, and the advice is about
-// the page, not the token.
+// the page, not the token. Where the clerk approves each copy, the receipt is refused before
+// it is put up for approval: nobody approves a copy that cannot be signed.
 func TestSmallOriginalsRefused(t *testing.T) {
 	for _, c := range []struct {
 		policy, name, paper string
@@ -157,6 +158,15 @@ func TestSmallOriginalsRefused(t *testing.T) {
 	} {
 		t.Run(c.policy, func(t *testing.T) {
 			dir, cfg := smallStation(t, c.policy)
+			if c.policy == "refuse" {
+				data, err := os.ReadFile(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), `approval: "none"`, `approval: "required"`, 1)), 0o640); err != nil {
+					t.Fatal(err)
+				}
+			}
 			input := filepath.Join(dir, c.name+".jpg")
 			writeSmall(t, input, c.paper, []string{"", "", "", "", "", "", "Vé xe buýt 7.000"}, [4]float64{})
 			out, code := scanstation(t, nil, "process", "--config", cfg, input)
@@ -174,6 +184,9 @@ func TestSmallOriginalsRefused(t *testing.T) {
 			}
 			if got := glob(filepath.Join(dir, "outbox"), "*.pdf"); len(got) != 0 {
 				t.Errorf("a refused original reached the outbox: %v", got)
+			}
+			if got := glob(filepath.Join(dir, "review"), "*"); len(got) != 0 {
+				t.Errorf("a copy that cannot be signed waits for the clerk: %v", got)
 			}
 			t.Logf("%s", reason)
 		})
