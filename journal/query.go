@@ -268,7 +268,7 @@ func meanMS(sum int64, n int) time.Duration {
 
 // StageOrder lists the stages that can refuse a document, in the order a
 // document meets them; stages not listed sort after them by name.
-var StageOrder = []string{"receive", "duplicate", StageDecode, StageOCR, "quality", "approval", StageBuild, StageSign, "validate", StageDeliver, "archive"}
+var StageOrder = []string{"receive", "duplicate", StageDecode, StageOCR, "quality", "metadata", "mark", "approval", StageBuild, StageSign, "validate", StageDeliver, "archive"}
 
 // RefusalStages returns the stages in counts, in StageOrder.
 func RefusalStages(counts map[string]int) []string {
