@@ -264,11 +264,12 @@ func TestReportCSVHasTheSameColumnsEveryMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "month,hot_folder,received,digitised,pages,signed,refused," +
-		"refused_receive,refused_duplicate,refused_decode,refused_ocr,refused_quality,refused_approval,refused_build," +
-		"refused_sign,refused_validate,refused_deliver,refused_archive,refused_other,mean_seconds_to_signature\n" +
-		"2026-11,/srv/scan/một cửa,5,3,9,3,2,0,0,0,0,1,0,0,0,0,0,0,1,90\n" +
-		"2026-11,,1,0,0,0,1,0,0,1,0,0,0,0,0,0,0,0,0,\n" +
-		"2026-11,total,6,3,9,3,3,0,0,1,0,1,0,0,0,0,0,0,1,90\n"
+		"refused_receive,refused_duplicate,refused_decode,refused_ocr,refused_quality,refused_metadata,refused_mark," +
+		"refused_approval,refused_build,refused_sign,refused_validate,refused_deliver,refused_archive,refused_other," +
+		"mean_seconds_to_signature\n" +
+		"2026-11,/srv/scan/một cửa,5,3,9,3,2,0,0,0,0,1,0,0,0,0,0,0,0,0,1,90\n" +
+		"2026-11,,1,0,0,0,1,0,0,1,0,0,0,0,0,0,0,0,0,0,0,\n" +
+		"2026-11,total,6,3,9,3,3,0,0,1,0,1,0,0,0,0,0,0,0,0,1,90\n"
 	if buf.String() != want {
 		t.Errorf("report CSV:\n%s\nwant:\n%s", buf.String(), want)
 	}
