@@ -222,24 +222,34 @@ func (j *Journal) Update(ctx context.Context, job *Job) (err error) {
 	if err := checkStages(job.StageTimes); err != nil {
 		return err
 	}
-	tx, err := j.db.BeginTx(ctx, nil)
+	now, err := j.write(ctx, job, func(current State) error { return checkMove(current, job.State) })
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	crashpoint.Hit("journal.update " + string(job.State))
+	job.Updated = now
+	return nil
+}
 
+// write writes every field of job to its row in one transaction, if allowed accepts the move
+// from the row's current state, and returns the time it recorded as updated.
+func (j *Journal) write(ctx context.Context, job *Job, allowed func(current State) error) (time.Time, error) {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer tx.Rollback()
 	var current State
 	err = tx.QueryRowContext(ctx, "SELECT state FROM jobs WHERE id = ?", job.ID).Scan(&current)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		return time.Time{}, ErrNotFound
 	}
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	if err := checkMove(current, job.State); err != nil {
-		return err
+	if err := allowed(current); err != nil {
+		return time.Time{}, err
 	}
-
 	now := time.Now().UTC()
 	row := rowOf(job)
 	set := "updated = ?"
@@ -249,14 +259,9 @@ func (j *Journal) Update(ctx context.Context, job *Job) (err error) {
 	values := append([]any{formatTime(now)}, row.values...)
 	values = append(values, job.ID)
 	if _, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+" WHERE id = ?", values...); err != nil {
-		return err
+		return time.Time{}, err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	crashpoint.Hit("journal.update " + string(job.State))
-	job.Updated = now
-	return nil
+	return now, tx.Commit()
 }
 
 // ErrChanged is returned by Decide for a job that is no longer as the caller saw it: another

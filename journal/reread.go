@@ -2,10 +2,7 @@ package journal
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"time"
 )
 
 // Reread records that a job's spooled file changed after the station took it: the job goes
@@ -22,37 +19,15 @@ func (j *Journal) Reread(ctx context.Context, job *Job) (err error) {
 	if err := checkStages(job.StageTimes); err != nil {
 		return err
 	}
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var current State
-	err = tx.QueryRowContext(ctx, "SELECT state FROM jobs WHERE id = ?", job.ID).Scan(&current)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	if current.Terminal() || rank[current] >= rank[Delivered] || rank[current] < rank[Spooled] {
-		return fmt.Errorf("the job is %s; only a spooled job not yet delivered can be read again", current)
-	}
 	state := job.State
 	job.State = Spooled
-	now := time.Now().UTC()
-	row := rowOf(job)
-	set := "updated = ?"
-	for _, name := range row.names {
-		set += ", " + name + " = ?"
-	}
-	values := append([]any{formatTime(now)}, row.values...)
-	values = append(values, job.ID)
-	if _, err := tx.ExecContext(ctx, "UPDATE jobs SET "+set+" WHERE id = ?", values...); err != nil {
-		job.State = state
-		return err
-	}
-	if err := tx.Commit(); err != nil {
+	now, err := j.write(ctx, job, func(current State) error {
+		if current.Terminal() || rank[current] >= rank[Delivered] || rank[current] < rank[Spooled] {
+			return fmt.Errorf("the job is %s; only a spooled job not yet delivered can be read again", current)
+		}
+		return nil
+	})
+	if err != nil {
 		job.State = state
 		return err
 	}
