@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"scanstation/capture"
 )
 
 // EnvPrefix is the prefix of environment overrides: station.name is SCANSTATION_STATION_NAME.
@@ -67,6 +70,21 @@ type HotFolder struct {
 	OnFail       string   `mapstructure:"on_fail"`     // reject or warn
 	Approval     string   `mapstructure:"approval"`    // none or required
 
+	// How a scanned batch divides into documents (docs/capture.md): none, separator_sheet,
+	// barcode (a page whose code matches SeparatePattern starts a document), blank_sheet, or
+	// every (SeparateEvery pages).
+	Separate        string `mapstructure:"separate"`
+	SeparatePattern string `mapstructure:"separate_pattern"`
+	SeparateEvery   int    `mapstructure:"separate_every"`
+	// Duplex says each batch holds both sides of every sheet, front then back; BlankBacks says
+	// what becomes of the backs found blank (keep or drop). Either way they are counted.
+	Duplex     bool   `mapstructure:"duplex"`
+	BlankBacks string `mapstructure:"blank_backs"`
+	// ReviewOrientationBelow sends a document to the clerk's review, whatever Approval says,
+	// when the orientation of one of its pages was decided with less confidence (0..1) than
+	// this; 0 takes OCR's measured default, a negative value never does.
+	ReviewOrientationBelow float64 `mapstructure:"review_orientation_below"`
+
 	// What every scan here is, unless its own sidecar (scan.yaml) or the OCR says otherwise.
 	OrganID       string `mapstructure:"organ_id"`
 	OrganName     string `mapstructure:"organ_name"`
@@ -84,6 +102,29 @@ var HotFolderDefaults = HotFolder{
 	BlankPages:  "keep",
 	OnFail:      "reject",
 	Approval:    "none",
+	Separate:    "none",
+	BlankBacks:  "keep",
+}
+
+// Capture is how the hot-folder's batches divide into documents, checked.
+func (h HotFolder) Capture() (capture.Settings, error) {
+	s := capture.Settings{
+		Separate:       capture.Mode(h.Separate),
+		N:              h.SeparateEvery,
+		Duplex:         h.Duplex,
+		DropBlankBacks: h.BlankBacks == "drop",
+	}
+	if s.Separate == "" {
+		s.Separate = capture.None
+	}
+	if h.SeparatePattern != "" {
+		re, err := regexp.Compile(h.SeparatePattern)
+		if err != nil {
+			return s, fmt.Errorf("separate_pattern %q is not a valid regular expression: %v", h.SeparatePattern, err)
+		}
+		s.Pattern = re
+	}
+	return s, s.Check()
 }
 
 // ColorRequired reports whether scans must be in colour (the default).
@@ -118,6 +159,12 @@ func (h *HotFolder) applyDefaults() {
 	}
 	if h.Approval == "" {
 		h.Approval = d.Approval
+	}
+	if h.Separate == "" {
+		h.Separate = d.Separate
+	}
+	if h.BlankBacks == "" {
+		h.BlankBacks = d.BlankBacks
 	}
 }
 

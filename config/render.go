@@ -87,6 +87,12 @@ hot_folders:
     blank_pages: {{q .BlankPages}}  # keep, drop or reject
     on_fail: {{q .OnFail}}          # reject: to failed/; warn: sign anyway, findings in the sidecar
     approval: {{q .Approval}}       # required: the clerk approves each document before it is signed
+    separate: {{q .Separate}}       # none, separator_sheet, barcode, blank_sheet or every (docs/capture.md)
+    separate_pattern: {{q .SeparatePattern}}  # for barcode: a regexp the code of a document's first page matches
+    separate_every: {{.SeparateEvery}}        # for every: pages per document
+    duplex: {{.Duplex}}             # batches hold both sides of each sheet, front then back
+    blank_backs: {{q .BlankBacks}}  # keep or drop the blank backs of a duplex batch (counted either way)
+    review_orientation_below: {{.ReviewOrientationBelow}}  # 0: OCR's default; a page turned with less confidence goes to review
     organ_id: {{q .OrganID}}        # what every scan here is, unless its scan.yaml or the OCR says otherwise
     organ_name: {{q .OrganName}}
     document_type: {{q .DocumentType}}

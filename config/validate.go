@@ -65,6 +65,17 @@ func (c *Config) Validate() []Problem {
 		oneOf(add, prefix+"blank_pages", hf.BlankPages, "keep", "drop", "reject")
 		oneOf(add, prefix+"on_fail", hf.OnFail, "reject", "warn")
 		oneOf(add, prefix+"approval", hf.Approval, "none", "required")
+		oneOf(add, prefix+"blank_backs", hf.BlankBacks, "keep", "drop")
+		if _, err := hf.Capture(); err != nil {
+			add(prefix+"separate", "%v", err)
+		}
+		if hf.Duplex && hf.BlankPages == "drop" {
+			add(prefix+"blank_pages", "drop cannot be used with duplex: true, where a blank front may be a page the paper meant to show; "+
+				"use blank_backs: drop to leave out blank backs (they are counted in the batch record)")
+		}
+		if hf.ReviewOrientationBelow > 1 {
+			add(prefix+"review_orientation_below", "must be at most 1 (a confidence from 0 to 1), not %g", hf.ReviewOrientationBelow)
+		}
 		if err := (docmeta.Defaults{OrganID: hf.OrganID, OrganName: hf.OrganName, TypeName: hf.DocumentType, FolderPattern: hf.FolderPattern}).Check(); err != nil {
 			add(prefix+"organ_id / organ_name / document_type / folder_pattern", "%v", err)
 		}

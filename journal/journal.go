@@ -95,6 +95,16 @@ type Job struct {
 	DuplicateOf   string // the outbox name of an earlier copy of the same scan (same SHA-256)
 	Metadata      string // the document's record (number, notation, date, organ, type, subject) as JSON
 
+	// A document cut from a scanned batch (docs/capture.md): the batch's job, the document's
+	// number in the batch, and the batch's pages it holds (from 1, in order). Zero for a scan
+	// that is one document. Its Spool is the batch's original, which the batch job archives
+	// once every document of it is finished.
+	Batch         int64
+	BatchDocument int
+	BatchPages    []int
+	// Documents is, for a batch, how many documents it was divided into; 0 until divided.
+	Documents int
+
 	Pages          int
 	Languages      string
 	MeanConfidence float64

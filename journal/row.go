@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,6 +45,7 @@ func rowOf(job *Job) row {
 			"operator", "converted_at", "warnings", "approved_by", "approved_at", "mark_place", "level", "timestamp_note",
 			"failed_stage", "reason", "duplicate_of", "metadata",
 			"source_dev", "source_inode", "source_mtime",
+			"batch", "batch_document", "batch_pages", "documents",
 		},
 		values: []any{
 			job.Source, job.SourceName, job.HotFolder, job.SourceSize, job.SourceSHA256,
@@ -53,6 +55,7 @@ func rowOf(job *Job) row {
 			job.FailedStage, job.Reason, job.DuplicateOf, job.Metadata,
 			// SQLite integers are signed; the bits survive the round trip.
 			int64(job.SourceDev), int64(job.SourceInode), nullTime(job.SourceMtime),
+			job.Batch, job.BatchDocument, formatPages(job.BatchPages), job.Documents,
 		},
 	}
 	for _, c := range stageColumns {
@@ -98,6 +101,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		converted, approved      sql.NullString
 		dev, inode               int64
 		mtime                    sql.NullString
+		batchPages               string
 		stageNS                  = make([]sql.NullInt64, len(stageColumns))
 	)
 	dest := []any{
@@ -108,6 +112,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		&job.Operator, &converted, &job.Warnings, &job.ApprovedBy, &approved, &job.MarkPlace, &job.Level, &job.TimestampNote,
 		&job.FailedStage, &job.Reason, &job.DuplicateOf, &job.Metadata,
 		&dev, &inode, &mtime,
+		&job.Batch, &job.BatchDocument, &batchPages, &job.Documents,
 	}
 	for i := range stageNS {
 		dest = append(dest, &stageNS[i])
@@ -118,6 +123,9 @@ func scanJob(rows *sql.Rows) (Job, error) {
 	job.State = State(state)
 	job.SourceDev, job.SourceInode = uint64(dev), uint64(inode)
 	var err error
+	if job.BatchPages, err = parsePages(batchPages); err != nil {
+		return Job{}, fmt.Errorf("job %d: batch pages: %w", job.ID, err)
+	}
 	if job.SourceMtime, err = parseTime(mtime); err != nil {
 		return Job{}, fmt.Errorf("job %d: source modification time: %w", job.ID, err)
 	}
@@ -145,4 +153,29 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		}
 	}
 	return job, nil
+}
+
+// formatPages stores page numbers as "3,4,5": readable in the sqlite3 shell.
+func formatPages(pages []int) string {
+	parts := make([]string, len(pages))
+	for i, p := range pages {
+		parts[i] = strconv.Itoa(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func parsePages(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	pages := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		pages[i] = n
+	}
+	return pages, nil
 }

@@ -62,6 +62,13 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	// Batches divided into documents (capture): each document's batch, number and pages, and
+	// how many documents a batch made.
+	`ALTER TABLE jobs ADD COLUMN batch          INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN batch_document INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN batch_pages    TEXT    NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN documents      INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX jobs_by_batch ON jobs (batch) WHERE batch != 0;`,
 }
 
 // migrate brings the schema up to the newest version in one transaction.
