@@ -85,6 +85,10 @@ type Page struct {
 	Codes []string // payloads of the barcodes and QR codes read from it
 	Blank bool     // the blank-page test found it empty
 	Ink   float64  // the ink score the blank test measured
+	// Orientation is how OCR turned the side to read it (0, 90, 180, 270 degrees clockwise),
+	// and OrientationConfidence how sure it was, 0..1; both go into the account as they are.
+	Orientation           int
+	OrientationConfidence float64
 }
 
 // What became of a scanned page.
@@ -106,6 +110,10 @@ type Account struct {
 	Document int     `json:"document,omitempty"` // the document it went into (from 1), for InDocument and BlankKept
 	DocPage  int     `json:"document_page,omitempty"`
 	Ink      float64 `json:"ink"` // the blank test's ink score
+	// How OCR turned the side to read it, and how sure it was (0..1); 0 and 0 for a side
+	// without words.
+	Orientation           int     `json:"orientation"`
+	OrientationConfidence float64 `json:"orientation_confidence"`
 }
 
 // Document is one document found in the batch.
@@ -145,8 +153,8 @@ func Split(pages []Page, s Settings) (Batch, error) {
 		return Batch{}, fmt.Errorf("a duplex batch with %d sides: one sheet lacks its back; scan the batch again", len(pages))
 	}
 	sp := splitter{s: s, pages: pages, acc: make([]Account, len(pages))}
-	for i := range pages {
-		sp.acc[i] = Account{Page: i + 1, Fate: Unassigned}
+	for i, p := range pages {
+		sp.acc[i] = Account{Page: i + 1, Fate: Unassigned, Ink: p.Ink, Orientation: p.Orientation, OrientationConfidence: p.OrientationConfidence}
 		if s.Duplex {
 			sp.acc[i].Side = "front"
 			if i%2 == 1 {

@@ -95,7 +95,7 @@ func TestAcceptanceBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`{"page":4,"side":"back","fate":"blank_dropped","ink":0.0004}`, `"refused":"8 pages expected, 9 scanned`, `"separator_sheet":{"pages":8,"fields":{`} {
+	for _, want := range []string{`{"page":4,"side":"back","fate":"blank_dropped","ink":0.0004,"orientation":0,"orientation_confidence":0}`, `"refused":"8 pages expected, 9 scanned`, `"separator_sheet":{"pages":8,"fields":{`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the batch as JSON lacks %s", want)
 		}

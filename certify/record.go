@@ -18,8 +18,11 @@ type Record struct {
 	ConvertedAt  time.Time
 	SourceName   string
 	SourceSHA256 string
-	ApprovedBy   string // approval mode: the clerk who approved the signature
-	ApprovedAt   time.Time
+	// SourcePages names the pages of the scanner's file the copy holds ("3-7, 9"),
+	// when the file was a batch divided into documents; "" when the copy is the whole file.
+	SourcePages string
+	ApprovedBy  string // approval mode: the clerk who approved the signature
+	ApprovedAt  time.Time
 	// Document is the document's record (number, notation, date, organ, type, subject) as
 	// extra properties.
 	Document []pdfa.XMPProperty
@@ -35,6 +38,9 @@ func (r Record) XMP() pdfa.XMPSchema {
 		{Name: "conversionTime", Value: r.ConvertedAt.Format(time.RFC3339), Description: "When the paper document was converted"},
 		{Name: "sourceFile", Value: r.SourceName, Description: "Name of the scanner's file"},
 		{Name: "sourceSHA256", Value: r.SourceSHA256, Description: "SHA-256 of the scanner's file"},
+	}
+	if r.SourcePages != "" {
+		props = append(props, pdfa.XMPProperty{Name: "sourcePages", Value: r.SourcePages, Description: "Pages of the scanner's file (a batch of documents) this copy holds"})
 	}
 	if r.ApprovedBy != "" {
 		props = append(props,

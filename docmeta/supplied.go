@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -59,13 +60,43 @@ func SidecarPath(scanPath string) (string, bool, error) {
 // and a value outside the limits of Appendix VI are errors naming the file
 // and the field; nothing is truncated or dropped silently.
 func ReadSupplied(scanPath string) (Metadata, bool, error) {
-	path, ok, err := SidecarPath(scanPath)
+	values, path, ok, err := sidecarValues(scanPath)
 	if err != nil || !ok {
 		return Metadata{}, false, err
 	}
+	delete(values, PagesKey) // not a record field: SuppliedPages reads it
+	m, err := supplied(values, SourceSidecar)
+	if err != nil {
+		return Metadata{}, false, fmt.Errorf("sidecar %s: %w", path, err)
+	}
+	return m, true, nil
+}
+
+// PagesKey is the sidecar key for the number of pages the paper has (pages: 12): a scan
+// that does not hold as many is refused, since a sheet may have been double-fed.
+const PagesKey = "pages"
+
+// SuppliedPages reads the page count the operator's sidecar gives, 0 when it gives none.
+func SuppliedPages(scanPath string) (int, error) {
+	values, path, ok, err := sidecarValues(scanPath)
+	if err != nil || !ok || values[PagesKey] == "" {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(values[PagesKey]))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("sidecar %s: %s: want the number of pages of the paper (a whole number from 1), not %q", path, PagesKey, values[PagesKey])
+	}
+	return n, nil
+}
+
+func sidecarValues(scanPath string) (map[string]string, string, bool, error) {
+	path, ok, err := SidecarPath(scanPath)
+	if err != nil || !ok {
+		return nil, "", false, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Metadata{}, false, fmt.Errorf("sidecar: %w", err)
+		return nil, path, false, fmt.Errorf("sidecar: %w", err)
 	}
 	var values map[string]string
 	if filepath.Ext(path) == ".json" {
@@ -74,13 +105,9 @@ func ReadSupplied(scanPath string) (Metadata, bool, error) {
 		values, err = yamlValues(data)
 	}
 	if err != nil {
-		return Metadata{}, false, fmt.Errorf("sidecar %s: %w", path, err)
+		return nil, path, false, fmt.Errorf("sidecar %s: %w", path, err)
 	}
-	m, err := supplied(values, SourceSidecar)
-	if err != nil {
-		return Metadata{}, false, fmt.Errorf("sidecar %s: %w", path, err)
-	}
-	return m, true, nil
+	return values, path, true, nil
 }
 
 func yamlValues(data []byte) (map[string]string, error) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestSplitRecordsEveryDocumentOnce(t *testing.T) {
@@ -61,6 +62,15 @@ func TestSplitRecordsEveryDocumentOnce(t *testing.T) {
 	}
 	if b.Documents != 2 {
 		t.Errorf("batch records %d documents, want 2", b.Documents)
+	}
+	// The month's figures count the batch as its documents.
+	now := time.Now()
+	r, err := j.Month(ctx, now.Year(), now.Month(), time.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total.Received != 2 {
+		t.Errorf("the month counts %d received, want the batch's 2 documents", r.Total.Received)
 	}
 	// A document's source is its own: the batch's path still finds the batch.
 	if found, err := j.BySource(ctx, "/in/stack.pdf"); err != nil || found == nil || found.ID != batch.ID {

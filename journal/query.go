@@ -27,7 +27,7 @@ type QueueLine struct {
 // including states with no documents.
 func (j *Journal) Queue(ctx context.Context) ([]QueueLine, error) {
 	rows, err := j.db.QueryContext(ctx,
-		"SELECT state, COUNT(*), MIN(created) FROM jobs WHERE state NOT IN (?, ?) GROUP BY state", Archived, Failed)
+		"SELECT state, COUNT(*), MIN(created) FROM jobs WHERE state NOT IN (?, ?) AND documents = 0 GROUP BY state", Archived, Failed)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: count waiting documents: %w", j.path, err)
 	}
@@ -61,7 +61,7 @@ func (j *Journal) Queue(ctx context.Context) ([]QueueLine, error) {
 // at or after since.
 func (j *Journal) FinishedSince(ctx context.Context, since time.Time) (archived, failed int, err error) {
 	err = j.db.QueryRowContext(ctx,
-		"SELECT COALESCE(SUM(state = ?), 0), COALESCE(SUM(state = ?), 0) FROM jobs WHERE state IN (?, ?) AND updated >= ?",
+		"SELECT COALESCE(SUM(state = ?), 0), COALESCE(SUM(state = ?), 0) FROM jobs WHERE state IN (?, ?) AND updated >= ? AND documents = 0",
 		Archived, Failed, Archived, Failed, formatTime(since)).Scan(&archived, &failed)
 	if err != nil {
 		return 0, 0, fmt.Errorf("journal %s: count finished documents: %w", j.path, err)
@@ -171,6 +171,8 @@ type MonthReport struct {
 
 // Month returns the figures of the documents received in the given month,
 // whose first and last day are those of loc (the station's time zone, Asia/Ho_Chi_Minh).
+// A batch divided into documents is counted as its documents, not as one more (here, in
+// Queue and in FinishedSince).
 func (j *Journal) Month(ctx context.Context, year int, month time.Month, loc *time.Location) (*MonthReport, error) {
 	from := time.Date(year, month, 1, 0, 0, 0, 0, loc)
 	r := &MonthReport{From: from, To: from.AddDate(0, 1, 0)}
@@ -186,7 +188,7 @@ func (j *Journal) Month(ctx context.Context, year int, month time.Month, loc *ti
 			SUM(state = 'failed'),
 			COALESCE(SUM(CASE WHEN signed_at IS NOT NULL AND state != 'failed'
 				THEN ROUND((julianday(signed_at) - julianday(created)) * 86400000) END), 0)
-		FROM jobs WHERE created >= ? AND created < ?
+		FROM jobs WHERE created >= ? AND created < ? AND documents = 0
 		GROUP BY hot_folder ORDER BY hot_folder`, span...)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: monthly figures: %w", j.path, err)
@@ -213,7 +215,7 @@ func (j *Journal) Month(ctx context.Context, year int, month time.Month, loc *ti
 
 	rows, err = j.db.QueryContext(ctx, `
 		SELECT hot_folder, failed_stage, COUNT(*) FROM jobs
-		WHERE created >= ? AND created < ? AND state = 'failed'
+		WHERE created >= ? AND created < ? AND state = 'failed' AND documents = 0
 		GROUP BY hot_folder, failed_stage`, span...)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: monthly refusals: %w", j.path, err)

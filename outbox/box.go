@@ -63,6 +63,15 @@ type Sidecar struct {
 	// field with its value, confidence and source (extracted or supplied).
 	Metadata json.RawMessage `json:"metadata,omitempty"`
 	EdXML    string          `json:"edxml,omitempty"` // the package's file name, or why there is none
+	// Batch says which scanned batch the document was divided from (then Source is the batch's
+	// file) and which of its pages it holds.
+	Batch *BatchRef `json:"batch,omitempty"`
+}
+
+// BatchRef names a document's place in the scanned batch it was divided from.
+type BatchRef struct {
+	Document int   `json:"document"` // its number in the batch, from 1
+	Pages    []int `json:"pages"`    // the batch's pages it holds, from 1, in order
 }
 
 // FreeName returns base, or base-1, base-2... the first name for which

@@ -34,6 +34,9 @@ type Outcome struct {
 	Waiting   bool   // not finished, not failed: it waits (approval, token, shutdown) and resumes later
 	Err       error  // why it did not reach the outbox (nil when Delivered)
 
+	// Documents are the outcomes of the documents a batch was divided into by this call.
+	Documents []Outcome
+
 	retry bool   // waiting for something that comes back by itself (disk space): try again soon
 	busy  string // the claim another worker held: try again once it is let go
 }
@@ -166,8 +169,25 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		case journal.Received:
 			err = s.spool(ctx, job, keepSource)
 		case journal.Spooled:
-			if err = s.checkDuplicate(ctx, job); err == nil {
-				err = s.recognise(ctx, job, progress)
+			switch {
+			case job.Documents > 0:
+				var docs []journal.Job
+				var pending int
+				if docs, pending, err = s.finishBatch(ctx, job); err == nil && pending > 0 {
+					return batchOutcome(out, job, docs, pending)
+				}
+				if err == nil {
+					s.diskOK()
+					return batchOutcome(out, job, docs, 0)
+				}
+			case s.divides(job):
+				if err = s.checkDuplicate(ctx, job); err == nil {
+					out.Documents, err = s.divide(ctx, job, keepSource, progress, handOff)
+				}
+			default:
+				if err = s.checkDuplicate(ctx, job); err == nil {
+					err = s.recognise(ctx, job, progress)
+				}
 			}
 		case journal.AwaitingApproval:
 			out.Err = fmt.Errorf("%s waits for approval: scanstation approve %d --by NAME", job.SourceName, job.ID)
@@ -240,8 +260,8 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 // checkDuplicate looks for an earlier job with the same source bytes: with watch.duplicates
 // "skip" the scan is refused, with "flag" it goes on and its record names the earlier copy.
 func (s *Station) checkDuplicate(ctx context.Context, job *journal.Job) error {
-	if job.SourceSHA256 == "" || job.DuplicateOf != "" {
-		return nil
+	if job.SourceSHA256 == "" || job.DuplicateOf != "" || job.Batch != 0 {
+		return nil // a batch's documents share its bytes: the batch was checked
 	}
 	earlier, err := s.journal.EarlierBySHA256(ctx, job.SourceSHA256, job.ID)
 	if err != nil || earlier == nil {
@@ -380,6 +400,17 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 // archive moves the original out of the spool once its copy is durable in the outbox. Its
 // errors never fail the document, which is delivered: advance makes it wait and try again.
 func (s *Station) archive(ctx context.Context, job *journal.Job) error {
+	if job.Batch != 0 {
+		// The original is the batch's, archived by the batch once all its documents are done.
+		s.removeWork(job)
+		if job.Work != "" {
+			if err := os.Remove(job.Work); err != nil && !errors.Is(err, os.ErrNotExist) {
+				s.log.Warn("cannot remove work file", "file", job.Work, "err", err)
+			}
+		}
+		job.State = journal.Archived
+		return s.recordJob(ctx, job)
+	}
 	if err := s.checkMarked("archive"); err != nil {
 		return &stageError{"archive", err}
 	}
@@ -457,6 +488,10 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	movable := func(p string) bool { return exists(p) || outbox.Pending(p, failedDir, job.SourceName) }
 	src := ""
 	switch {
+	case job.Batch != 0:
+		// The spool holds the batch's original, which the batch archives: what goes to
+		// failed/ is a copy of this document's pages.
+		src = s.refusedCopy(ctx, job)
 	case job.Spool != "" && movable(job.Spool):
 		src = job.Spool
 	case !keepSource && (outbox.Pending(job.Source, failedDir, job.SourceName) || exists(job.Source) && sameFile(job, job.Source)):
@@ -501,7 +536,16 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	if err := s.checkMarked("failed"); err != nil {
 		return waitErr(err)
 	}
-	if src != "" {
+	if job.Batch != 0 && len(job.BatchPages) > 0 {
+		f.Reason += fmt.Sprintf(" (pages %s of the batch %s)", pageList(job.BatchPages), filepath.Base(batchSource(job)))
+	}
+	if src == "" && job.Batch != 0 {
+		// Nothing to move: the reason stands alone, named after the document.
+		if err := s.box().WriteReason(filepath.Join(failedDir, job.SourceName), f); err != nil {
+			return waitErr(err)
+		}
+		out.Failed = filepath.Join(failedDir, job.SourceName)
+	} else if src != "" {
 		dst, err := s.box().Fail(src, job.SourceName, f)
 		if err == nil && src == job.Spool {
 			s.moveSidecar(job, failedDir, filepath.Base(dst))
@@ -561,6 +605,10 @@ func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
 		ApprovedBy:        job.ApprovedBy,
 	}
 	side.DuplicateOf = job.DuplicateOf
+	if job.Batch != 0 {
+		side.Source = filepath.Base(batchSource(job))
+		side.Batch = &outbox.BatchRef{Document: job.BatchDocument, Pages: job.BatchPages}
+	}
 	if job.Metadata != "" {
 		side.Metadata = json.RawMessage(job.Metadata)
 	}

@@ -67,7 +67,22 @@ func (s *Station) describe(job *journal.Job, rec *recognition) (docmeta.Metadata
 	if err != nil {
 		return docmeta.Metadata{}, nil, &stageError{"metadata", fmt.Errorf("%s: %w", job.SourceName, err)}
 	}
-	meta := docmeta.Merge(extracted, defaults, supplied)
+	layers := []docmeta.Metadata{defaults}
+	if job.Batch != 0 {
+		// A separator sheet's fields pre-fill the record; the operator's sidecar still wins.
+		sheet, err := s.sheetOf(job)
+		if err != nil {
+			return docmeta.Metadata{}, nil, &stageError{"capture", fmt.Errorf("%s: %w", job.SourceName, err)}
+		}
+		if sheet != nil {
+			m, err := sheet.Metadata()
+			if err != nil {
+				return docmeta.Metadata{}, nil, &stageError{"metadata", fmt.Errorf("%s: %w", job.SourceName, err)}
+			}
+			layers = append(layers, m)
+		}
+	}
+	meta := docmeta.Merge(extracted, append(layers, supplied)...)
 	meta.Language = "vi"
 	meta.PageAmount = len(rec.pages)
 	return meta, warnings, nil

@@ -14,10 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"scanstation/capture"
 	"scanstation/certify"
 	"scanstation/certify/pdfa"
 	"scanstation/certify/quality"
 	"scanstation/config"
+	"scanstation/docmeta"
 	"scanstation/internal/crashpoint"
 	"scanstation/journal"
 	"scanstation/ocr"
@@ -31,6 +33,7 @@ type recognition struct {
 	results []*ocr.Result
 	facts   []quality.PageFacts
 	thumbs  []*image.Gray
+	codes   [][]string // the barcodes and QR codes read from each page, when asked for
 }
 
 // savedRecognition is what a document waiting for approval keeps of its OCR, so approving it
@@ -44,6 +47,9 @@ type savedPage struct {
 	Words       []ocr.Word `json:"words"`
 	Orientation int        `json:"orientation"`
 	Skew        float64    `json:"skew"`
+	// OrientationConfidence is OCR's confidence in Orientation, 0..1.
+	OrientationConfidence float64  `json:"orientation_confidence"`
+	Codes                 []string `json:"codes,omitempty"` // codes read from the page (a batch's pages)
 }
 
 // page1Info is what signing needs of page 1 for the certification mark; kept next to the built
@@ -64,11 +70,18 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 		return &stageError{"decode", withName(err, job)}
 	}
 	defer doc.Close()
-	all := make([]int, doc.NumPages)
-	for i := range all {
-		all[i] = i
+	indexes := make([]int, doc.NumPages)
+	for i := range indexes {
+		indexes[i] = i
 	}
-	rec, err := s.recognisePages(ctx, job, doc, all, nil, progress)
+	var saved map[int]savedPage
+	if job.Batch != 0 {
+		// A document of a batch: its own pages, read when the batch was divided.
+		if indexes, saved, err = s.documentPages(job); err != nil {
+			return &stageError{"capture", err}
+		}
+	}
+	rec, err := s.recognisePages(ctx, job, doc, indexes, saved, progress, false)
 	if err != nil {
 		return err
 	}
@@ -90,6 +103,11 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 	rec = rec.without(verdict.Drop)
 	if len(rec.pages) == 0 {
 		return &stageError{"quality", fmt.Errorf("%s has only blank pages", job.SourceName)}
+	}
+	if job.Batch == 0 {
+		if err := s.checkPageCount(job, rec, rules(prof)); err != nil {
+			return err
+		}
 	}
 
 	meta, metaWarnings, err := s.describe(job, rec)
@@ -123,10 +141,61 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 		return &stageError{"mark", err}
 	}
 
-	if prof.Approval == "required" {
+	unsure := unsureOrientation(rec, orientationThreshold(prof))
+	if len(unsure) > 0 {
+		job.Warnings = strings.Join(append(warnings, unsure...), "\n")
+	}
+	if prof.Approval == "required" || len(unsure) > 0 {
 		return s.holdForApproval(ctx, job, rec)
 	}
 	return s.build(ctx, job, rec)
+}
+
+// checkPageCount refuses a scan whose sidecar gives a page count (pages: 12) it does not
+// hold, in capture's words. Blank pages are not counted: the paper's count is of pages with
+// something on them.
+func (s *Station) checkPageCount(job *journal.Job, rec *recognition, r quality.Rules) error {
+	want, err := docmeta.SuppliedPages(job.Spool)
+	if err != nil {
+		return &stageError{"metadata", fmt.Errorf("%s: %w", job.SourceName, err)}
+	}
+	if want == 0 {
+		return nil
+	}
+	pages := make([]capture.Page, len(rec.facts))
+	for i, f := range rec.facts {
+		pages[i] = capture.Page{Blank: r.Blank(f), Ink: f.Ink}
+	}
+	b, err := capture.Split(pages, capture.Settings{Separate: capture.None, Pages: want})
+	if err != nil {
+		return &stageError{"capture", fmt.Errorf("%s: %w", job.SourceName, err)}
+	}
+	if why := b.Documents[0].Refused; why != "" {
+		return &stageError{"capture", fmt.Errorf("%s: %s", job.SourceName, why)}
+	}
+	return nil
+}
+
+// orientationThreshold is the hot-folder's review_orientation_below: 0 takes OCR's measured
+// default, a negative value turns the review off.
+func orientationThreshold(prof config.HotFolder) float64 {
+	if prof.ReviewOrientationBelow == 0 {
+		return ocr.ReviewOrientationBelow
+	}
+	return prof.ReviewOrientationBelow
+}
+
+// unsureOrientation says which pages OCR turned without being sure which way up they read: a
+// clerk looks at them before they are signed. A page without words has nothing to turn by.
+func unsureOrientation(rec *recognition, below float64) []string {
+	var unsure []string
+	for k, r := range rec.results {
+		if len(r.Words) > 0 && r.OrientationConfidence < below {
+			unsure = append(unsure, fmt.Sprintf("page %d: the station is not sure which way up it reads (orientation %d°, confidence %.2f, below %.2f); a clerk checks it before it is signed",
+				rec.facts[k].Number, r.Orientation, r.OrientationConfidence, below))
+		}
+	}
+	return unsure
 }
 
 // page1Of is what the mark needs of a recognised document's page 1.
@@ -142,13 +211,16 @@ func page1Of(rec *recognition) certify.Page1 {
 
 // recognisePages decodes the given pages of doc and recognises them in parallel, or takes
 // their words from saved (approval mode) instead of running OCR again.
-func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *scan.Document, indexes []int, saved map[int]savedPage, progress Progress) (*recognition, error) {
+// With readCodes, the barcodes and QR codes of each page are read first, and a page that is
+// a separator sheet is not recognised: no part of it goes into a document.
+func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *scan.Document, indexes []int, saved map[int]savedPage, progress Progress, readCodes bool) (*recognition, error) {
 	n := len(indexes)
 	rec := &recognition{
 		pages:   make([]pdfa.Page, n),
 		results: make([]*ocr.Result, n),
 		facts:   make([]quality.PageFacts, n),
 		thumbs:  make([]*image.Gray, n),
+		codes:   make([][]string, n),
 	}
 	var (
 		wg       sync.WaitGroup
@@ -187,13 +259,22 @@ func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *sca
 			defer wg.Done()
 			defer func() { <-slots }()
 			var res *ocr.Result
+			var codes []string
 			if sp, ok := saved[i]; ok {
-				res = &ocr.Result{Words: sp.Words, Orientation: sp.Orientation, Skew: sp.Skew}
+				res = &ocr.Result{Words: sp.Words, Orientation: sp.Orientation, Skew: sp.Skew, OrientationConfidence: sp.OrientationConfidence}
+				codes = sp.Codes
 			} else {
-				var err error
-				if res, err = s.ocr.Recognize(ctx, page.OCRImage); err != nil {
-					setErr(&stageError{"ocr", fmt.Errorf("page %d of %s: %w", i+1, job.SourceName, err)})
-					return
+				if readCodes {
+					codes = pageCodes(page)
+				}
+				if slices.ContainsFunc(codes, capture.IsSheet) {
+					res = &ocr.Result{} // a separator sheet: its words are in no document
+				} else {
+					var err error
+					if res, err = s.ocr.Recognize(ctx, page.OCRImage); err != nil {
+						setErr(&stageError{"ocr", fmt.Errorf("page %d of %s: %w", i+1, job.SourceName, err)})
+						return
+					}
 				}
 			}
 			page.OCRImage = nil
@@ -202,6 +283,7 @@ func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *sca
 			rec.results[k] = res
 			rec.pages[k] = pdfaPage(page, res)
 			rec.thumbs[k] = page.Thumb
+			rec.codes[k] = codes
 			rec.facts[k] = quality.PageFacts{
 				Number: i + 1, Width: page.Width, Height: page.Height,
 				DPIX: page.DPIX, DPIY: page.DPIY, DPIKnown: page.DPIKnown,
@@ -238,6 +320,7 @@ func (r *recognition) without(drop []int) *recognition {
 		kept.results = append(kept.results, r.results[k])
 		kept.facts = append(kept.facts, f)
 		kept.thumbs = append(kept.thumbs, r.thumbs[k])
+		kept.codes = append(kept.codes, r.codes[k])
 	}
 	return kept
 }
@@ -316,7 +399,8 @@ func (s *Station) holdForApproval(ctx context.Context, job *journal.Job, rec *re
 	saved := savedRecognition{}
 	for k, f := range rec.facts {
 		r := rec.results[k]
-		saved.Pages = append(saved.Pages, savedPage{Index: f.Number - 1, Words: r.Words, Orientation: r.Orientation, Skew: r.Skew})
+		saved.Pages = append(saved.Pages, savedPage{Index: f.Number - 1, Words: r.Words, Orientation: r.Orientation, Skew: r.Skew,
+			OrientationConfidence: r.OrientationConfidence, Codes: rec.codes[k]})
 	}
 	data, err := json.Marshal(saved)
 	if err != nil {
@@ -369,7 +453,7 @@ func (s *Station) rebuild(ctx context.Context, job *journal.Job) error {
 		indexes[k] = p.Index
 		byIndex[p.Index] = p
 	}
-	rec, err := s.recognisePages(ctx, job, doc, indexes, byIndex, nil)
+	rec, err := s.recognisePages(ctx, job, doc, indexes, byIndex, nil, false)
 	if err != nil {
 		return err
 	}
@@ -386,13 +470,18 @@ func (s *Station) rebuild(ctx context.Context, job *journal.Job) error {
 
 // conversionRecord is the conversion record of a job, as it goes into the XMP metadata.
 func (s *Station) conversionRecord(job *journal.Job) certify.Record {
+	source, pages := job.SourceName, ""
+	if job.Batch != 0 {
+		source, pages = filepath.Base(batchSource(job)), pageList(job.BatchPages)
+	}
 	return certify.Record{
 		Agency:       s.config().Station.Agency,
 		Station:      s.config().Station.Name,
 		Operator:     job.Operator,
 		ConvertedAt:  job.ConvertedAt,
-		SourceName:   job.SourceName,
+		SourceName:   source,
 		SourceSHA256: job.SourceSHA256,
+		SourcePages:  pages,
 		ApprovedBy:   job.ApprovedBy,
 		ApprovedAt:   job.ApprovedAt,
 		Document:     metadataXMP(metadataOf(job)),

@@ -139,9 +139,13 @@ func (s *Station) Run(ctx context.Context) error {
 			if !s.claimWait(ctx, jobKey(job.ID)) {
 				return
 			}
-			defer s.release(jobKey(job.ID))
-			if fresh, err := s.journal.Get(ctx, job.ID); err == nil && !fresh.State.Terminal() {
+			fresh, err := s.journal.Get(ctx, job.ID)
+			if err == nil && !fresh.State.Terminal() {
 				retryLater(s.advance(ctx, fresh, false, nil, nil))
+			}
+			s.release(jobKey(job.ID))
+			if err == nil && fresh.Batch != 0 && fresh.State.Terminal() {
+				s.settleBatch(ctx, fresh.Batch)
 			}
 		}()
 	}
@@ -385,26 +389,42 @@ func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.J
 // by its ID, not its path: once it has spooled its file, a new file saved under the same name
 // is another input and is taken while this one is signed or delivered.
 func (s *Station) runJob(ctx context.Context, job *journal.Job, handOff func(*journal.Job)) Outcome {
+	out, batch := s.runClaimed(ctx, job, handOff)
+	if batch != 0 {
+		// The last document of a batch to finish archives the batch; not under the
+		// document's claim, which the batch's own worker may be waiting for.
+		s.settleBatch(ctx, batch)
+	}
+	return out
+}
+
+// runClaimed is runJob under the job's claim. It returns the job's batch when the job is a
+// document of a batch and finished.
+func (s *Station) runClaimed(ctx context.Context, job *journal.Job, handOff func(*journal.Job)) (Outcome, int64) {
 	key := jobKey(job.ID)
 	if !s.claim(key) {
-		return Outcome{} // in flight already
+		return Outcome{}, 0 // in flight already
 	}
 	defer s.release(key)
 	// Queued a while ago: act on its state now.
 	fresh, err := s.journal.Get(ctx, job.ID)
 	if err != nil || fresh.State.Terminal() {
-		return Outcome{}
+		return Outcome{}, 0
 	}
 	if fresh.State == journal.Received {
 		// Not spooled yet: its step reads and moves the hot-folder path, which a worker
 		// taking a file found there may hold. Path first, then job, is the order
 		// elsewhere; here both are only tried, and a busy path is tried again later.
 		if !s.claim(pathKey(fresh.Source)) {
-			return Outcome{Source: fresh.Source, JobID: fresh.ID, Waiting: true, busy: pathKey(fresh.Source)}
+			return Outcome{Source: fresh.Source, JobID: fresh.ID, Waiting: true, busy: pathKey(fresh.Source)}, 0
 		}
 		defer s.release(pathKey(fresh.Source))
 	}
-	return s.advance(ctx, fresh, false, nil, handOff)
+	out := s.advance(ctx, fresh, false, nil, handOff)
+	if fresh.Batch != 0 && fresh.State.Terminal() {
+		return out, fresh.Batch
+	}
+	return out, 0
 }
 
 // Claims keep one input from running twice at once: a path while its file is taken and

@@ -112,6 +112,12 @@ func (s *Station) checkSource(ctx context.Context, job *journal.Job) (bool, erro
 	case f.size == job.SourceSize && f.sum == job.SourceSHA256:
 		return false, nil
 	}
+	if job.Batch != 0 {
+		// Its pages were chosen from the bytes that were divided; other bytes may hold other
+		// pages. The batch's original is kept; this document is refused.
+		return false, &stageError{"capture", fmt.Errorf("the batch original of %s changed after it was divided into documents (SHA-256 %s, was %s); scan the batch again",
+			job.SourceName, f.sum, job.SourceSHA256)}
+	}
 	if job.State == journal.Approved || job.State == journal.AwaitingApproval || job.ApprovedBy != "" {
 		s.log.Warn("the clerk's approval was for the old bytes; it is asked again", "job", job.ID, "file", job.SourceName)
 	}

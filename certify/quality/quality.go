@@ -97,6 +97,12 @@ func (r Rules) withDefaults() Rules {
 	return r
 }
 
+// Blank reports whether a page is blank under r: no OCR words and less ink than r.BlankInk.
+// Check and capture's division of a batch (blank backs, blank separator sheets) use this one test.
+func (r Rules) Blank(p PageFacts) bool {
+	return p.Words == 0 && p.Ink < r.withDefaults().BlankInk
+}
+
 // PageFacts is what the gate needs to know of one page.
 type PageFacts struct {
 	Number        int     // 1-based, as the operator counts; zero means its place in the list
@@ -144,7 +150,7 @@ func Check(pages []PageFacts, rules Rules) Result {
 		if n == 0 {
 			n = i + 1
 		}
-		if p.Words == 0 && p.Ink < rules.BlankInk {
+		if rules.Blank(p) {
 			res.Blank = append(res.Blank, n)
 			const looks = "page %d looks blank (no text and almost no ink)"
 			switch rules.BlankPages {

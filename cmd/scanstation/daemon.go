@@ -177,20 +177,33 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "%s: page %d of %d recognised (OCR confidence %.0f%%)\n", filepath.Base(source), page, pages, confidence)
 	}
 	failed := 0
-	for _, o := range st.Process(ctx, inputs, progress) {
+	report := func(o station.Outcome, name string) {
 		switch {
+		case o.Err == nil && o.Delivered == "":
+			// A batch whose documents are all finished: each is told above.
+			fmt.Fprintf(stdout, "%s: every document finished; the original and its batch record are in the archive\n", name)
 		case o.Err == nil:
-			fmt.Fprintf(stdout, "%s: signed and delivered → %s\n", filepath.Base(o.Source), o.Delivered)
+			fmt.Fprintf(stdout, "%s: signed and delivered → %s\n", name, o.Delivered)
 		case o.Waiting:
 			failed++
-			fmt.Fprintf(stdout, "%s: NOT YET DELIVERED: %v\n  it resumes when the station runs (scanstation run)\n", filepath.Base(o.Source), o.Err)
+			fmt.Fprintf(stdout, "%s: NOT YET DELIVERED: %v\n  it resumes when the station runs (scanstation run)\n", name, o.Err)
 		case o.Failed != "":
 			failed++
-			fmt.Fprintf(stdout, "%s: FAILED: %v\n  the file and the reason are in %s\n", filepath.Base(o.Source), o.Err, filepath.Dir(o.Failed))
+			fmt.Fprintf(stdout, "%s: FAILED: %v\n  the file and the reason are in %s\n", name, o.Err, filepath.Dir(o.Failed))
 		default:
 			failed++
-			fmt.Fprintf(stdout, "%s: FAILED: %v\n", filepath.Base(o.Source), o.Err)
+			fmt.Fprintf(stdout, "%s: FAILED: %v\n", name, o.Err)
 		}
+	}
+	for _, o := range st.Process(ctx, inputs, progress) {
+		name := filepath.Base(o.Source)
+		if len(o.Documents) > 0 {
+			fmt.Fprintf(stdout, "%s: divided into %d documents\n", name, len(o.Documents))
+			for i, d := range o.Documents {
+				report(d, fmt.Sprintf("%s, document %d", name, i+1))
+			}
+		}
+		report(o, name)
 	}
 	if failed > 0 {
 		return exitError(1)
