@@ -48,6 +48,9 @@ func TestAcceptanceStack(t *testing.T) {
 		fronts[d.Separator] = d.Sheet
 		if d.Refused != "" {
 			refused++
+			if d.Refused != "14 pages expected, 16 scanned" {
+				t.Errorf("the refused document's reason %q, want 14 pages expected, 16 scanned", d.Refused)
+			}
 			if len(d.Content) != d.Sheet.Pages+2 {
 				t.Errorf("the refused document has %d pages for its sheet's %d, want 2 more", len(d.Content), d.Sheet.Pages)
 			}
