@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"scanstation/capture"
 	"scanstation/internal/scansim"
 )
 
@@ -58,11 +57,19 @@ type StackSide struct {
 	Page, Pages int
 
 	// Sheet is what a SideSeparator's code and text say.
-	Sheet capture.Sheet
+	Sheet Sheet
 
 	// Seed makes the scan's noise and skew repeatable. A sheet fed twice
 	// is the same paper scanned again: same content, another seed.
 	Seed uint64
+}
+
+// Sheet is what a separator sheet says, field for field capture.Sheet, which converts to it
+// (capture.Sheet(s)). samplescan cannot import capture: capture's imports (docmeta, and
+// through it ocr) test themselves with samplescan.
+type Sheet struct {
+	Pages  int
+	Fields map[string]string
 }
 
 // StackOptions describe how a stack is scanned.
@@ -78,7 +85,7 @@ type StackOptions struct {
 	// Separator draws a separator sheet, white 255 and ink 0; pass
 	// capture/separator.Render. It is a parameter because that package
 	// draws its text with this one, and so cannot be imported here.
-	Separator func(s capture.Sheet, dpi float64) (*image.Gray, error)
+	Separator func(s Sheet, dpi float64) (*image.Gray, error)
 
 	// Workers is how many sides are drawn at once; zero = GOMAXPROCS.
 	Workers int
@@ -271,7 +278,7 @@ type StackExpectation struct {
 
 // ExpectedDocument is one document of the stack.
 type ExpectedDocument struct {
-	Sheet      capture.Sheet // what its separator sheet says; Sheet.Pages is the expected count
+	Sheet      Sheet // what its separator sheet says; Sheet.Pages is the expected count
 	Separator  int           // the side number of its separator sheet's front
 	Content    []int         // its sides with content, in order
 	BlankBacks []int
@@ -314,7 +321,7 @@ func AcceptanceStack() ([]StackSide, StackExpectation) {
 	for d, spec := range docs {
 		l := letters[d].Letter
 		pages := 2*spec.twoSided + spec.oneSided
-		sheet := capture.Sheet{Pages: pages, Fields: map[string]string{
+		sheet := Sheet{Pages: pages, Fields: map[string]string{
 			"type_name":     l.TypeName,
 			"code_number":   l.CodeNumber,
 			"code_notation": l.CodeNotation,

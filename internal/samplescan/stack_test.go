@@ -5,6 +5,7 @@ package samplescan_test
 
 import (
 	"bytes"
+	"image"
 	"image/jpeg"
 	"maps"
 	"os"
@@ -42,7 +43,7 @@ func TestAcceptanceStack(t *testing.T) {
 	for _, n := range exp.BlankBacks {
 		kinds[n] = samplescan.SideBlank
 	}
-	fronts := map[int]capture.Sheet{}
+	fronts := map[int]samplescan.Sheet{}
 	refused := 0
 	for _, d := range exp.Documents {
 		fronts[d.Separator] = d.Sheet
@@ -75,7 +76,7 @@ func TestAcceptanceStack(t *testing.T) {
 
 	const dpi = 200
 	start := time.Now()
-	pages, err := samplescan.RenderStack(sides, samplescan.StackOptions{DPI: dpi, Separator: separator.Render})
+	pages, err := samplescan.RenderStack(sides, samplescan.StackOptions{DPI: dpi, Separator: renderSheet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,4 +210,9 @@ func TestWriteSlowly(t *testing.T) {
 		}
 	}
 	t.Fatal("WriteSlowly did not finish in 5 s")
+}
+
+// renderSheet draws a separator sheet with the station's own code.
+func renderSheet(s samplescan.Sheet, dpi float64) (*image.Gray, error) {
+	return separator.Render(capture.Sheet(s), dpi)
 }
