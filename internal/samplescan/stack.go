@@ -279,8 +279,8 @@ type StackExpectation struct {
 // ExpectedDocument is one document of the stack.
 type ExpectedDocument struct {
 	Sheet      Sheet // what its separator sheet says; Sheet.Pages is the expected count
-	Separator  int           // the side number of its separator sheet's front
-	Content    []int         // its sides with content, in order
+	Separator  int   // the side number of its separator sheet's front
+	Content    []int // its sides with content, in order
 	BlankBacks []int
 	// Refused is how capture's refusal starts, "14 pages expected, 16
 	// scanned", or "" for a document that must be filed.
