@@ -46,6 +46,12 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%d document(s) wait for approval (review copies in %s):\n", len(waiting), cfg.Folders.Review)
 		for _, job := range waiting {
 			fmt.Fprintf(stdout, "  %d  %s  %d page(s)  scanned %s\n", job.ID, job.SourceName, job.Pages, job.ConvertedAt.Local().Format("02.01.2006 15:04"))
+			// What to look at on the review copy: a page turned with doubt, a blank page kept.
+			for _, w := range strings.Split(job.Warnings, "\n") {
+				if w != "" {
+					fmt.Fprintf(stdout, "      %s\n", w)
+				}
+			}
 		}
 		return nil
 	}

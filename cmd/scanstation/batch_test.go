@@ -190,3 +190,50 @@ func TestBatchOfFortySheets(t *testing.T) {
 		}
 	}
 }
+
+// TestSidecarPageCount: a scan whose sidecar gives the paper's page count is refused when it
+// holds another number of pages with content, in plain words, and certified when it matches.
+func TestSidecarPageCount(t *testing.T) {
+	dir, cfg := newStation(t)
+	in := t.TempDir()
+	for name, pages := range map[string]string{"thieu-trang.tiff": "3", "du-trang.tiff": "2"} {
+		writeImage(t, filepath.Join(in, name), samplescan.Options{DPI: 200}, "tiff") // two pages
+		if err := os.WriteFile(filepath.Join(in, strings.TrimSuffix(name, ".tiff")+".yaml"), []byte("pages: "+pages+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code := scanstation(t, nil, "process", "--config", cfg, filepath.Join(in, "thieu-trang.tiff"), filepath.Join(in, "du-trang.tiff"))
+	if code != 1 {
+		t.Fatalf("process exited %d, want 1 (one refused):\n%s", code, out)
+	}
+	if !strings.Contains(out, "3 pages expected, 2 scanned: a sheet may have been double-fed") {
+		t.Errorf("the short scan's refusal does not name the difference:\n%s", out)
+	}
+	reason, err := os.ReadFile(filepath.Join(dir, "failed", "thieu-trang.tiff.error.txt"))
+	if err != nil || !strings.Contains(string(reason), "3 pages expected, 2 scanned") {
+		t.Errorf("failed/ has no reason naming the difference (%v):\n%s", err, reason)
+	}
+	if len(glob(filepath.Join(dir, "outbox"), "du-trang*.pdf")) != 1 {
+		t.Errorf("the scan whose count matches was not delivered:\n%s", out)
+	}
+}
+
+// TestUnsureOrientationGoesToReview: a page OCR cannot tell the way up of (one short line) is
+// not signed unseen, though the hot-folder needs no approval: it waits for the clerk, with the
+// page named in its warnings.
+func TestUnsureOrientationGoesToReview(t *testing.T) {
+	dir, cfg := newStation(t)
+	in := filepath.Join(t.TempDir(), "mot-dong.jpg")
+	writeImage(t, in, samplescan.Options{DPI: 200, Lines: []string{"Kính gửi: Sở Nội vụ tỉnh Bắc Ninh"}}, "jpeg")
+	out, code := scanstation(t, nil, "process", "--config", cfg, in)
+	if code == 0 || !strings.Contains(out, "waits for approval") {
+		t.Fatalf("a page of one line was not held for review (exit %d):\n%s", code, out)
+	}
+	if got := glob(filepath.Join(dir, "outbox"), "*.pdf"); len(got) != 0 {
+		t.Errorf("the outbox has %v: signed unseen", got)
+	}
+	out, _ = scanstation(t, nil, "approve", "--config", cfg)
+	if !strings.Contains(out, "mot-dong.jpg") || !strings.Contains(out, "page 1: the station is not sure which way up it reads") {
+		t.Errorf("the clerk's list does not show the document waiting for review, and why:\n%s", out)
+	}
+}
