@@ -139,12 +139,13 @@ func (s *Station) divide(ctx context.Context, job *journal.Job, keepSource bool,
 	}
 	crashpoint.Hit("batch.record written")
 
-	base, ext := strings.TrimSuffix(job.SourceName, filepath.Ext(job.SourceName)), filepath.Ext(job.SourceName)
+	// Each document is a PDF of its own, whatever the batch's format: lo-sang-2.pdf.
+	base := strings.TrimSuffix(job.SourceName, filepath.Ext(job.SourceName))
 	docs := make([]*journal.Job, len(batch.Documents))
 	for i, d := range batch.Documents {
 		docs[i] = &journal.Job{
 			Source:     fmt.Sprintf("%s#%d", job.Source, d.Number),
-			SourceName: fmt.Sprintf("%s-%d%s", base, d.Number, ext),
+			SourceName: fmt.Sprintf("%s-%d.pdf", base, d.Number),
 			HotFolder:  job.HotFolder,
 			State:      journal.Spooled,
 			Spool:      job.Spool,

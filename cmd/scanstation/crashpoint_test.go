@@ -17,17 +17,21 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +39,8 @@ import (
 	"testing"
 	"time"
 
+	"scanstation/capture"
+	"scanstation/capture/separator"
 	"scanstation/internal/samplescan"
 	"scanstation/journal"
 	"scanstation/station"
@@ -60,6 +66,9 @@ type crashPath struct {
 	crashApprove bool
 	// traced checks the steps of the run without a crash: that it tests what it says.
 	traced func(t *testing.T, steps []string)
+	// batch: the input is a batch the hot-folder divides by separator sheets (batchScan), and
+	// the checks are checkBatchInvariants'.
+	batch bool
 }
 
 func replaceInConfig(t *testing.T, cfg, old, new string) {
@@ -105,6 +114,11 @@ var crashPaths = []crashPath{
 		}},
 	// The outbox has room for the PDF and not for its sidecar: ENOSPC part-way through the
 	// delivery's files, nothing of it named; delivered once when space is freed.
+	// A batch divided by separator sheets into two documents: one delivered, one refused for
+	// its page count; the original archived with its batch record once both are done.
+	{name: "batch", batch: true, config: func(t *testing.T, dir, cfg string) {
+		replaceInConfig(t, cfg, `separate: "none"`, `separate: "separator_sheet"`)
+	}},
 	{name: "partfull", outcome: "delivered", dpi: 200, config: partFullOutbox, during: freeOutbox,
 		traced: func(t *testing.T, steps []string) {
 			// One PDF written before the disk was full, then the PDF and sidecar of the delivery.
@@ -268,6 +282,9 @@ func newCrashStation(t *testing.T, p crashPath, scans [][]byte) *crashStation {
 		sum := sha256.Sum256(scan)
 		s.sums = append(s.sums, hex.EncodeToString(sum[:]))
 		name := "cong-van-" + p.name + ".jpg"
+		if p.batch {
+			name = "cong-van-" + p.name + ".tif"
+		}
 		if len(scans) > 1 {
 			name = fmt.Sprintf("cong-van-%s-%d.jpg", p.name, i+1)
 		}
@@ -408,6 +425,9 @@ func (s *crashStation) runUntil(t *testing.T, p crashPath, env ...string) (crash
 // crashScans are the sample scans of a path (one unless it drops several, each with its own
 // number, so each has its own bytes).
 func crashScans(t *testing.T, p crashPath) [][]byte {
+	if p.batch {
+		return [][]byte{batchScan(t)}
+	}
 	scans := [][]byte{crashScan(t, p.dpi, 12)}
 	for i := 1; i < p.docs; i++ {
 		scans = append(scans, crashScan(t, p.dpi, 12+i))
@@ -418,7 +438,10 @@ func crashScans(t *testing.T, p crashPath) [][]byte {
 // crashScan is the sample scan of a path: small, so a run takes a few seconds.
 func crashScan(t *testing.T, dpi float64, number int) []byte {
 	t.Helper()
-	opt := samplescan.Options{DPI: dpi, Paper: "A5", Lines: []string{"CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", number), "Kính gửi: Sở Nội vụ"}}
+	// Enough words for OCR to be sure which way up the page reads (ocr.ReviewOrientationBelow):
+	// a page it is unsure of waits for the clerk.
+	opt := samplescan.Options{DPI: dpi, Paper: "A5", Lines: []string{"CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", number),
+		"Kính gửi: Sở Nội vụ", "Về việc triển khai số hóa hồ sơ, tài liệu lưu trữ"}}
 	if dpi == 0 {
 		opt, dpi = samplescan.Options{}, 300
 	}
@@ -613,6 +636,10 @@ func sha256File(t *testing.T, path string) string {
 // checkCrashInvariants checks the four promises on a station whose work is done.
 func checkCrashInvariants(t *testing.T, p crashPath, s *crashStation, when string) {
 	t.Helper()
+	if p.batch {
+		checkBatchInvariants(t, s, when)
+		return
+	}
 	fail := func(format string, args ...any) {
 		t.Helper()
 		t.Errorf("%s, path %s: %s", when, p.name, fmt.Sprintf(format, args...))
@@ -805,4 +832,105 @@ func jobStates(jobs []journal.Job) []string {
 		s = append(s, fmt.Sprintf("%d:%s", j.ID, j.State))
 	}
 	return s
+}
+
+// batchScan is the batch path's input: a simplex TIFF of a separator sheet saying 1 page, a
+// letter page, a separator sheet saying 2 pages, and one letter page.
+func batchScan(t *testing.T) []byte {
+	t.Helper()
+	var pages []image.Image
+	for i, expected := range []int{1, 2} {
+		sheet, err := separator.Render(capture.Sheet{Pages: expected, Fields: map[string]string{"code_number": strconv.Itoa(21 + i)}}, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		letter, err := samplescan.Render(samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", 21+i),
+			"Kính gửi: Sở Nội vụ", "Về việc triển khai số hóa hồ sơ, tài liệu lưu trữ"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, sheet, letter)
+	}
+	var b bytes.Buffer
+	if err := samplescan.WriteTIFF(&b, pages, 200); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// checkBatchInvariants checks the four promises for the batch path: document 1 exactly once
+// in the outbox, document 2 exactly once in failed/ with its page-count reason, the batch's
+// original exactly once in the archive with its record of every side, no debris, and a
+// journal that tells the same story.
+func checkBatchInvariants(t *testing.T, s *crashStation, when string) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Errorf("%s, path batch: %s", when, fmt.Sprintf(format, args...))
+	}
+	base := strings.TrimSuffix(s.inputs[0], ".tif")
+	sum := s.sums[0]
+
+	jsons := glob(s.outbox, "*.json")
+	if len(jsons) != 1 {
+		fail("the outbox has %d sidecars, want document 1's alone: %v", len(jsons), readDirNames(s.outbox))
+	}
+	for _, js := range jsons {
+		side := readSidecar(t, js)
+		pdf := strings.TrimSuffix(js, ".json") + ".pdf"
+		switch {
+		case side.SourceSHA256 != sum:
+			fail("%s names source SHA-256 %s, not the batch's %s", js, side.SourceSHA256, sum)
+		case side.Batch == nil || side.Batch.Document != 1 || !slices.Equal(side.Batch.Pages, []int{2}):
+			fail("%s is not document 1 of the batch, page 2: %+v", js, side.Batch)
+		case sha256File(t, pdf) != side.OutputSHA256:
+			fail("%s does not match the SHA-256 its sidecar gives", pdf)
+		}
+	}
+	if got := readDirNames(s.failed); !slices.Equal(got, []string{base + "-2.pdf", base + "-2.pdf.error.txt"}) {
+		fail("failed/ holds %v, want document 2 and its reason", got)
+	} else if reason, _ := os.ReadFile(filepath.Join(s.failed, base+"-2.pdf.error.txt")); !strings.Contains(string(reason), "2 pages expected, 1 scanned") {
+		fail("document 2's reason does not name the page count:\n%s", reason)
+	}
+	if got := readDirNames(s.archive); !slices.Equal(got, []string{s.inputs[0], s.inputs[0] + ".batch.json"}) {
+		fail("the archive holds %v, want the batch and its record", got)
+	} else {
+		if sha256File(t, filepath.Join(s.archive, s.inputs[0])) != sum {
+			fail("the archived batch is not the bytes dropped")
+		}
+		var record station.BatchRecord
+		data, _ := os.ReadFile(filepath.Join(s.archive, s.inputs[0]+".batch.json"))
+		if err := json.Unmarshal(data, &record); err != nil {
+			fail("the batch record: %v", err)
+		} else if len(record.Pages) != 4 || len(record.Outcomes) != 2 || record.Outcomes[0].State != "archived" || record.Outcomes[1].State != "failed" {
+			fail("the batch record does not account for 4 sides and 2 documents:\n%s", data)
+		}
+	}
+	for _, d := range []string{s.inbox, filepath.Join(s.stateDir, "spool"), filepath.Join(s.stateDir, "work"), s.review} {
+		for _, e := range readDirNames(d) {
+			fail("left behind in %s: %s", d, e)
+		}
+	}
+	for _, d := range []string{s.outbox, s.failed, s.archive, s.stateDir} {
+		for _, e := range readDirNames(d) {
+			if strings.HasPrefix(e, ".") || strings.HasSuffix(e, ".tmp") {
+				fail("temporary file left behind: %s", filepath.Join(d, e))
+			}
+		}
+	}
+	jobs := s.jobs(t)
+	if len(jobs) != 3 {
+		fail("the journal has %d jobs, want the batch and its 2 documents: %v", len(jobs), jobStates(jobs))
+		return
+	}
+	batch, doc1, doc2 := jobs[0], jobs[1], jobs[2]
+	if batch.State != journal.Archived || batch.Documents != 2 || batch.SourceSHA256 != sum {
+		fail("the batch's job is %s with %d documents", batch.State, batch.Documents)
+	}
+	if doc1.State != journal.Archived || doc1.Batch != batch.ID || len(glob(s.outbox, doc1.OutName+".pdf")) != 1 {
+		fail("document 1's job is %s (batch %d, outbox %s)", doc1.State, doc1.Batch, doc1.OutName)
+	}
+	if doc2.State != journal.Failed || doc2.Batch != batch.ID || !strings.Contains(doc2.Reason, "2 pages expected, 1 scanned") {
+		fail("document 2's job is %s: %s", doc2.State, doc2.Reason)
+	}
 }

@@ -153,6 +153,10 @@ type sidecar struct {
 	Signer            string    `json:"signer"`
 	SigningTime       time.Time `json:"signing_time"`
 	OutputSHA256      string    `json:"output_sha256"`
+	Batch             *struct {
+		Document int   `json:"document"`
+		Pages    []int `json:"pages"`
+	} `json:"batch"`
 }
 
 func readSidecar(t *testing.T, path string) sidecar {
