@@ -14,6 +14,7 @@ package separator
 
 import (
 	"bytes"
+	"cmp"
 	"compress/zlib"
 	"errors"
 	"fmt"
@@ -21,13 +22,17 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
+	multidetector "github.com/makiuchi-d/gozxing/multi/qrcode/detector"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
 
 	"scanstation/capture"
 	"scanstation/certify/pdfa"
@@ -220,29 +225,19 @@ func bilevel(g *image.Gray) ([]byte, error) {
 // one readable code is all separation needs, so the reader stops at the
 // first.
 //
-// One look at the whole page misses about one sheet in a few dozen: the
-// finder patterns are found but noise makes the module size come out a
-// little wrong. The reader then looks again differently (without the
-// thorough hint, at each half of the page, at half the resolution), and
-// Reed-Solomon keeps any of those looks from returning other bytes than
-// printed. A page without a code costs all the looks, still well under its
-// OCR.
+// The first look is at the page at half resolution, each pixel the mean
+// of four: that quarters the sensor noise's variance, and a noisy scan
+// binarized at full resolution is speckled with dots that pass for finder
+// patterns' rings. The second is at full resolution, for codes whose
+// modules would come out under two pixels at half. Each look weighs every
+// three finder patterns that lie as a code's corners do, not just the
+// first three found: a pattern in the code's data can look like a corner,
+// and ZXing's single finder stops at it. Reed-Solomon keeps any of those
+// tries from returning other bytes than printed.
 func Codes(img image.Image) ([]string, error) {
 	g := grey(img)
-	b := g.Rect
-	half := func(r image.Rectangle) image.Image { return g.SubImage(r) }
-	looks := []struct {
-		img      image.Image
-		thorough bool
-	}{
-		{g, true},
-		{g, false},
-		{half(image.Rect(b.Min.X, b.Min.Y+b.Dy()/2, b.Max.X, b.Max.Y)), true}, // where the code is printed
-		{half(image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+b.Dy()/2)), true}, // a sheet fed upside down
-		{shrink(g), true},
-	}
-	for _, l := range looks {
-		text, err := decode(l.img, l.thorough)
+	for _, look := range []*image.Gray{shrink(g), g} {
+		text, err := decode(look)
 		if err != nil {
 			return nil, err
 		}
@@ -253,22 +248,124 @@ func Codes(img image.Image) ([]string, error) {
 	return nil, nil
 }
 
-// decode looks for one QR code in img; "" when there is none it can read.
-func decode(img image.Image, thorough bool) (string, error) {
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+// decode looks for one QR code in g; "" when there is none it can read.
+func decode(g *image.Gray) (string, error) {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	if w < 21 || h < 21 {
+		return "", nil // smaller than the smallest code at a pixel a module
+	}
+	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Stride, h, 0, 0, w, h, false)
 	if err != nil {
 		return "", fmt.Errorf("reading codes: %w", err)
 	}
-	var hints map[gozxing.DecodeHintType]any
-	if thorough {
-		hints = map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
+	m, err := gozxing.NewHybridBinarizer(src).GetBlackMatrix()
 	if err != nil {
-		var nf gozxing.NotFoundException
-		var ce gozxing.ChecksumException
-		var fe gozxing.FormatException
-		if errors.As(err, &nf) || errors.As(err, &ce) || errors.As(err, &fe) {
+		return "", fmt.Errorf("reading codes: %w", err)
+	}
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	infos, err := multidetector.NewMultiFinderPatternFinder(m, nil).FindMulti(hints)
+	if err != nil {
+		if unreadable(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading codes: %w", err)
+	}
+	for _, info := range infos {
+		text, err := read(m, info)
+		if err != nil || text != "" {
+			return text, err
+		}
+	}
+	return "", nil
+}
+
+// read decodes the code whose three finder patterns info has found in m.
+// ZXing takes the code's size in modules from the width of the finder
+// patterns' black and white rings, and on a noisy scan that comes out a
+// few per cent too large: the grid laid over the code is then 4 modules
+// off and nothing decodes. The finder patterns' centres are found well, so
+// when ZXing's size fails, read tries the code sizes next to it.
+func read(m *gozxing.BitMatrix, info *detector.FinderPatternInfo) (string, error) {
+	res, err := detector.NewDetector(m).ProcessFinderPatternInfo(info)
+	if err == nil {
+		text, err := decodeBits(res.GetBits())
+		if err != nil || text != "" {
+			return text, err
+		}
+	} else if !unreadable(err) {
+		return "", fmt.Errorf("reading codes: %w", err)
+	}
+	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
+	// The centres are dimension-7 modules apart.
+	span := (gozxing.ResultPoint_Distance(tl, tr) + gozxing.ResultPoint_Distance(tl, bl)) / 2
+	module := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
+	guess := span/module + 7
+	var dims []int
+	for v := 1; v <= 40; v++ {
+		dim := 17 + 4*v
+		if ratio := span / float64(dim-7) / module; ratio > 0.8 && ratio < 1.2 {
+			dims = append(dims, dim)
+		}
+	}
+	slices.SortFunc(dims, func(a, b int) int {
+		return cmp.Compare(math.Abs(float64(a)-guess), math.Abs(float64(b)-guess))
+	})
+	for _, dim := range dims {
+		bits, err := sample(m, tl, tr, bl, span/float64(dim-7), dim)
+		if err != nil {
+			if unreadable(err) {
+				continue
+			}
+			return "", fmt.Errorf("reading codes: %w", err)
+		}
+		text, err := decodeBits(bits)
+		if err != nil || text != "" {
+			return text, err
+		}
+	}
+	return "", nil
+}
+
+// sample lays a grid of dim modules of the given size over the code whose
+// finder patterns' centres are tl, tr and bl, as ZXing's detector does:
+// through the alignment pattern nearest the bottom-right corner when it is
+// found, else over the parallelogram the centres make.
+func sample(m *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, module float64, dim int) (*gozxing.BitMatrix, error) {
+	version, err := decoder.Version_GetProvisionalVersionForDimension(dim)
+	if err != nil {
+		return nil, gozxing.WrapFormatException(err)
+	}
+	var align *detector.AlignmentPattern
+	if len(version.GetAlignmentPatternCenters()) > 0 {
+		// The alignment pattern is 3 modules in from where a bottom-right
+		// finder pattern would be.
+		brX := tr.GetX() - tl.GetX() + bl.GetX()
+		brY := tr.GetY() - tl.GetY() + bl.GetY()
+		k := 1 - 3/float64(dim-7)
+		x := int(tl.GetX() + k*(brX-tl.GetX()))
+		y := int(tl.GetY() + k*(brY-tl.GetY()))
+		for _, reach := range []float64{4, 8, 16} {
+			r := int(reach * module)
+			x0, x1 := max(0, x-r), min(m.GetWidth()-1, x+r)
+			y0, y1 := max(0, y-r), min(m.GetHeight()-1, y+r)
+			if float64(x1-x0) < 3*module || float64(y1-y0) < 3*module {
+				break
+			}
+			if a, nf := detector.NewAlignmentPatternFinder(m, x0, y0, x1-x0, y1-y0, module, nil).Find(); nf == nil {
+				align = a
+				break
+			}
+		}
+	}
+	transform := detector.Detector_createTransform(tl, tr, bl, align, dim)
+	return detector.Detector_sampleGrid(m, transform, dim)
+}
+
+// decodeBits reads the code sampled into bits; "" when it cannot.
+func decodeBits(bits *gozxing.BitMatrix) (string, error) {
+	res, err := decoder.NewDecoder().Decode(bits, nil)
+	if err != nil {
+		if unreadable(err) {
 			return "", nil
 		}
 		return "", fmt.Errorf("reading codes: %w", err)
@@ -276,9 +373,33 @@ func decode(img image.Image, thorough bool) (string, error) {
 	return res.GetText(), nil
 }
 
-// grey gives img as 8-bit grey, once, for all the looks.
+// unreadable tells ZXing's "no code here" and "a code, but not one that
+// decodes" from a fault in the reader itself.
+func unreadable(err error) bool {
+	var re gozxing.ReaderException
+	return errors.As(err, &re)
+}
+
+// grey gives img as 8-bit grey, once, for all the looks. A JPEG scan's
+// luma plane is that already.
 func grey(img image.Image) *image.Gray {
-	if g, ok := img.(*image.Gray); ok {
+	switch img := img.(type) {
+	case *image.Gray:
+		return img
+	case *image.YCbCr:
+		return &image.Gray{Pix: img.Y, Stride: img.YStride, Rect: img.Rect}
+	case *image.RGBA:
+		b := img.Rect
+		g := image.NewGray(b)
+		for y := 0; y < b.Dy(); y++ {
+			row := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
+			out := g.Pix[y*g.Stride : y*g.Stride+b.Dx()]
+			for x := range out {
+				r, gr, bl := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2])
+				// color.GrayModel's weights.
+				out[x] = uint8((19595*r + 38470*gr + 7471*bl + 1<<15) >> 16)
+			}
+		}
 		return g
 	}
 	b := img.Bounds()

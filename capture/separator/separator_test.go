@@ -56,6 +56,63 @@ func TestSheetReadsBack(t *testing.T) {
 	}
 }
 
+// TestNoisyScansRead reads sheets in the two ways a noisy scan defeats
+// ZXing's own detector: a 200 dpi scan kept lossless, where the finder
+// patterns' rings come out thick enough that ZXing takes the 105-module
+// code for a 101-module one (read's neighbouring sizes find it at full
+// resolution), and a 300 dpi JPEG scan of a code whose data holds a
+// pattern that ZXing's finder takes for the bottom-left corner (the reader
+// before this one missed it in every look).
+func TestNoisyScansRead(t *testing.T) {
+	wide := capture.Sheet{Pages: 3, Fields: map[string]string{
+		"type_name": "Kế hoạch", "code_number": "2929", "code_notation": "UBND-VP", "issued_date": "2026-07-11",
+		"organ_name": "Sở Nội vụ tỉnh Đồng Nai",
+		"subject": "hồ án đổi các số hiện hồ tăng cơ chức gia tổ vi triển án sơ tài chức của các công kế sơ tổ năm số " +
+			"liệu cường hóa hiện triển hóa sơ tăng hoạch tổ của công lưu tổ cường liệu lưu đổi gia phạm cường đề vi " +
+			"công chuyển trữ sơ án văn thực việc hồ lưu",
+	}}
+	corner := capture.Sheet{Pages: 67, Fields: map[string]string{
+		"type_name": "Quyết định", "code_number": "9705", "code_notation": "UBND-VP", "issued_date": "2026-01-02",
+		"organ_name": "Ủy ban nhân dân tỉnh Bà Rịa - Vũng Tàu", "subject": "hiện hoạch quan sơ các",
+	}}
+	for _, c := range []struct {
+		sheet capture.Sheet
+		cond  scansim.Condition
+		seed  uint64
+	}{
+		{wide, scansim.Condition{DPI: 200}, 1077},
+		{wide, scansim.Condition{DPI: 200, Grey: true}, 1078},
+		{corner, scansim.Condition{DPI: 300, JPEG: 60}, 1 ^ 23014},
+	} {
+		want, err := c.sheet.Payload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := Render(c.sheet, c.cond.DPI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := scansim.Scan(page, c.cond, c.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes, err := Codes(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(codes) != 1 || codes[0] != want {
+			t.Errorf("%v, noise seed %d: read %q, want the printed payload", c.cond, c.seed, codes)
+		}
+		// Each look on its own, as the page may need either.
+		g := grey(img)
+		for _, look := range []*image.Gray{g, shrink(g)} {
+			if text, err := decode(look); err != nil || text != want {
+				t.Errorf("%v, noise seed %d, at %d pixels wide: read %q, error %v", c.cond, c.seed, look.Rect.Dx(), text, err)
+			}
+		}
+	}
+}
+
 // TestPageWithoutCode: a letter gives no code, and no error.
 func TestPageWithoutCode(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 800, 1100))
