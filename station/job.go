@@ -165,6 +165,11 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		}
 		var err error
 		state := job.State
+		if job.Documents > 0 {
+			// A divided batch's one step left is archiving its original: its documents are
+			// delivered or refused already, so it waits on any error and never fails.
+			state = journal.Delivered
+		}
 		switch job.State {
 		case journal.Received:
 			err = s.spool(ctx, job, keepSource)
@@ -540,11 +545,14 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		f.Reason += fmt.Sprintf(" (pages %s of the batch %s)", pageList(job.BatchPages), filepath.Base(batchSource(job)))
 	}
 	if src == "" && job.Batch != 0 {
-		// Nothing to move: the reason stands alone, named after the document.
-		if err := s.box().WriteReason(filepath.Join(failedDir, job.SourceName), f); err != nil {
-			return waitErr(err)
-		}
+		// Nothing to move (no pages, or the copy moved by a run that stopped before it was
+		// recorded): the reason stands alone, named after the document, unless that run wrote it.
 		out.Failed = filepath.Join(failedDir, job.SourceName)
+		if !exists(out.Failed + ".error.txt") {
+			if err := s.box().WriteReason(out.Failed, f); err != nil {
+				return waitErr(err)
+			}
+		}
 	} else if src != "" {
 		dst, err := s.box().Fail(src, job.SourceName, f)
 		if err == nil && src == job.Spool {
