@@ -2,8 +2,6 @@ package token
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -21,6 +19,8 @@ import (
 	"time"
 
 	"github.com/miekg/pkcs11"
+
+	"scanstation/devpki"
 )
 
 // Names used by CreateDevToken.
@@ -44,6 +44,8 @@ type DevToken struct {
 	CertFile    string // the agency certificate (PEM), also stored on the token
 	ChainFile   string // the CA certificate to embed after the agency certificate (PEM)
 	CAFile      string // the test CA certificate to trust when validating (PEM)
+	TSACertFile string // the dev TSA's certificate (PEM); its key is next to it
+	PKI         devpki.URLs
 }
 
 // Config returns the Config that opens the development token, with its PIN read from
@@ -65,15 +67,26 @@ func (d *DevToken) Config() (Config, error) {
 
 // CreateDevToken makes a SoftHSM2 token for development and tests in dir: its own
 // SoftHSM configuration and token directory under dir/softhsm, an RSA-2048 key pair
-// generated on the token, a test CA made in memory (its private key is discarded),
-// and an agency certificate from that CA stored on the token next to the key.
-// It writes dir/agency-cert.pem, dir/chain.pem, dir/dev-ca.pem and the random user
-// PIN to dir/token.pin (mode 0600). It sets SOFTHSM2_CONF for this process.
+// generated on the token, a dev PKI (package devpki: a test CA and a TSA certificate,
+// their keys in dir) whose services are named at devpki.DefaultListen, and an agency
+// certificate from that CA stored on the token next to the key.
+// It writes dir/agency-cert.pem, dir/chain.pem, the dev PKI's files and the random
+// user PIN to dir/token.pin (mode 0600). It sets SOFTHSM2_CONF for this process.
 //
 // CreateDevToken refuses a dir that already holds a development token. Like Open it
 // needs the SoftHSM module to itself: do not call it while a Token on SoftHSM is open,
 // nor from parallel tests.
 func CreateDevToken(dir string) (*DevToken, error) {
+	return CreateDevTokenListen(dir, devpki.DefaultListen)
+}
+
+// CreateDevTokenListen is CreateDevToken with the dev PKI's services named at listen, a
+// loopback host:port: the OCSP, CRL and CA-issuer addresses in the certificates, and
+// where `scanstation dev-pki serve` listens by default.
+func CreateDevTokenListen(dir, listen string) (*DevToken, error) {
+	if err := devpki.CheckLoopback(listen); err != nil {
+		return nil, fmt.Errorf("create development token: dev PKI address: %w", err)
+	}
 	module, err := DefaultSoftHSMModule()
 	if err != nil {
 		return nil, err
@@ -86,10 +99,11 @@ func CreateDevToken(dir string) (*DevToken, error) {
 		PINFile:     filepath.Join(dir, "token.pin"),
 		CertFile:    filepath.Join(dir, "agency-cert.pem"),
 		ChainFile:   filepath.Join(dir, "chain.pem"),
-		CAFile:      filepath.Join(dir, "dev-ca.pem"),
+		CAFile:      filepath.Join(dir, devpki.CAFile),
+		TSACertFile: filepath.Join(dir, devpki.TSACertFile),
 	}
 	softhsmDir := filepath.Join(dir, "softhsm")
-	for _, p := range []string{softhsmDir, d.PINFile, d.CertFile} {
+	for _, p := range []string{softhsmDir, d.PINFile, d.CertFile, filepath.Join(dir, devpki.CAKeyFile)} {
 		if _, err := os.Lstat(p); err == nil {
 			return nil, fmt.Errorf("create development token: %s already holds a development token (%s exists); use it, or remove the directory to start over", dir, p)
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -99,18 +113,19 @@ func CreateDevToken(dir string) (*DevToken, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create development token: %w", err)
 	}
-	if err := d.create(softhsmDir); err != nil {
+	if err := d.create(dir, softhsmDir, listen); err != nil {
 		// Leave nothing half made, so that a second attempt can start afresh.
 		os.RemoveAll(softhsmDir)
-		for _, p := range []string{d.PINFile, d.CertFile, d.ChainFile, d.CAFile} {
+		for _, p := range []string{d.PINFile, d.CertFile, d.ChainFile} {
 			os.Remove(p)
 		}
+		devpki.Remove(dir)
 		return nil, fmt.Errorf("create development token in %s: %w", dir, err)
 	}
 	return d, nil
 }
 
-func (d *DevToken) create(softhsmDir string) error {
+func (d *DevToken) create(dir, softhsmDir, listen string) error {
 	tokenDir := filepath.Join(softhsmDir, "tokens")
 	if err := os.MkdirAll(tokenDir, 0o700); err != nil {
 		return err
@@ -129,33 +144,45 @@ func (d *DevToken) create(softhsmDir string) error {
 		return err
 	}
 
+	ca, err := devpki.Create(dir, listen)
+	if err != nil {
+		return err
+	}
+	d.PKI = ca.URLs()
+
 	ctx, err := loadModule(d.Module, d.SoftHSMConf)
 	if err != nil {
 		return err
 	}
 	defer unloadModule(ctx)
-	der, err := initDevToken(ctx, soPIN, userPIN)
+	agency, err := initDevToken(ctx, soPIN, userPIN, func(public crypto.PublicKey) ([]byte, error) {
+		template, err := agencyTemplate(public)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := ca.Issue(template, public, filepath.Base(d.CertFile))
+		if err != nil {
+			return nil, err
+		}
+		return cert.Raw, nil
+	})
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(d.CertFile, pemCertificates(der.agency), 0o644); err != nil {
+	if err := os.WriteFile(d.CertFile, pemCertificates(agency), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(d.ChainFile, pemCertificates(der.ca), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(d.CAFile, pemCertificates(der.ca), 0o644); err != nil {
+	if err := os.WriteFile(d.ChainFile, pemCertificates(ca.Cert.Raw), 0o644); err != nil {
 		return err
 	}
 	return writeFileAtomic(d.PINFile, []byte(userPIN+"\n"), 0o600)
 }
 
-type devCertificates struct{ agency, ca []byte }
-
 // initDevToken initialises a free SoftHSM slot as the development token, sets its PINs,
-// generates the key pair and stores the agency certificate on it.
-func initDevToken(ctx *pkcs11.Ctx, soPIN, userPIN string) (devCertificates, error) {
-	var none devCertificates
+// generates the key pair and stores on it the agency certificate that issue makes for
+// the key; it returns that certificate (DER).
+func initDevToken(ctx *pkcs11.Ctx, soPIN, userPIN string, issue func(crypto.PublicKey) ([]byte, error)) ([]byte, error) {
+	var none []byte
 	slots, err := ctx.GetSlotList(true)
 	if err != nil {
 		return none, explain("list slots", DevTokenLabel, err)
@@ -202,18 +229,14 @@ func initDevToken(ctx *pkcs11.Ctx, soPIN, userPIN string) (devCertificates, erro
 	if err != nil {
 		return none, err
 	}
-	ca, caKey, err := newDevCA()
-	if err != nil {
-		return none, err
-	}
-	agency, err := issueAgencyCertificate(public, ca, caKey)
+	agency, err := issue(public)
 	if err != nil {
 		return none, err
 	}
 	if err := storeCertificate(ctx, session, agency, DevKeyLabel, devKeyID); err != nil {
 		return none, err
 	}
-	return devCertificates{agency: agency, ca: ca.Raw}, nil
+	return agency, nil
 }
 
 // generateRSAKeyPair makes an RSA-2048 key pair on the token. The private key is
@@ -294,50 +317,9 @@ func storeCertificate(ctx *pkcs11.Ctx, session pkcs11.SessionHandle, der []byte,
 	return nil
 }
 
-// newDevCA makes a self-signed test CA whose key lives only in memory: once the agency
-// certificate is issued, nothing can issue another certificate under it.
-func newDevCA() (*x509.Certificate, crypto.Signer, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	template := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{
-			CommonName:   "scanstation DEV test CA — not for real documents",
-			Organization: []string{"scanstation development"},
-			Country:      []string{"VN"},
-		},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("make the test CA: %w", err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ca, key, nil
-}
-
-// issueAgencyCertificate issues the development agency certificate for public,
-// valid for three years, for signing documents (digitalSignature, contentCommitment).
-func issueAgencyCertificate(public crypto.PublicKey, ca *x509.Certificate, caKey crypto.Signer) ([]byte, error) {
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, err
-	}
+// agencyTemplate is the development agency certificate for public: valid for three
+// years, for signing documents (digitalSignature, contentCommitment).
+func agencyTemplate(public crypto.PublicKey) (*x509.Certificate, error) {
 	spki, err := x509.MarshalPKIXPublicKey(public)
 	if err != nil {
 		return nil, err
@@ -352,8 +334,7 @@ func issueAgencyCertificate(public crypto.PublicKey, ca *x509.Certificate, caKey
 	// Subject key identifier as RFC 5280 4.2.1.2 (1): SHA-1 of the public key bits.
 	ski := sha1.Sum(parsed.PublicKey.Bytes)
 	notBefore := time.Now().Add(-time.Hour)
-	template := &x509.Certificate{
-		SerialNumber: serial,
+	return &x509.Certificate{
 		Subject: pkix.Name{
 			CommonName:   "Văn thư — Cơ quan thử nghiệm (DEV)",
 			Organization: []string{"Cơ quan thử nghiệm (DEV)"},
@@ -365,20 +346,7 @@ func issueAgencyCertificate(public crypto.PublicKey, ca *x509.Certificate, caKey
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		BasicConstraintsValid: true,
 		SubjectKeyId:          ski[:],
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, ca, public, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("issue the agency certificate: %w", err)
-	}
-	return der, nil
-}
-
-func randomSerial() (*big.Int, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
-	}
-	return serial.Add(serial, big.NewInt(1)), nil
+	}, nil
 }
 
 // randomPIN returns n random bytes as hexadecimal: typeable, and accepted by SoftHSM.

@@ -6,17 +6,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"scanstation/station"
 
 	"scanstation/certify/token"
 	"scanstation/config"
+	"scanstation/devpki"
 	"scanstation/outbox"
+	"scanstation/station"
 )
 
 func cmdInit(args []string, stdout io.Writer) error {
 	fs := newFlagSet("init")
 	dir := fs.String("dir", "", "folder of the new station")
 	devToken := fs.Bool("dev-token", false, "also create a SoftHSM2 development token with a test certificate")
+	devPKIListen := fs.String("dev-pki-listen", devpki.DefaultListen, "with --dev-token: the loopback host:port the test certificates name for OCSP, CRL and TSA")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -46,7 +48,7 @@ func cmdInit(args []string, stdout io.Writer) error {
 	}
 
 	if *devToken {
-		dev, err := token.CreateDevToken(abs)
+		dev, err := token.CreateDevTokenListen(abs, *devPKIListen)
 		if err != nil {
 			return fmt.Errorf("init: dev token: %w", err)
 		}
@@ -63,6 +65,8 @@ func cmdInit(args []string, stdout io.Writer) error {
 		cfg.Signing.SoftHSM2Conf = dev.SoftHSMConf
 		fmt.Fprintf(stdout, "created SoftHSM2 dev token %q with an RSA-2048 key and a TEST certificate (not for real documents)\n", dev.TokenLabel)
 		fmt.Fprintf(stdout, "  test CA: %s (trust it only for testing)\n", dev.CAFile)
+		fmt.Fprintf(stdout, "  TEST PKI services the certificates name: OCSP %s, CRL %s, TSA %s\n", dev.PKI.OCSP, dev.PKI.CRL, dev.PKI.TSA)
+		fmt.Fprintf(stdout, "  start them with: scanstation dev-pki serve --dir %s (a test service, loopback only)\n", abs)
 	}
 
 	data, err := config.Render(cfg)

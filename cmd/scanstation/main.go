@@ -20,7 +20,8 @@ import (
 const usage = `scanstation: scanned paper → signed, searchable PDF/A for the records office
 
 Usage:
-  scanstation init --dir DIR [--dev-token]     write DIR/scanstation.yaml (and a SoftHSM2 dev token)
+  scanstation init --dir DIR [--dev-token [--dev-pki-listen 127.0.0.1:PORT]]
+                                               write DIR/scanstation.yaml (and a SoftHSM2 dev token with a TEST PKI)
   scanstation run --config FILE                run the station (watch the hot-folders)
   scanstation process --config FILE INPUT...   process the given scans once
   scanstation approve --config FILE [ID... --by NAME]   list documents waiting for approval, or approve them
@@ -35,6 +36,8 @@ Usage:
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
   scanstation config check --config FILE       list every problem in a configuration
   scanstation folders mark --config FILE       mark the outbox, failed and archive folders as the station's (after checking the share is mounted)
+  scanstation dev-pki serve|revoke|issue --dir DIR ...
+                                               the dev station's TEST OCSP, CRL and TSA (dev-pki --help)
   scanstation separator [--type TYPE] [--pages N] [--meta key=value ...] --out SHEET.pdf
                                                print a separator sheet to put before a document in a stack
 `
@@ -100,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdFoldersMark(args[1:], stdout)
 	case "separator":
 		return cmdSeparator(args, stdout)
+	case "dev-pki":
+		return cmdDevPKI(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
