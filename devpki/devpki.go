@@ -175,7 +175,9 @@ func create(dir, listen string) (*CA, error) {
 			Organization: []string{"scanstation development"},
 			Country:      []string{"VN"},
 		},
-		NotBefore:             now.Add(-time.Hour),
+		// Valid years back, so that tests can issue signers that expired, or were revoked,
+		// long before today and still chain to a CA valid at the time.
+		NotBefore:             now.AddDate(-5, 0, 0),
 		NotAfter:              now.AddDate(10, 0, 0),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
