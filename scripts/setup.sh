@@ -32,7 +32,7 @@ debian_packages=(
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng
   tesseract-ocr-vie tesseract-ocr-script-viet
   fonts-liberation2 icc-profiles-free softhsm2 opensc poppler-utils qpdf
-  libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jre-headless maven openssl
+  libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jdk-headless maven openssl
   jbig2dec libopenjp2-tools
 )
 missing=()
@@ -114,6 +114,46 @@ if [ "$TOOLS_DIR" = "$DEFAULT_TOOLS_DIR" ]; then
     ln -sf "$TOOLS_DIR/bin/$tool" "/usr/local/bin/$tool"
   done
 fi
+
+# --- EU DSS, the signature judge the EU's own validator is built on -------------------------
+# From Maven Central: the artifacts scripts/pins/dss/pom.xml names and what they need, every jar
+# checked against dss.sha256. internal/judge/dss/DSSJudge.java, the program the tests run
+# (dss-judge), is compiled against them with this machine's javac; it is compiled again when its
+# source changes, the jars are fetched again only when their pin does.
+if ! installed dss "$PINS/dss/pom.xml" "$PINS/dss.sha256"; then
+  say "installing EU DSS $(sed -n 's:.*<dss.version>\(.*\)</dss.version>.*:\1:p' "$PINS/dss/pom.xml") from Maven Central"
+  work=$(mktemp -d)
+  mvn -q -B -Dstyle.color=never -f "$PINS/dss/pom.xml" "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" -DoutputDirectory="$work/lib"
+  (cd "$work/lib" && sha256sum --quiet --strict -c "$OLDPWD/$PINS/dss.sha256") ||
+    die "EU DSS's jars from Maven Central do not match $PINS/dss.sha256"
+  extra=$(cd "$work/lib" && ls | grep -vxF -f <(awk '{ print $2 }' "$OLDPWD/$PINS/dss.sha256") || true)
+  [ -z "$extra" ] || die "Maven Central brought jars that $PINS/dss.sha256 does not list: $extra"
+  rm -rf "$TOOLS_DIR/dss"
+  mkdir -p "$TOOLS_DIR/dss"
+  mv "$work/lib" "$TOOLS_DIR/dss/lib"
+  rm -rf "$work"
+  pin_stamp "$PINS/dss/pom.xml" "$PINS/dss.sha256" >"$TOOLS_DIR/dss/.pin"
+fi
+if ! installed dss/classes "$PINS/dss.sha256" internal/judge/dss/DSSJudge.java; then
+  say "compiling the DSS judge (internal/judge/dss/DSSJudge.java)"
+  command -v javac >/dev/null || die "javac is missing; openjdk-17-jdk-headless brings it"
+  rm -rf "$TOOLS_DIR/dss/classes"
+  javac -nowarn --release 17 -d "$TOOLS_DIR/dss/classes" -cp "$TOOLS_DIR/dss/lib/*" internal/judge/dss/DSSJudge.java ||
+    die "internal/judge/dss/DSSJudge.java does not compile against the jars in $PINS/dss.sha256"
+  pin_stamp "$PINS/dss.sha256" internal/judge/dss/DSSJudge.java >"$TOOLS_DIR/dss/classes/.pin"
+fi
+# DSS logs through slf4j on stderr; off unless DSS_JUDGE_LOG names a level (debug, info...).
+# A short-lived JVM: the serial collector and the quick compiler start fastest.
+cat >"$TOOLS_DIR/bin/dss-judge" <<SH
+#!/bin/sh
+exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel="\${DSS_JUDGE_LOG:-off}" \\
+  -cp '$TOOLS_DIR/dss/classes:$TOOLS_DIR/dss/lib/*' DSSJudge "\$@"
+SH
+chmod 755 "$TOOLS_DIR/bin/dss-judge"
+if [ "$TOOLS_DIR" = "$DEFAULT_TOOLS_DIR" ]; then
+  ln -sf "$TOOLS_DIR/bin/dss-judge" /usr/local/bin/dss-judge
+fi
+# --- end of EU DSS ----------------------------------------------------------------------------
 
 if [ -f go.mod ]; then
   say "downloading Go modules"

@@ -1,5 +1,5 @@
 // Package judge runs the outside validators the tests trust more than our own code: veraPDF
-// (PDF/A), pdfsig and pyHanko (signatures), qpdf (structure). It reads each one's
+// (PDF/A), pdfsig, pyHanko and EU DSS (signatures), qpdf (structure). It reads each one's
 // machine-readable answer (XML, JSON, exit code and stdout), never its stderr, so a warning a
 // judge prints there cannot turn a pass into a fail or a fail into a pass. A judge that is not
 // installed, or cannot run, fails the test: it never skips it (scripts/setup.sh installs them).
@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"scanstation/certify/pdfa"
 )
@@ -29,6 +30,7 @@ type Judges struct {
 	PdfSigCmd     string // default "pdfsig"
 	QPDFCmd       string // default "qpdf"
 	PyHankoPython string // a Python that can import pyhanko; default "pyhanko-python"
+	DSSCmd        string // default "dss-judge" (internal/judge/dss, compiled by scripts/setup.sh)
 }
 
 func or(name, fallback string) string {
@@ -338,4 +340,145 @@ func PlainPDF() []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
 	return b.Bytes()
+}
+
+// DSSVerdict is EU DSS's validation report on one file: its simple report, with DSS's default
+// validation policy, only the given trust anchors, and nothing fetched from the network.
+type DSSVerdict struct {
+	File                 string         `json:"file"`
+	ValidationTime       time.Time      `json:"validation_time"`
+	Policy               string         `json:"policy"`
+	SignaturesCount      int            `json:"signatures_count"`
+	ValidSignaturesCount int            `json:"valid_signatures_count"`
+	Signatures           []DSSSignature `json:"signatures"`
+	// Timestamps are those not attached to one signature: PAdES document timestamps.
+	Timestamps []DSSTimestamp `json:"timestamps"`
+	Counts     DSSCounts      `json:"counts"`
+	Error      string         `json:"error"` // why DSS could not judge the file; "" when it did
+}
+
+// DSSSignature is DSS's conclusion on one signature.
+type DSSSignature struct {
+	ID                string         `json:"id"`
+	Format            string         `json:"format"`         // "PAdES-BASELINE-B", "PAdES-BASELINE-LTA"
+	Indication        string         `json:"indication"`     // "TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED"
+	SubIndication     string         `json:"sub_indication"` // "HASH_FAILURE", "NO_CERTIFICATE_CHAIN_FOUND"...
+	SigningTime       time.Time      `json:"signing_time"`   // claimed
+	BestSignatureTime time.Time      `json:"best_signature_time"`
+	SignedBy          string         `json:"signed_by"`
+	Errors            []DSSMessage   `json:"errors"`
+	Warnings          []DSSMessage   `json:"warnings"`
+	Infos             []DSSMessage   `json:"infos"`
+	Timestamps        []DSSTimestamp `json:"timestamps"` // signature timestamps, and document timestamps over it
+}
+
+// DSSTimestamp is DSS's conclusion on one timestamp.
+type DSSTimestamp struct {
+	ID             string       `json:"id"`
+	Type           string       `json:"type"`       // "SIGNATURE_TIMESTAMP", "DOCUMENT_TIMESTAMP"...
+	Indication     string       `json:"indication"` // "PASSED", "INDETERMINATE", "FAILED"
+	SubIndication  string       `json:"sub_indication"`
+	ProductionTime time.Time    `json:"production_time"`
+	ProducedBy     string       `json:"produced_by"`
+	Errors         []DSSMessage `json:"errors"`
+	Warnings       []DSSMessage `json:"warnings"`
+	Infos          []DSSMessage `json:"infos"`
+}
+
+// DSSMessage is one line of DSS's simple report: a key naming the check, and its text.
+type DSSMessage struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// DSSCounts tallies the indications of all signatures and timestamps in a file.
+type DSSCounts struct {
+	Signatures    int `json:"signatures"`
+	Timestamps    int `json:"timestamps"`
+	Passed        int `json:"passed"`
+	Indeterminate int `json:"indeterminate"`
+	Failed        int `json:"failed"`
+}
+
+// String is a line per signature and timestamp, for test failure messages.
+func (v DSSVerdict) String() string {
+	var b strings.Builder
+	ts := func(indent string, t DSSTimestamp) {
+		fmt.Fprintf(&b, "%stimestamp %s %s %s/%s at %s", indent, t.ID, t.Type, t.Indication, t.SubIndication, t.ProductionTime.Format(time.RFC3339))
+		for _, m := range t.Errors {
+			fmt.Fprintf(&b, "\n%s  error: %s", indent, m.Value)
+		}
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "%s: %d signatures, %d valid\n", v.File, v.SignaturesCount, v.ValidSignaturesCount)
+	for _, s := range v.Signatures {
+		fmt.Fprintf(&b, "signature %s %s %s/%s best time %s", s.ID, s.Format, s.Indication, s.SubIndication, s.BestSignatureTime.Format(time.RFC3339))
+		for _, m := range s.Errors {
+			fmt.Fprintf(&b, "\n  error: %s", m.Value)
+		}
+		for _, m := range s.Warnings {
+			fmt.Fprintf(&b, "\n  warning: %s", m.Value)
+		}
+		b.WriteByte('\n')
+		for _, t := range s.Timestamps {
+			ts("  ", t)
+		}
+	}
+	for _, t := range v.Timestamps {
+		ts("", t)
+	}
+	return b.String()
+}
+
+// DSS is EU DSS's verdict on a file, trusting only the certificates in the PEM files given.
+func DSS(t testing.TB, path string, trustPEMs ...string) DSSVerdict {
+	t.Helper()
+	return Judges{}.DSS(t, path, trustPEMs...)
+}
+
+// DSS is EU DSS's verdict on a file, trusting only the certificates in the PEM files given.
+func (j Judges) DSS(t testing.TB, path string, trustPEMs ...string) DSSVerdict {
+	t.Helper()
+	return j.DSSMany(t, []string{path}, trustPEMs...)[0]
+}
+
+// DSSMany is DSS on several files in one run: DSS runs in a JVM, whose start costs more than
+// judging a small file, so a test with many files asks once.
+func DSSMany(t testing.TB, paths []string, trustPEMs ...string) []DSSVerdict {
+	t.Helper()
+	return Judges{}.DSSMany(t, paths, trustPEMs...)
+}
+
+// DSSMany is DSS on several files in one run, a verdict per file in the same order.
+func (j Judges) DSSMany(t testing.TB, paths []string, trustPEMs ...string) []DSSVerdict {
+	t.Helper()
+	if len(paths) == 0 || len(trustPEMs) == 0 {
+		t.Fatalf("DSS needs a file and a trust anchor (got %d files, %d anchors)", len(paths), len(trustPEMs))
+	}
+	var args []string
+	for _, f := range trustPEMs {
+		args = append(args, "--trust", f)
+	}
+	out, code := run(t, or(j.DSSCmd, "dss-judge"), append(args, paths...)...)
+	dec := json.NewDecoder(strings.NewReader(out))
+	var verdicts []DSSVerdict
+	for dec.More() {
+		var v DSSVerdict
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("EU DSS's answer on %s (exit %d) is not the JSON we read: %v\n%s", strings.Join(paths, " "), code, err, out)
+		}
+		verdicts = append(verdicts, v)
+	}
+	if len(verdicts) != len(paths) {
+		t.Fatalf("EU DSS answered for %d of %d files (exit %d):\n%s", len(verdicts), len(paths), code, out)
+	}
+	for i, v := range verdicts {
+		if v.File != paths[i] || v.Error != "" {
+			t.Fatalf("EU DSS could not judge %s (exit %d): %s", paths[i], code, or(v.Error, "it answered for "+v.File))
+		}
+	}
+	if code != 0 {
+		t.Fatalf("EU DSS judged %s but exited %d", strings.Join(paths, " "), code)
+	}
+	return verdicts
 }

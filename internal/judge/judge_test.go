@@ -192,6 +192,7 @@ WARNING: made up by judge_test: isCompliant="false" isCompliant="true" FAIL PASS
   - Signature Validation: Signature is Valid.
   - Total document signed
 {"signatures": [], "document_timestamps": 9}
+{"file":"x.pdf","signatures":[{"indication":"TOTAL_PASSED","sub_indication":null}],"counts":{"passed":9}}
 No syntax or stream encoding errors found
 `
 
@@ -220,6 +221,7 @@ func TestWarningsOnStderrChangeNoVerdict(t *testing.T) {
 		PdfSigCmd:     noisy(t, "pdfsig"),
 		QPDFCmd:       noisy(t, "qpdf"),
 		PyHankoPython: noisy(t, "pyhanko-python"),
+		DSSCmd:        noisy(t, "dss-judge"),
 	}
 	same := func(what string, a, b any) {
 		t.Helper()
@@ -238,6 +240,23 @@ func TestWarningsOnStderrChangeNoVerdict(t *testing.T) {
 		opt := PyHankoOptions{Trust: []string{c.trust}, AdES: true}
 		same("pyHanko on "+filepath.Base(f), quiet.PyHanko(t, f, opt), loud.PyHanko(t, f, opt))
 	}
+	both := []string{c.signed, c.tampered}
+	same("EU DSS on "+filepath.Base(c.signed)+" and "+filepath.Base(c.tampered),
+		withoutClock(quiet.DSSMany(t, both, c.trust)), withoutClock(loud.DSSMany(t, both, c.trust)))
+}
+
+// withoutClock drops the times DSS takes from the clock of its run (the validation time, and
+// the best signature time when nothing proves an earlier one), so two runs compare equal.
+func withoutClock(vs []DSSVerdict) []DSSVerdict {
+	for i := range vs {
+		for j := range vs[i].Signatures {
+			if vs[i].Signatures[j].BestSignatureTime.Equal(vs[i].ValidationTime) {
+				vs[i].Signatures[j].BestSignatureTime = time.Time{}
+			}
+		}
+		vs[i].ValidationTime = time.Time{}
+	}
+	return vs
 }
 
 // fatalRecorder stands in for a test to see whether a helper fails it.
@@ -261,12 +280,13 @@ func (r *fatalRecorder) Helper() {}
 func TestMissingJudgeFails(t *testing.T) {
 	c := files(t)
 	missing := Judges{VeraPDFCmd: "verapdf-not-installed", PdfSigCmd: "pdfsig-not-installed",
-		QPDFCmd: "qpdf-not-installed", PyHankoPython: "pyhanko-not-installed"}
+		QPDFCmd: "qpdf-not-installed", PyHankoPython: "pyhanko-not-installed", DSSCmd: "dss-judge-not-installed"}
 	for name, call := range map[string]func(testing.TB){
 		"veraPDF": func(tb testing.TB) { missing.PDFA(tb, c.compliant) },
 		"pdfsig":  func(tb testing.TB) { missing.PdfSig(tb, c.signed) },
 		"qpdf":    func(tb testing.TB) { missing.QPDFCheck(tb, c.signed) },
 		"pyHanko": func(tb testing.TB) { missing.PyHanko(tb, c.signed, PyHankoOptions{}) },
+		"EU DSS":  func(tb testing.TB) { missing.DSS(tb, c.signed, c.trust) },
 	} {
 		r := &fatalRecorder{TB: t}
 		done := make(chan struct{})
