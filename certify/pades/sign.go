@@ -68,6 +68,10 @@ type Options struct {
 	// cannot be reached, SignContext fails with an error wrapping
 	// ErrTSAUnavailable and writes nothing.
 	TSA *TSA
+
+	// docTimestamp makes the update a document timestamp (ETSI.RFC3161) instead of a
+	// signature: AddDocumentTimestamp sets it.
+	docTimestamp bool
 }
 
 // Room kept in /Contents for an RFC 3161 timestamp token (with the TSA's
@@ -226,8 +230,13 @@ func newUpdate(doc *document, pdf []byte, opt Options, reserve int) (*update, er
 
 	// The signature dictionary, with placeholders patched in later.
 	u.begin(sigNum, 0)
-	u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached")
-	u.buf.WriteString("/M " + textString(pdfDate(opt.Time)))
+	if opt.docTimestamp {
+		// ETSI EN 319 142-1 5.4: no /M, no signer's words; the token says who and when.
+		u.buf.WriteString("<</Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161")
+	} else {
+		u.buf.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached")
+		u.buf.WriteString("/M " + textString(pdfDate(opt.Time)))
+	}
 	for _, e := range []struct{ key, value string }{
 		{"Name", opt.Name}, {"Reason", opt.Reason}, {"Location", opt.Location}, {"ContactInfo", opt.ContactInfo},
 	} {
