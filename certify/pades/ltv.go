@@ -449,4 +449,3 @@ func AddDocumentTimestamp(ctx context.Context, w io.Writer, pdf []byte, tsa *TSA
 	}
 	return nil
 }
-
