@@ -212,3 +212,34 @@ func TestModificationsWithXRefStreams(t *testing.T) {
 		t.Errorf("the white box is not reported as a content stream change on page 1: %v", bad)
 	}
 }
+
+// TestFieldLocks: a lock on all fields lets an invisible signature (or a
+// document timestamp) in, as pyHanko does, but not a visible one, which
+// fills in the form.
+func TestFieldLocks(t *testing.T) {
+	pki := newTestPKI(t)
+	base := certified(t, pki)
+	revs, err := Revisions(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := revs[len(revs)-1].End
+	all := FieldLock{Action: "All"}
+	for _, c := range []struct {
+		op      string
+		allowed bool
+	}{{"approve", true}, {"timestamp", true}, {"approve-visible", false}} {
+		pdf := mutate(t, pki, base, c.op)
+		changes, err := CheckModifications(pdf, end, 2, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := Violations(changes)
+		if (len(bad) == 0) != c.allowed {
+			t.Errorf("%s under a lock of all fields: violations %v, want allowed=%v", c.op, bad, c.allowed)
+		}
+		if !c.allowed && !slices.ContainsFunc(bad, func(c Change) bool { return c.Kind == "signature field" && strings.Contains(c.Why, "locked") }) {
+			t.Errorf("%s: no violation says the fields are locked: %v", c.op, bad)
+		}
+	}
+}
