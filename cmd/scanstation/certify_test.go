@@ -166,7 +166,7 @@ func TestApprovalModeWaitsForTheClerk(t *testing.T) {
 	d := startDaemon(t, cfg)
 	inbox := filepath.Join(dir, "inbox")
 	writeImage(t, filepath.Join(inbox, "to-trinh.jpg"), samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
-	writeImage(t, filepath.Join(inbox, "sai.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"BẢN NHÁP", "Số: 99/UBND-VP"}}, "jpeg")
+	writeImage(t, filepath.Join(inbox, "sai.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("BẢN NHÁP", "Số: 99/UBND-VP")}, "jpeg")
 	review := filepath.Join(dir, "review")
 	waitFor(t, "two copies in review/", 3*time.Minute, func() bool { return len(glob(review, "*.pdf")) == 2 }, d.log)
 	if pdfs := glob(filepath.Join(dir, "outbox"), "*.pdf"); len(pdfs) != 0 {

@@ -151,7 +151,7 @@ func TestNewFileUnderTheNameOfAJobBeingDeliveredIsTaken(t *testing.T) {
 // letter is a small sample scan whose number tells it apart.
 func letter(t *testing.T, number int) []byte {
 	t.Helper()
-	img, err := samplescan.Render(samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", number)}})
+	img, err := samplescan.Render(samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", number))})
 	if err != nil {
 		t.Fatal(err)
 	}

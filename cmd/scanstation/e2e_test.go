@@ -77,6 +77,13 @@ func newStation(t *testing.T) (dir, cfg string) {
 	return dir, cfg
 }
 
+// wordy is a short test page's lines with two more lines of a letter: enough words for OCR to
+// be sure which way up the page reads (ocr.ReviewOrientationBelow); a page it is unsure of waits
+// for the clerk (TestUnsureOrientationGoesToReview).
+func wordy(lines ...string) []string {
+	return append(lines, "Kính gửi: Sở Nội vụ", "Về việc triển khai số hóa hồ sơ, tài liệu lưu trữ")
+}
+
 func writeImage(t *testing.T, path string, opt samplescan.Options, format string) {
 	t.Helper()
 	img, err := samplescan.Render(opt)

@@ -51,7 +51,7 @@ func TestUnmountedShareIsNotWrittenInto(t *testing.T) {
 	if out, err := exec.Command("umount", archive).CombinedOutput(); err != nil {
 		t.Fatalf("umount %s: %v %s", archive, err, out)
 	}
-	writeImage(t, filepath.Join(inbox, "hai.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"CÔNG VĂN", "Số: 2/UBND-VP"}}, "jpeg")
+	writeImage(t, filepath.Join(inbox, "hai.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("CÔNG VĂN", "Số: 2/UBND-VP")}, "jpeg")
 	waitFor(t, "the second scan delivered and the archive said unmarked", 3*time.Minute, func() bool {
 		local, _ := os.ReadDir(archive)
 		return len(glob(outbox, "hai.json")) == 1 && (strings.Contains(d.log.String(), "looks empty and unmarked") || len(local) > 0)

@@ -137,7 +137,7 @@ func TestReloadOnHangup(t *testing.T) {
 	if !strings.Contains(d.log.String(), "min_dpi") {
 		t.Errorf("the refusal does not name the key:\n%s", d.log)
 	}
-	writeImage(t, filepath.Join(dir, "inbox", "sau.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"Số: 4/VP"}}, "jpeg")
+	writeImage(t, filepath.Join(dir, "inbox", "sau.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("Số: 4/VP")}, "jpeg")
 	waitFor(t, "a scan delivered under the configuration still in force", 3*time.Minute, func() bool {
 		return len(glob(filepath.Join(dir, "outbox"), "*.json")) == 2
 	}, d.log)

@@ -26,7 +26,7 @@ func TestReloadStormUnderRaceDetector(t *testing.T) {
 	dir, cfg := newStation(t)
 	staging := t.TempDir()
 	const inputs = 8
-	hashes := distinctScans(t, staging, inputs, []string{"CÔNG VĂN", "Số: 12/UBND-VP"})
+	hashes := distinctScans(t, staging, inputs, wordy("CÔNG VĂN", "Số: 12/UBND-VP"))
 
 	d := &daemon{cmd: exec.Command(raceBinary, "run", "--config", cfg), log: &syncBuffer{}}
 	d.cmd.Env = append(append(os.Environ(), fastWatch...), "GORACE=halt_on_error=0")

@@ -39,7 +39,7 @@ func TestPINNeverAppearsAndFilesAreClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	input2 := filepath.Join(dir, "bao-mat-2.jpg")
-	writeImage(t, input2, samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"Số: 2/VP"}}, "jpeg")
+	writeImage(t, input2, samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("Số: 2/VP")}, "jpeg")
 	out, code = scanstation(t, []string{"SCANSTATION_PIN=" + pin}, "process", "--config", envCfg, input2)
 	printed.WriteString(out)
 	if code != 0 {
@@ -49,7 +49,7 @@ func TestPINNeverAppearsAndFilesAreClosed(t *testing.T) {
 	// A wrong PIN in the environment: the daemon says so plainly, and not the PIN.
 	wrong := "99" + pin
 	d := startDaemonEnv(t, envCfg, "SCANSTATION_PIN="+wrong)
-	writeImage(t, filepath.Join(dir, "inbox", "sai-pin.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"Số: 3/VP"}}, "jpeg")
+	writeImage(t, filepath.Join(dir, "inbox", "sai-pin.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("Số: 3/VP")}, "jpeg")
 	waitFor(t, "the station to say the PIN was refused", 3*time.Minute, func() bool {
 		return strings.Contains(d.log.String(), "refused the PIN")
 	}, d.log)

@@ -126,7 +126,7 @@ func TestCrashSoak(t *testing.T) {
 	dir, cfg := newStation(t)
 	freezeDevTokenStore(t, dir)
 	const inputs, kills = 200, 50
-	hashes := distinctScans(t, filepath.Join(dir, "inbox"), inputs, []string{"CÔNG VĂN", "Số: 7/UBND-VP", "Kính gửi: Sở Nội vụ"})
+	hashes := distinctScans(t, filepath.Join(dir, "inbox"), inputs, wordy("CÔNG VĂN", "Số: 7/UBND-VP"))
 
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 2))
@@ -212,7 +212,7 @@ func TestMemoryWith500FilesWaiting(t *testing.T) {
 	const inputs, capMB = 500, 1024
 	dir, cfg := newStation(t)
 	staging := t.TempDir()
-	hashes := distinctScans(t, staging, inputs, []string{"THÔNG BÁO", "Số: 9/TB-VP"})
+	hashes := distinctScans(t, staging, inputs, wordy("THÔNG BÁO", "Số: 9/TB-VP"))
 	inbox := filepath.Join(dir, "inbox")
 	for _, name := range hashes {
 		if err := os.Rename(filepath.Join(staging, name), filepath.Join(inbox, name)); err != nil {

@@ -30,7 +30,7 @@ func TestStatusHistoryReportAfterProcessing(t *testing.T) {
 	first := filepath.Join(inbox, "lan", "cong-van-1.jpg")
 	second := filepath.Join(inbox, "minh", "tờ-trình-2.jpg")
 	writeImage(t, first, samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
-	writeImage(t, second, samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"TỜ TRÌNH", "Về việc số hóa hồ sơ"}}, "jpeg")
+	writeImage(t, second, samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("TỜ TRÌNH", "Về việc số hóa hồ sơ")}, "jpeg")
 	data, _ := os.ReadFile(first)
 	half := filepath.Join(inbox, "lan", "half.jpg")
 	if err := os.WriteFile(half, data[:len(data)/2], 0o644); err != nil {

@@ -54,7 +54,7 @@ exit $status`)
 	}
 	swapped := script("swapped-verapdf", `"`+verapdf+`" "${@:1:$#-1}" "`+plain+`"`)
 	input = filepath.Join(dir, "khong-dat.jpg")
-	writeImage(t, input, samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"CÔNG VĂN", "Số: 77/UBND-VP"}}, "jpeg")
+	writeImage(t, input, samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("CÔNG VĂN", "Số: 77/UBND-VP")}, "jpeg")
 	out, code = scanstation(t, []string{"SCANSTATION_VALIDATE_VERAPDF=" + swapped}, "process", "--config", cfg, input)
 	if code == 0 {
 		t.Errorf("process of a copy veraPDF refuses exits 0:\n%s", out)

@@ -190,12 +190,12 @@ func TestJobIsBoundToTheFileNotItsName(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(inbox, "scan.tif"), prefix, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writeImage(t, filepath.Join(inbox, "scan.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"CÔNG VĂN CŨ", "Số: 22/UBND-VP"}}, "jpeg")
+	writeImage(t, filepath.Join(inbox, "scan.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("CÔNG VĂN CŨ", "Số: 22/UBND-VP")}, "jpeg")
 	oldJPEG := mustReadFile(t, filepath.Join(inbox, "scan.jpg"))
 	waitFor(t, "two copies in review/", 3*time.Minute, func() bool { return len(glob(review, "*.pdf")) == 2 }, d.log)
 
 	// (2) A new scan under the old name while the first waits.
-	writeImage(t, filepath.Join(inbox, "scan.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{"CÔNG VĂN MỚI", "Số: 23/UBND-VP"}}, "jpeg")
+	writeImage(t, filepath.Join(inbox, "scan.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("CÔNG VĂN MỚI", "Số: 23/UBND-VP")}, "jpeg")
 	newJPEG := mustReadFile(t, filepath.Join(inbox, "scan.jpg"))
 	waitFor(t, "the new scan.jpg waiting as a job of its own", 3*time.Minute, func() bool { return len(glob(review, "*.pdf")) == 3 }, d.log)
 
