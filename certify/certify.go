@@ -32,7 +32,12 @@ type Certifier struct {
 	Location  string
 	Certify   bool       // the signature certifies the document (DocMDP P=2)
 	TSA       *pades.TSA // nil: no timestamp (PAdES B-B)
-	Mark      mark.Options
+	// LongTerm is "B-LT" or "B-LTA" to extend each copy after its B-T signature with its
+	// validation data (fetched by Fetcher), and for B-LTA a document timestamp; "" stops at
+	// B-T. It needs TSA.
+	LongTerm string
+	Fetcher  pades.Fetcher
+	Mark     mark.Options
 	// Zone is the time zone of the signing time; nil means Asia/Ho_Chi_Minh.
 	Zone *time.Location
 	// Now returns the signing time; nil means time.Now. Tests pin it.
@@ -72,6 +77,14 @@ var ErrMark = errors.New("certification mark")
 // ErrTSAUnavailable is returned by Sign when the time-stamping authority cannot be reached
 // and signing without a timestamp was not allowed.
 var ErrTSAUnavailable = pades.ErrTSAUnavailable
+
+// ErrValidationDataUnavailable is returned by Sign when an OCSP responder or CRL the copy's
+// long-term level needs cannot be reached and a lower level was not allowed.
+var ErrValidationDataUnavailable = pades.ErrValidationDataUnavailable
+
+// ErrRevoked is returned by Sign when a certificate of the signer's or the TSA's chain is
+// revoked: no copy is delivered as signed by it.
+var ErrRevoked = pades.ErrRevoked
 
 // Build writes the unsigned PDF/A of doc. doc's Producer, Created, OutputICC and TextFont are
 // filled in from the Certifier when empty; the record goes into the XMP metadata.
@@ -130,11 +143,63 @@ func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	sum := sha256.Sum256(out.Bytes())
 	signed.PDF = out.Bytes()
+	if c.LongTerm != "" && signed.Level == "B-T" {
+		if err := c.extend(ctx, signed, key, allowB_B); err != nil {
+			return nil, err
+		}
+	}
+	sum := sha256.Sum256(signed.PDF)
 	signed.SHA256 = hex.EncodeToString(sum[:])
 	signed.Signer = SignerName(key.Chain[0])
 	return signed, nil
+}
+
+// extend takes a B-T copy to c.LongTerm: its validation data in a /DSS (B-LT), then a
+// document timestamp (B-LTA). When a service cannot be reached and allowLower is set, the copy
+// stays at the level it reached, and signed.TimestampNote says why.
+func (c *Certifier) extend(ctx context.Context, signed *Signed, key Key, allowLower bool) error {
+	lower := func(err error, level string) error {
+		if !allowLower {
+			return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
+		}
+		signed.TimestampNote = fmt.Sprintf("delivered at PAdES %s, not %s: %v", level, c.LongTerm, err)
+		return nil
+	}
+	chains, contents, err := pades.Chains(signed.PDF, key.Chain)
+	if err != nil {
+		return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
+	}
+	fetcher := c.Fetcher
+	// The answers must be newer than the signature's timestamp, just received.
+	fetcher.NotBefore = time.Now()
+	vd, err := fetcher.Collect(ctx, chains...)
+	switch {
+	case errors.Is(err, pades.ErrRevoked):
+		return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
+	case errors.Is(err, pades.ErrValidationDataUnavailable):
+		return lower(err, "B-T")
+	case err != nil:
+		return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
+	}
+	var lt bytes.Buffer
+	if err := pades.AddDSS(&lt, signed.PDF, vd, contents); err != nil {
+		return fmt.Errorf("extend to PAdES B-LT: %w", err)
+	}
+	signed.PDF, signed.Level = lt.Bytes(), "B-LT"
+	if c.LongTerm != "B-LTA" {
+		return nil
+	}
+	var lta bytes.Buffer
+	err = pades.AddDocumentTimestamp(ctx, &lta, signed.PDF, c.TSA)
+	switch {
+	case errors.Is(err, pades.ErrTSAUnavailable):
+		return lower(err, "B-LT")
+	case err != nil:
+		return fmt.Errorf("extend to PAdES B-LTA: %w", err)
+	}
+	signed.PDF, signed.Level = lta.Bytes(), "B-LTA"
+	return nil
 }
 
 // CheckMark lays the certification mark out on page1 as Sign would now, without signing, so

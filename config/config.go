@@ -221,6 +221,23 @@ type Signing struct {
 	// Certify makes the first signature a certification signature (DocMDP: only form
 	// filling and further signatures allowed afterwards).
 	Certify bool `mapstructure:"certify"`
+	// Level is the PAdES baseline level copies are delivered at: B-B, B-T (a signature
+	// timestamp), B-LT (and the validation data: certificates, OCSP responses or CRLs, in a
+	// /DSS) or B-LTA (and a document timestamp over it all). Empty: B-T when timestamp.url is
+	// set, else B-B. When the TSA, OCSP or CRL cannot be reached, timestamp.on_unavailable
+	// decides: wait, or deliver at the level reached, said in the sidecar.
+	Level string `mapstructure:"level"`
+}
+
+// SigningLevel is the level in force: signing.level, or the one timestamp.url implies.
+func (c *Config) SigningLevel() string {
+	switch {
+	case c.Signing.Level != "":
+		return c.Signing.Level
+	case c.Timestamp.URL != "":
+		return "B-T"
+	}
+	return "B-B"
 }
 
 // Mark is the visible certification mark on page 1.
@@ -337,6 +354,7 @@ var defaults = map[string]any{
 	"signing.reason":           "Sao y từ văn bản giấy (số hóa)",
 	"signing.location":         "",
 	"signing.certify":          true,
+	"signing.level":            "",
 	"mark.font":                "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
 	"mark.font_size":           10.0,
 	"mark.time_format":         "dd.MM.yyyy HH:mm:ss ±hh:mm",

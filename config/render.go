@@ -135,6 +135,7 @@ signing:
   reason: {{q .Signing.Reason}}
   location: {{q .Signing.Location}}
   certify: {{.Signing.Certify}}           # the signature certifies the document (DocMDP)
+  level: {{q .Signing.Level}}             # B-B, B-T, B-LT or B-LTA (docs/trust.md); empty: B-T with timestamp.url, else B-B
 
 mark:
   font: {{q .Mark.Font}}        # Times New Roman-compatible; any TrueType font
@@ -150,7 +151,7 @@ mark:
 timestamp:
   url: {{q .Timestamp.URL}}     # RFC 3161 time-stamping authority; empty: no timestamp (PAdES B-B)
   timeout: {{.Timestamp.Timeout}}
-  on_unavailable: {{q .Timestamp.OnUnavailable}}  # wait (retry every retry_every) or sign_without (B-B, noted in the sidecar)
+  on_unavailable: {{q .Timestamp.OnUnavailable}}  # the TSA, OCSP or CRL away: wait (retry every retry_every) or sign_without (deliver at the level reached, noted in the sidecar)
   retry_every: {{.Timestamp.RetryEvery}}
 
 validate:

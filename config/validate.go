@@ -194,6 +194,12 @@ func (c *Config) Validate() []Problem {
 		add("timestamp.retry_every", "must be a positive duration such as 1m")
 	}
 	oneOf(add, "timestamp.on_unavailable", c.Timestamp.OnUnavailable, "wait", "sign_without")
+	if c.Signing.Level != "" {
+		oneOf(add, "signing.level", c.Signing.Level, "B-B", "B-T", "B-LT", "B-LTA")
+		if c.Signing.Level != "B-B" && c.Timestamp.URL == "" {
+			add("signing.level", "%s needs a time-stamping authority: set timestamp.url", c.Signing.Level)
+		}
+	}
 	if fields := strings.Fields(c.Validation.VeraPDF); len(fields) > 0 {
 		if _, err := exec.LookPath(fields[0]); err != nil {
 			add("validate.verapdf", "%q cannot be run: %v (scripts/setup.sh installs veraPDF)", fields[0], err)

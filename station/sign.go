@@ -67,7 +67,9 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	signed, err := certifier.Sign(ctx, built, key, page1, s.config().Timestamp.OnUnavailable == "sign_without")
 	switch {
 	case err == nil:
-	case errors.Is(err, certify.ErrTSAUnavailable), isTokenFault(err), ctx.Err() != nil:
+	case errors.Is(err, certify.ErrTSAUnavailable), errors.Is(err, certify.ErrValidationDataUnavailable),
+		errors.Is(err, certify.ErrRevoked), isTokenFault(err), ctx.Err() != nil:
+		// A revoked agency certificate stops signing as a token fault does: no copy may carry it.
 		return &waitError{err}
 	case errors.Is(err, certify.ErrMark):
 		return &stageError{"mark", err}
@@ -203,8 +205,9 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 				case <-ctx.Done():
 				}
 			}()
-		case errors.As(err, &wait) && errors.Is(err, certify.ErrTSAUnavailable):
-			s.log.Warn("time-stamping authority unreachable; the document waits", "job", job.ID, "file", job.SourceName, "retry_in", s.config().Timestamp.RetryEvery)
+		case errors.As(err, &wait) && (errors.Is(err, certify.ErrTSAUnavailable) || errors.Is(err, certify.ErrValidationDataUnavailable)):
+			s.log.Warn("time-stamping authority, OCSP responder or CRL unreachable; the document waits", "job", job.ID, "file", job.SourceName,
+				"why", err, "retry_in", s.config().Timestamp.RetryEvery)
 			go func() {
 				select {
 				case <-time.After(s.config().Timestamp.RetryEvery):

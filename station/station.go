@@ -290,6 +290,11 @@ func (s *Station) newCertifier(cfg *config.Config) (*certify.Certifier, error) {
 	if cfg.Timestamp.URL != "" {
 		c.TSA = &pades.TSA{URL: cfg.Timestamp.URL, Timeout: cfg.Timestamp.Timeout}
 	}
+	if level := cfg.SigningLevel(); level == "B-LT" || level == "B-LTA" {
+		c.LongTerm = level
+		// OCSP responders and CRLs of a real CA can take minutes to answer (docs/trust.md).
+		c.Fetcher = pades.Fetcher{Timeout: max(cfg.Timestamp.Timeout, time.Minute)}
+	}
 	return c, nil
 }
 
