@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"scanstation/certify/pades"
+	"scanstation/verify/revisions"
 )
 
 // Inspection is what `scanstation verify` reports about a file: what the law asks of a
@@ -37,6 +39,12 @@ type Inspection struct {
 	// by property name without prefix: "convertedFromPaper", "agency", "operator",
 	// "conversionTime", "sourceFile", "sourceSHA256", "approvedBy", ... Empty when absent.
 	Record map[string]string
+
+	// Forbidden says, for every change a revision after a signature made that the signatures
+	// do not allow, what it changed: after a certification, what its DocMDP permission
+	// forbids; after the last signature or document timestamp, anything but validation data
+	// (/DSS), document timestamps and metadata. Empty when nothing forbidden was changed.
+	Forbidden []string
 
 	// Problems says in plain words everything that makes OK false; empty when OK.
 	Problems []string
@@ -87,7 +95,7 @@ func (in *Inspection) OK() bool {
 			return false
 		}
 	}
-	if !in.Signatures[len(in.Signatures)-1].CoversWholeFile {
+	if len(in.Forbidden) > 0 {
 		return false
 	}
 	if in.ChainChecked && !in.ChainTrusted {
@@ -139,6 +147,7 @@ func InspectWith(pdf []byte, opt InspectOptions) (*Inspection, error) {
 		in.Problems = append(in.Problems, "the file is not signed")
 	} else {
 		in.checkSignatures(opt.Roots)
+		in.checkRevisions(pdf)
 		mark, problems := readMark(xref, in.Signatures[0].SigningTime, opt)
 		in.Mark = mark
 		in.Problems = append(in.Problems, problems...)
@@ -158,9 +167,6 @@ func (in *Inspection) checkSignatures(roots *x509.CertPool) {
 			in.Problems = append(in.Problems, fmt.Sprintf("signature %q does not check out: the document was changed after signing, or the signature is damaged", s.Field))
 		}
 	}
-	if last := in.Signatures[len(in.Signatures)-1]; !last.CoversWholeFile {
-		in.Problems = append(in.Problems, fmt.Sprintf("something was added to the file after its last signature (%q), so that part is not signed", last.Field))
-	}
 	if roots == nil {
 		return
 	}
@@ -170,6 +176,42 @@ func (in *Inspection) checkSignatures(roots *x509.CertPool) {
 			in.ChainTrusted = false
 			in.Problems = append(in.Problems, fmt.Sprintf("the signer of signature %q is not trusted: %v", s.Field, err))
 		}
+	}
+}
+
+// checkRevisions compares each revision after a signature with the one it signed: a
+// certification's DocMDP permission (P=1 nothing, 2 form filling and signing, 3 also
+// annotations; validation data and document timestamps always) binds every later revision,
+// and what follows the last signature or document timestamp may only be validation data,
+// document timestamps or metadata (PAdES B-LT and B-LTA add those).
+func (in *Inspection) checkRevisions(pdf []byte) {
+	forbid := func(changes []revisions.Change, err error, after string) {
+		if err != nil {
+			in.Forbidden = append(in.Forbidden, fmt.Sprintf("the revisions after %s cannot be compared: %v", after, err))
+			return
+		}
+		for _, c := range revisions.Violations(changes) {
+			in.Forbidden = append(in.Forbidden, fmt.Sprintf("after %s, %s", after, c))
+		}
+	}
+	last := in.Signatures[0]
+	for _, s := range in.Signatures {
+		if s.End > last.End {
+			last = s
+		}
+		if s.Certification && s.End > 0 && s.End < len(pdf) {
+			changes, err := revisions.CheckModifications(pdf, int64(s.End), s.DocMDP)
+			forbid(changes, err, fmt.Sprintf("the certification %q (permission P=%d)", s.Field, s.DocMDP))
+		}
+	}
+	if last.End > 0 && last.End < len(pdf) {
+		changes, err := revisions.CheckModifications(pdf, int64(last.End), 1)
+		forbid(changes, err, fmt.Sprintf("the last signature or timestamp %q", last.Field))
+	}
+	slices.Sort(in.Forbidden)
+	in.Forbidden = slices.Compact(in.Forbidden)
+	for _, f := range in.Forbidden {
+		in.Problems = append(in.Problems, "a later change is not allowed: "+f)
 	}
 }
 

@@ -49,6 +49,14 @@ type SignatureReport struct {
 	Certification bool
 	DocMDP        int
 
+	// DocumentTimestamp means the field holds a document timestamp (ETSI.RFC3161), not a
+	// signature: Timestamp is its time, TimestampSigner (and Signer) its authority, Intact
+	// that it stamps the bytes it covers.
+	DocumentTimestamp bool
+
+	// End is where the signed bytes end in the file: the end of the revision it signs.
+	End int
+
 	// Level is the PAdES baseline level the CMS shows: "B-T" when it holds
 	// a timestamp token that verifies, otherwise "B-B"; empty for a
 	// signature that is not PAdES (SubFilter other than ETSI.CAdES.detached)
@@ -147,6 +155,7 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 			}
 		}
 	}
+	r.End = br[2] + br[3]
 	r.CoversWholeFile = br[0] == 0 && br[2]+br[3] == len(pdf)
 	if !r.CoversWholeFile {
 		if br[0] == 0 && br[2]+br[3] < len(pdf) {
@@ -156,6 +165,10 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 		}
 	}
 
+	if r.SubFilter == "ETSI.RFC3161" {
+		checkDocumentTimestamp(pdf, br, cms, opt, r)
+		return
+	}
 	sd, err := parseSignedData(cms)
 	if err != nil {
 		problem("the signature cannot be read: %v", err)
@@ -308,6 +321,48 @@ func checkTimestamp(sd *signedData, opt VerifyOptions, r *SignatureReport) {
 			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 		}); err != nil {
 			problem("the timestamp authority's certificate is not trusted: %v", err)
+		}
+	}
+}
+
+// checkDocumentTimestamp checks a document timestamp (ETSI.RFC3161, PAdES B-LTA): its token
+// must stamp the digest of the bytes its byte range covers, verify with its authority's
+// certificate (one for timestamping), and, with opt.Roots, lead to a trusted root at its time.
+func checkDocumentTimestamp(pdf []byte, br [4]int, token []byte, opt VerifyOptions, r *SignatureReport) {
+	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
+	r.DocumentTimestamp = true
+	info, tsd, err := readTimestampToken(token)
+	if err != nil {
+		problem("the document timestamp cannot be used: %v", err)
+		return
+	}
+	r.Timestamp, r.TimestampSigner, r.Signer, r.Chain = info.genTime, tsd.signer, tsd.signer, tsd.certs
+	if info.hash == 0 {
+		problem("the document timestamp uses a digest algorithm scanstation does not check")
+		return
+	}
+	h := info.hash.New()
+	h.Write(pdf[br[0] : br[0]+br[1]])
+	h.Write(pdf[br[2] : br[2]+br[3]])
+	if !bytes.Equal(h.Sum(nil), info.imprint) {
+		problem("the document was changed after its document timestamp: the stamped digest does not match")
+		return
+	}
+	r.TimestampValid, r.Intact = true, true
+	if opt.Roots != nil {
+		inter := x509.NewCertPool()
+		for _, c := range tsd.certs {
+			if c != tsd.signer {
+				inter.AddCert(c)
+			}
+		}
+		if _, err := tsd.signer.Verify(x509.VerifyOptions{
+			Roots:         opt.Roots,
+			Intermediates: inter,
+			CurrentTime:   info.genTime,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+		}); err != nil {
+			problem("the document timestamp's authority is not trusted: %v", err)
 		}
 	}
 }

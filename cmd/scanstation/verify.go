@@ -126,6 +126,18 @@ func printInspection(w io.Writer, file string, in *certify.Inspection) {
 		fmt.Fprintln(w, "  signature: NONE — this file is not signed")
 	}
 	for _, s := range in.Signatures {
+		if s.DocumentTimestamp {
+			fmt.Fprintf(w, "  document timestamp %q (%s)\n", s.Field, s.SubFilter)
+			fmt.Fprintf(w, "    intact:            %s\n", yesNo(s.Intact))
+			if s.TimestampSigner != nil {
+				fmt.Fprintf(w, "    by:                %s\n", s.TimestampSigner.Subject)
+			}
+			fmt.Fprintf(w, "    time:              %s\n", s.Timestamp.Format("02.01.2006 15:04:05 -07:00"))
+			for _, p := range s.Problems {
+				fmt.Fprintf(w, "    problem:           %s\n", p)
+			}
+			continue
+		}
 		fmt.Fprintf(w, "  signature %q (%s)\n", s.Field, s.SubFilter)
 		fmt.Fprintf(w, "    intact:            %s\n", yesNo(s.Intact))
 		fmt.Fprintf(w, "    covers whole file: %s\n", yesNo(s.CoversWholeFile))
