@@ -200,6 +200,21 @@ func TestVerifyTampered(t *testing.T) {
 	}
 }
 
+// TestVerifyBytesAfterTheSignature: anything but validation data, document timestamps and
+// metadata after the last signature is a change the signatures do not allow.
+func TestVerifyBytesAfterTheSignature(t *testing.T) {
+	c := certifier(t)
+	signed := sign(t, c, build(t, c, 0, goodRecord()), 0)
+	if in := inspect(t, signed, certify.InspectOptions{}); len(in.Forbidden) != 0 {
+		t.Fatalf("the signed copy as it is has forbidden changes: %q", in.Forbidden)
+	}
+	appended := append(bytes.Clone(signed), "% added later\n"...)
+	in := inspect(t, appended, certify.InspectOptions{})
+	if in.OK() || len(in.Forbidden) == 0 || !in.Signatures[0].Intact {
+		t.Errorf("bytes appended after the signature: OK %v, forbidden %q, intact %v", in.OK(), in.Forbidden, in.Signatures[0].Intact)
+	}
+}
+
 func TestVerifyUntrusted(t *testing.T) {
 	c := certifier(t)
 	other := x509.NewCertPool()

@@ -140,7 +140,11 @@ func printInspection(w io.Writer, file string, in *certify.Inspection) {
 		}
 		fmt.Fprintf(w, "  signature %q (%s)\n", s.Field, s.SubFilter)
 		fmt.Fprintf(w, "    intact:            %s\n", yesNo(s.Intact))
-		fmt.Fprintf(w, "    covers whole file: %s\n", yesNo(s.CoversWholeFile))
+		if s.CoversWholeFile {
+			fmt.Fprintf(w, "    covers:            the whole file\n")
+		} else {
+			fmt.Fprintf(w, "    covers:            its revision (the file up to byte %d); later revisions are checked below\n", s.End)
+		}
 		if s.Signer != nil {
 			fmt.Fprintf(w, "    signed by:         %s\n", s.Signer.Subject)
 			fmt.Fprintf(w, "    issued by:         %s\n", s.Signer.Issuer)
