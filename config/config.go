@@ -264,6 +264,11 @@ type Timestamp struct {
 	// "sign_without" (sign B-B and say so in the sidecar).
 	OnUnavailable string        `mapstructure:"on_unavailable"`
 	RetryEvery    time.Duration `mapstructure:"retry_every"`
+	// MaxClockSkew is how far the time a certification mark shows may lie from the time the
+	// TSA vouches for in the signature's timestamp (genTime). The mark is signed before the
+	// TSA answers, so a station whose clock is further off refuses to deliver the copy, and
+	// `scanstation verify` refuses copies whose mark is.
+	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
 }
 
 // Validation names an outside PDF/A validator run on every output before it enters the
@@ -368,6 +373,7 @@ var defaults = map[string]any{
 	"timestamp.timeout":        "10s",
 	"timestamp.on_unavailable": "sign_without",
 	"timestamp.retry_every":    "1m",
+	"timestamp.max_clock_skew": "120s",
 	"validate.verapdf":         "",
 	"limits.max_file_mb":       500,
 	"limits.max_pages":         300,

@@ -37,7 +37,7 @@ func Default(dir string) *Config {
 			SmallPages:  defaults["mark.small_pages"].(string),
 			MinMarginMM: 3,
 		},
-		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute},
+		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute, MaxClockSkew: 120 * time.Second},
 		Limits:    Limits{MaxFileMB: 500, MaxPages: 300, MaxMegapixels: 200},
 		HTTP:      HTTP{Listen: defaults["http.listen"].(string)},
 		EdXML:     EdXML{Enabled: true, DocumentType: 2},
@@ -153,6 +153,7 @@ timestamp:
   timeout: {{.Timestamp.Timeout}}
   on_unavailable: {{q .Timestamp.OnUnavailable}}  # the TSA, OCSP or CRL away: wait (retry every retry_every) or sign_without (deliver at the level reached, noted in the sidecar)
   retry_every: {{.Timestamp.RetryEvery}}
+  max_clock_skew: {{.Timestamp.MaxClockSkew}}  # the mark's time may be this far from the TSA's; a station clock further off stops signing (set it by NTP)
 
 validate:
   verapdf: {{q .Validation.VeraPDF}}  # e.g. "verapdf": every output is checked before the outbox; fails closed

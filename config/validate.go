@@ -193,6 +193,10 @@ func (c *Config) Validate() []Problem {
 	if c.Timestamp.RetryEvery <= 0 {
 		add("timestamp.retry_every", "must be a positive duration such as 1m")
 	}
+	if c.Timestamp.MaxClockSkew < time.Second {
+		// Below a second the whole seconds PDF dates and marks carry would refuse good copies.
+		add("timestamp.max_clock_skew", "must be a duration of at least 1s, such as 120s")
+	}
 	oneOf(add, "timestamp.on_unavailable", c.Timestamp.OnUnavailable, "wait", "sign_without")
 	if c.Signing.Level != "" {
 		oneOf(add, "signing.level", c.Signing.Level, "B-B", "B-T", "B-LT", "B-LTA")

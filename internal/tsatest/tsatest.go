@@ -3,7 +3,7 @@
 // authority made in memory, so a test exercises a real HTTP exchange and a
 // real token without a network or an outside TSA. It can be told to
 // misbehave: answer with a wrong nonce, send oversized tokens, fail with an
-// HTTP status, or hang.
+// HTTP status, hang, or keep a clock that is off.
 package tsatest
 
 import (
@@ -41,6 +41,10 @@ type Options struct {
 	// Hang holds every request without answering until the client gives up
 	// or the test ends.
 	Hang bool
+	// ClockOffset is added to the machine's clock for the time the tokens
+	// vouch for (genTime): a TSA whose clock is off, or, seen from the
+	// station, a station whose clock is off by the opposite amount.
+	ClockOffset time.Duration
 }
 
 // TSA is a running time-stamping authority.
@@ -137,7 +141,7 @@ func (a *TSA) serve(w http.ResponseWriter, r *http.Request) {
 		stamper.Certs = append(stamper.Certs, p.ca)
 	}
 	// The serial is unique enough for tests.
-	resp, err := stamper.Grant(req, time.Now(), big.NewInt(time.Now().UnixNano()))
+	resp, err := stamper.Grant(req, time.Now().Add(opt.ClockOffset), big.NewInt(time.Now().UnixNano()))
 	if err != nil {
 		a.t.Errorf("the test TSA cannot make a token: %v", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
