@@ -8,10 +8,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +38,7 @@ type Config struct {
 	Signing    Signing     `mapstructure:"signing"`
 	Mark       Mark        `mapstructure:"mark"`
 	Timestamp  Timestamp   `mapstructure:"timestamp"`
+	Renew      Renew       `mapstructure:"renew"`
 	Validation Validation  `mapstructure:"validate"`
 	Limits     Limits      `mapstructure:"limits"`
 	HTTP       HTTP        `mapstructure:"http"`
@@ -271,6 +275,45 @@ type Timestamp struct {
 	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
 }
 
+// Renew keeps B-LTA copies verifiable (scanstation extend): a copy whose last timestamp's
+// TSA certificate expires within Before, or whose algorithms are weakened, gets that TSA's
+// validation data and a fresh document timestamp.
+type Renew struct {
+	// Before is how long before the expiry a renewal is due. The file may say days: 180d.
+	Before time.Duration `mapstructure:"before"`
+	// Folders are where signed copies are kept; the daemon renews the PDFs in them (and in
+	// their sub-folders) every Every. Empty: the daemon renews nothing.
+	Folders []string      `mapstructure:"folders"`
+	Every   time.Duration `mapstructure:"every"`
+}
+
+// ParseDuration reads a Go duration (90m, 36h) or a number of days (180d).
+func ParseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || math.IsNaN(n) || math.Abs(n) > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days such as 180d", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 36h or 180d", s)
+	}
+	return d, nil
+}
+
+// daysHook lets every duration key be given in days: a certificate's life is counted so.
+func daysHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeOf(time.Duration(0)) {
+		return data, nil
+	}
+	if s := data.(string); strings.HasSuffix(strings.TrimSpace(s), "d") {
+		return ParseDuration(s)
+	}
+	return data, nil
+}
+
 // Validation names an outside PDF/A validator run on every output before it enters the
 // outbox; a file it rejects goes to failed/ with its findings.
 type Validation struct {
@@ -374,6 +417,9 @@ var defaults = map[string]any{
 	"timestamp.on_unavailable": "sign_without",
 	"timestamp.retry_every":    "1m",
 	"timestamp.max_clock_skew": "120s",
+	"renew.before":             "180d",
+	"renew.folders":            []string{},
+	"renew.every":              "24h",
 	"validate.verapdf":         "",
 	"limits.max_file_mb":       500,
 	"limits.max_pages":         300,
@@ -436,6 +482,7 @@ func Load(path string) (*Config, error) {
 	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = true // a typo in a key must not be silently ignored
 		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
+			daysHook,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
 		)
@@ -463,6 +510,9 @@ func (c *Config) resolvePaths(base string) {
 	}
 	for i := range c.HotFolders {
 		resolve(&c.HotFolders[i].Path)
+	}
+	for i := range c.Renew.Folders {
+		resolve(&c.Renew.Folders[i])
 	}
 	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State, &c.Folders.Review,
 		&c.Push.ClientCert, &c.Push.ClientKey, &c.Push.CAFile, &c.Push.SentDir, &c.Push.RejectedDir,

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"text/template"
 	"time"
 )
@@ -38,6 +39,7 @@ func Default(dir string) *Config {
 			MinMarginMM: 3,
 		},
 		Timestamp: Timestamp{Timeout: 10 * time.Second, OnUnavailable: "sign_without", RetryEvery: time.Minute, MaxClockSkew: 120 * time.Second},
+		Renew:     Renew{Before: 180 * 24 * time.Hour, Folders: []string{}, Every: 24 * time.Hour},
 		Limits:    Limits{MaxFileMB: 500, MaxPages: 300, MaxMegapixels: 200},
 		HTTP:      HTTP{Listen: defaults["http.listen"].(string)},
 		EdXML:     EdXML{Enabled: true, DocumentType: 2},
@@ -63,6 +65,13 @@ var yamlTemplate = template.Must(template.New("yaml").Funcs(template.FuncMap{
 	"q": func(v any) string {
 		b, _ := json.Marshal(v)
 		return string(b)
+	},
+	// Whole days are written as days, as a sysadmin counts a certificate's life.
+	"days": func(d time.Duration) string {
+		if d > 0 && d%(24*time.Hour) == 0 {
+			return fmt.Sprintf("%dd", d/(24*time.Hour))
+		}
+		return d.String()
 	},
 }).Parse(`# scanstation configuration. Every key, its default and an example: docs/config.md.
 # Any key can be overridden from the environment: signing.pin_file is SCANSTATION_SIGNING_PIN_FILE.
@@ -154,6 +163,13 @@ timestamp:
   on_unavailable: {{q .Timestamp.OnUnavailable}}  # the TSA, OCSP or CRL away: wait (retry every retry_every) or sign_without (deliver at the level reached, noted in the sidecar)
   retry_every: {{.Timestamp.RetryEvery}}
   max_clock_skew: {{.Timestamp.MaxClockSkew}}  # the mark's time may be this far from the TSA's; a station clock further off stops signing (set it by NTP)
+
+# Renewal of B-LTA copies (scanstation extend): a fresh document timestamp before the last one's
+# TSA certificate expires or its algorithms weaken.
+renew:
+  before: {{days .Renew.Before}}    # renew when the last timestamp's TSA certificate expires within this (180d)
+  folders: {{q .Renew.Folders}}     # where signed copies are kept; the daemon renews the PDFs in them (and sub-folders)
+  every: {{.Renew.Every}}           # how often the daemon looks
 
 validate:
   verapdf: {{q .Validation.VeraPDF}}  # e.g. "verapdf": every output is checked before the outbox; fails closed

@@ -204,6 +204,18 @@ func (c *Config) Validate() []Problem {
 			add("signing.level", "%s needs a time-stamping authority: set timestamp.url", c.Signing.Level)
 		}
 	}
+	if c.Renew.Before <= 0 {
+		add("renew.before", "must be a positive duration such as 180d")
+	}
+	if c.Renew.Every <= 0 {
+		add("renew.every", "must be a positive duration such as 24h")
+	}
+	for i, dir := range c.Renew.Folders {
+		checkDir(add, fmt.Sprintf("renew.folders[%d]", i), dir, false)
+	}
+	if len(c.Renew.Folders) > 0 && c.Timestamp.URL == "" {
+		add("renew.folders", "renewing copies needs a time-stamping authority: set timestamp.url")
+	}
 	if fields := strings.Fields(c.Validation.VeraPDF); len(fields) > 0 {
 		if _, err := exec.LookPath(fields[0]); err != nil {
 			add("validate.verapdf", "%q cannot be run: %v (scripts/setup.sh installs veraPDF)", fields[0], err)
