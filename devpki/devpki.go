@@ -203,9 +203,23 @@ func create(dir, listen string) (*CA, error) {
 	}
 	ca := &CA{Dir: dir, Cert: cert, Key: key, Listen: listen}
 
+	if err := ca.IssueTSA(now.Add(-time.Hour), now.AddDate(5, 0, 0)); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// IssueTSA gives the TSA a new key (ECDSA P-256) and certificate, valid from notBefore to
+// notAfter, replacing dev-tsa-cert.pem and dev-tsa-key.pem; tokens stamped before stay
+// verifiable, their certificate being the CA's. Tests use a short-lived one to make copies
+// whose timestamp is due for renewal. A running server keeps the TSA it started with.
+func (ca *CA) IssueTSA(notBefore, notAfter time.Time) error {
+	if !notAfter.After(notBefore) {
+		return fmt.Errorf("not-after %s is not after not-before %s", notAfter.Format(time.RFC3339), notBefore.Format(time.RFC3339))
+	}
 	tsaKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tsa, err := ca.Issue(&x509.Certificate{
 		Subject: pkix.Name{
@@ -213,22 +227,22 @@ func create(dir, listen string) (*CA, error) {
 			Organization: []string{"scanstation development"},
 			Country:      []string{"VN"},
 		},
-		NotBefore:       now.Add(-time.Hour),
-		NotAfter:        now.AddDate(5, 0, 0),
+		NotBefore:       notBefore,
+		NotAfter:        notAfter,
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtraExtensions: []pkix.Extension{TimeStampingEKU()},
 	}, tsaKey.Public(), TSACertFile)
 	if err != nil {
-		return nil, fmt.Errorf("issue the TSA certificate: %w", err)
+		return fmt.Errorf("issue the TSA certificate: %w", err)
 	}
-	if err := writeKey(filepath.Join(dir, TSAKeyFile), tsaKey); err != nil {
-		return nil, err
+	if err := writeKey(filepath.Join(ca.Dir, TSAKeyFile), tsaKey); err != nil {
+		return err
 	}
-	if err := writeFile(filepath.Join(dir, TSACertFile), PEMCertificates(tsa), 0o644); err != nil {
-		return nil, err
+	if err := writeFile(filepath.Join(ca.Dir, TSACertFile), PEMCertificates(tsa), 0o644); err != nil {
+		return err
 	}
 	ca.TSACert, ca.TSAKey = tsa, tsaKey
-	return ca, nil
+	return nil
 }
 
 // Open reads the dev PKI in dir.
