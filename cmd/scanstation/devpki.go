@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,11 @@ Usage:
   scanstation dev-pki issue --dir DIR --name NAME [--not-before TIME] [--not-after TIME]
         issue another signer certificate (RSA-2048) for tests: DIR/NAME-cert.pem and
         DIR/NAME-key.pem (mode 0600); valid from an hour ago for a year by default.
+  scanstation dev-pki issue-tsa --dir DIR [--not-before TIME] [--not-after TIME]
+        give the TSA a new key and certificate (replacing DIR/dev-tsa-cert.pem and
+        DIR/dev-tsa-key.pem): valid from an hour ago for five years by default; a
+        short one makes copies due for renewal (scanstation extend). Tokens stamped
+        before stay verifiable. Restart serve to use it.
 
 TIME is RFC 3339 (2026-03-01T09:00:00+07:00), a day (2026-03-01, midnight UTC), or a
 span from now: -48h, +90m, -400d.
@@ -56,6 +62,8 @@ func cmdDevPKI(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cmdDevPKIRevoke(args, stdout, stderr)
 	case "issue":
 		return cmdDevPKIIssue(args, stdout, stderr)
+	case "issue-tsa":
+		return cmdDevPKIIssueTSA(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, devPKIUsage)
 		return nil
@@ -187,6 +195,40 @@ func cmdDevPKIIssue(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "issued a TEST signer certificate, valid %s to %s:\n  %s\n  %s (private key)\n",
 		notBefore.UTC().Format(time.RFC3339), notAfter.UTC().Format(time.RFC3339), certFile, keyFile)
+	return nil
+}
+
+func cmdDevPKIIssueTSA(args []string, stdout, stderr io.Writer) error {
+	fs := newDevPKIFlagSet("issue-tsa", stderr)
+	dir := fs.String("dir", "", "the dev station's folder")
+	notBeforeText := fs.String("not-before", "-1h", "start of validity")
+	notAfterText := fs.String("not-after", "", "end of validity (default five years after not-before)")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if *dir == "" || fs.NArg() > 0 {
+		return errors.New("dev-pki issue-tsa: --dir DIR is required")
+	}
+	now := time.Now()
+	notBefore, err := parseDevPKITime(*notBeforeText, now)
+	if err != nil {
+		return fmt.Errorf("dev-pki issue-tsa: --not-before: %w", err)
+	}
+	notAfter := notBefore.AddDate(5, 0, 0)
+	if *notAfterText != "" {
+		if notAfter, err = parseDevPKITime(*notAfterText, now); err != nil {
+			return fmt.Errorf("dev-pki issue-tsa: --not-after: %w", err)
+		}
+	}
+	ca, err := devpki.Open(*dir)
+	if err != nil {
+		return fmt.Errorf("dev-pki issue-tsa: %w", err)
+	}
+	if err := ca.IssueTSA(notBefore, notAfter); err != nil {
+		return fmt.Errorf("dev-pki issue-tsa: %w", err)
+	}
+	fmt.Fprintf(stdout, "issued the TEST TSA a new certificate (serial %s), valid %s to %s: %s\nrestart dev-pki serve to stamp with it\n",
+		ca.TSACert.SerialNumber.Text(16), notBefore.UTC().Format(time.RFC3339), notAfter.UTC().Format(time.RFC3339), filepath.Join(*dir, devpki.TSACertFile))
 	return nil
 }
 
