@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"net/url"
 	"time"
 
 	"scanstation/certify/mark"
@@ -42,7 +43,38 @@ type Certifier struct {
 	Zone *time.Location
 	// Now returns the signing time; nil means time.Now. Tests pin it.
 	Now func() time.Time
+	// MaxClockSkew is how far the time the mark shows may lie from the time the TSA vouches
+	// for in the signature timestamp (genTime); zero means DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 }
+
+// DefaultMaxClockSkew is how far a mark's time may lie from its signature timestamp's
+// genTime when nothing else is configured (timestamp.max_clock_skew).
+const DefaultMaxClockSkew = 120 * time.Second
+
+// ErrClockSkew is what a *ClockSkewError is (errors.Is): the station's clock is too far from
+// the time-stamping authority's. No retry fixes it; signing must wait until the clock is set.
+var ErrClockSkew = errors.New("the station's clock differs from the time-stamping authority's")
+
+// ClockSkewError is returned by Sign when the time the mark would show lies further from the
+// signature timestamp's genTime than MaxClockSkew. The copy is not delivered.
+type ClockSkewError struct {
+	Ahead time.Duration // the station's clock minus the TSA's, at least; negative when behind
+	Max   time.Duration
+	TSA   string // the authority's address
+}
+
+func (e *ClockSkewError) Error() string {
+	way, by := "ahead of", e.Ahead
+	if by < 0 {
+		way, by = "behind", -by
+	}
+	return fmt.Sprintf("the station's clock is %d seconds %s the time-stamping authority's (%s), more than the %d s allowed (timestamp.max_clock_skew): "+
+		"the certification mark would show a time its own timestamp contradicts, so the copy was not delivered. Set the clock (NTP), then restart the service",
+		int64(by.Round(time.Second)/time.Second), way, e.TSA, int64(e.Max/time.Second))
+}
+
+func (e *ClockSkewError) Is(target error) bool { return target == ErrClockSkew }
 
 // Key is the signing key with its certificate chain (signing certificate first).
 type Key struct {
@@ -111,7 +143,8 @@ func (c *Certifier) Build(doc *pdfa.Document, rec Record) ([]byte, error) {
 
 // Sign signs a built PDF/A now with key, showing the certification mark on page 1. When a TSA
 // is configured but cannot be reached, allowB_B decides: sign without a timestamp and say so,
-// or return an error wrapping ErrTSAUnavailable.
+// or return an error wrapping ErrTSAUnavailable. When the station's clock is further from the
+// TSA's than MaxClockSkew, Sign returns a *ClockSkewError (ErrClockSkew) and no copy.
 func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1, allowB_B bool) (*Signed, error) {
 	now := c.now()
 	look, place, err := c.buildMark(page1, now)
@@ -133,6 +166,9 @@ func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1
 	var out bytes.Buffer
 	out.Grow(len(built) + 128<<10)
 	err = pades.SignContext(ctx, &out, built, pades.Signer{Key: key.Signer, Chain: key.Chain}, opt)
+	if err == nil && c.TSA != nil {
+		err = c.checkClock(out.Bytes(), now)
+	}
 	if err != nil && c.TSA != nil && allowB_B && errors.Is(err, pades.ErrTSAUnavailable) {
 		signed.TimestampNote = fmt.Sprintf("signed without a timestamp (PAdES B-B): the time-stamping authority %s could not be reached: %v", c.TSA.URL, err)
 		signed.Level = "B-B"
@@ -153,6 +189,60 @@ func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1
 	signed.SHA256 = hex.EncodeToString(sum[:])
 	signed.Signer = SignerName(key.Chain[0])
 	return signed, nil
+}
+
+// checkClock compares the time the mark shows (marked, the station's clock when signing
+// began) with the genTime of the timestamp the TSA just put into pdf's last signature.
+//
+// The mark is part of the signed appearance and is laid out before the TSA is asked, so it
+// cannot be corrected once the TSA has answered. Asking the TSA first, over a throwaway
+// digest, would cost a round trip on every copy and would still prove nothing about the
+// token that counts: the real request may be answered later, or by another server behind
+// the same address. So the token of the signature itself is checked, after signing and
+// before the copy leaves Sign: its genTime is what a verifier compares the mark with, so a
+// copy that passes here passes there, and one that fails is dropped (the TSA has stamped a
+// signature nobody will see). Normal signing costs no extra round trip.
+//
+// A genTime too far after the mark is either a slow TSA or a clock behind. The station's
+// clock when the answer arrived tells them apart: if genTime is within the tolerance of it,
+// the clock may be right and the TSA was slow, which is handled as a TSA that could not be
+// reached (retry later, or sign without a timestamp, as configured).
+func (c *Certifier) checkClock(pdf []byte, marked time.Time) error {
+	// now() cuts to the second; the answer came at most a second after what it says.
+	answered := c.now().Add(time.Second)
+	limit := c.MaxClockSkew
+	if limit <= 0 {
+		limit = DefaultMaxClockSkew
+	}
+	report, err := pades.Verify(pdf, pades.VerifyOptions{})
+	if err != nil {
+		return fmt.Errorf("read the timestamp just received: %w", err)
+	}
+	var genTime time.Time
+	for _, s := range report.Signatures {
+		if s.End == len(pdf) && !s.DocumentTimestamp && s.TimestampValid {
+			genTime = s.Timestamp
+		}
+	}
+	if genTime.IsZero() {
+		return errors.New("the signature just made holds no timestamp that checks out, though the time-stamping authority answered")
+	}
+	where := c.TSA.URL
+	if u, err := url.Parse(where); err == nil {
+		where = u.Redacted() // never put a password from the URL into a message
+	}
+	skew := marked.Sub(genTime)
+	switch {
+	case skew.Abs() <= limit:
+		return nil
+	case skew > 0:
+		return &ClockSkewError{Ahead: skew, Max: limit, TSA: where}
+	case genTime.Sub(answered) <= limit:
+		return fmt.Errorf("%w: %s took %d s to answer, so the time it vouches for is more than the %d s allowed (timestamp.max_clock_skew) after the time the mark shows",
+			ErrTSAUnavailable, where, int64(genTime.Sub(marked).Round(time.Second)/time.Second), int64(limit/time.Second))
+	default:
+		return &ClockSkewError{Ahead: answered.Sub(genTime), Max: limit, TSA: where}
+	}
 }
 
 // extend takes a B-T copy to c.LongTerm: its validation data in a /DSS (B-LT), then a

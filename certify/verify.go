@@ -67,6 +67,14 @@ type MarkReport struct {
 	// shows when it is not the signing time ("" when it shows none that can be found).
 	TimeShown   string
 	TimeMatches bool // the mark shows the signature's /M time
+
+	// TimestampChecked is set when the signature carries a signature timestamp that checks
+	// out and the mark shows a time that can be read: /M only claims a time, the timestamp
+	// proves one. TimestampSkew is then the mark's time minus the timestamp's genTime, and
+	// TimestampAgrees says it is within InspectOptions.MaxClockSkew either way.
+	TimestampChecked bool
+	TimestampAgrees  bool
+	TimestampSkew    time.Duration
 }
 
 // InspectOptions say what a file is checked against. The zero value checks the
@@ -79,13 +87,16 @@ type InspectOptions struct {
 	// Zone is the station's mark.time_zone. The time shown may be in it or in the zone
 	// of the signature's /M; nil means Asia/Ho_Chi_Minh.
 	Zone *time.Location
+	// MaxClockSkew is the station's timestamp.max_clock_skew: how far the mark's time may
+	// lie from its signature timestamp's genTime; zero means DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 }
 
 // OK reports whether the file is what the station promises: at least one signature, every
 // signature intact, the last one covering the whole file, every signer trusted when
 // trusted certificates were given, a PDF/A identification, a conversion record saying
 // who converted what and when, and the first signature's visible mark in the top right
-// of page 1 showing the signing time.
+// of page 1 showing the signing time, within MaxClockSkew of its timestamp's when it has one.
 func (in *Inspection) OK() bool {
 	if len(in.Signatures) == 0 || in.PDFAPart == "" {
 		return false
@@ -103,6 +114,9 @@ func (in *Inspection) OK() bool {
 	}
 	m := in.Mark
 	if m == nil || !m.Present || m.Page != 1 || !m.TopRight || !m.TimeMatches {
+		return false
+	}
+	if m.TimestampChecked && !m.TimestampAgrees {
 		return false
 	}
 	return len(recordGaps(in.Record)) == 0
@@ -151,6 +165,7 @@ func InspectWith(pdf []byte, opt InspectOptions) (*Inspection, error) {
 		mark, problems := readMark(xref, in.Signatures[0].SigningTime, opt)
 		in.Mark = mark
 		in.Problems = append(in.Problems, problems...)
+		in.Problems = append(in.Problems, markAgainstTimestamp(mark, in.Signatures[0], opt)...)
 	}
 	if in.PDFAPart == "" {
 		in.Problems = append(in.Problems, "the file does not say it is PDF/A: its metadata has no PDF/A identification")

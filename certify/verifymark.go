@@ -13,6 +13,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"scanstation/certify/mark"
+	"scanstation/certify/pades"
 )
 
 // copyLabels are the labels Decree 30/2020 Appendix I gives a copy.
@@ -109,6 +110,54 @@ func readMark(xref *model.XRefTable, signed time.Time, opt InspectOptions) (*Mar
 		problem("the certification mark does not show the signing time %s", formatOr(signed, opt))
 	}
 	return m, problems
+}
+
+// markAgainstTimestamp compares the time the mark shows with the genTime of the first
+// signature's timestamp. The station's clock makes both the mark and /M, so a wrong clock
+// makes them agree with each other; only the timestamp authority's time can catch it.
+func markAgainstTimestamp(m *MarkReport, s pades.SignatureReport, opt InspectOptions) []string {
+	if m == nil || !m.Present || !s.TimestampValid || s.Timestamp.IsZero() {
+		return nil
+	}
+	shown, ok := markTime(m, s.SigningTime, opt)
+	if !ok {
+		return nil // readMark has said the mark shows no signing time
+	}
+	limit := opt.MaxClockSkew
+	if limit <= 0 {
+		limit = DefaultMaxClockSkew
+	}
+	m.TimestampChecked = true
+	m.TimestampSkew = shown.Sub(s.Timestamp)
+	m.TimestampAgrees = m.TimestampSkew.Abs() <= limit
+	if m.TimestampAgrees {
+		return nil
+	}
+	return []string{fmt.Sprintf("the mark shows %s but the timestamp authority vouches for %s (%d s apart, more than the %d s allowed)",
+		m.TimeShown, formatOr(s.Timestamp, opt), int64(m.TimestampSkew.Abs().Round(time.Second)/time.Second), int64(limit/time.Second))}
+}
+
+// markTime is the time the mark shows: the /M time when it shows that (as precisely as the
+// mark's format shows it, /M is that time), else the date and time in the default format.
+func markTime(m *MarkReport, signed time.Time, opt InspectOptions) (time.Time, bool) {
+	if m.TimeMatches {
+		return signed, true
+	}
+	zone := opt.Zone
+	if zone == nil {
+		zone = VietnamTime()
+	}
+	for _, layout := range []string{"02.01.2006 15:04:05 -07:00", "02.01.2006 15:04 -07:00"} {
+		if t, err := time.Parse(layout, m.TimeShown); err == nil {
+			return t, true
+		}
+	}
+	for _, layout := range []string{"02.01.2006 15:04:05", "02.01.2006 15:04"} {
+		if t, err := time.ParseInLocation(layout, m.TimeShown, zone); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // findTime looks in text for the signing time formatted as the mark formats it, in the

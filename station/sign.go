@@ -68,8 +68,9 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, certify.ErrTSAUnavailable), errors.Is(err, certify.ErrValidationDataUnavailable),
-		errors.Is(err, certify.ErrRevoked), isTokenFault(err), ctx.Err() != nil:
+		errors.Is(err, certify.ErrRevoked), errors.Is(err, certify.ErrClockSkew), isTokenFault(err), ctx.Err() != nil:
 		// A revoked agency certificate stops signing as a token fault does: no copy may carry it.
+		// So does a wrong clock: every copy's mark would contradict its timestamp.
 		return &waitError{err}
 	case errors.Is(err, certify.ErrMark):
 		return &stageError{"mark", err}

@@ -289,6 +289,7 @@ func (s *Station) newCertifier(cfg *config.Config) (*certify.Certifier, error) {
 	}
 	if cfg.Timestamp.URL != "" {
 		c.TSA = &pades.TSA{URL: cfg.Timestamp.URL, Timeout: cfg.Timestamp.Timeout}
+		c.MaxClockSkew = cfg.Timestamp.MaxClockSkew
 	}
 	if level := cfg.SigningLevel(); level == "B-LT" || level == "B-LTA" {
 		c.LongTerm = level
