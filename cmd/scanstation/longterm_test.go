@@ -45,7 +45,7 @@ func TestProcessSignsLongTermB_LTA(t *testing.T) {
 		t.Errorf("EU DSS, offline with only the dev CA trusted, want PAdES-BASELINE-LTA TOTAL_PASSED:\n%s", v)
 	}
 	out, code = scanstation(t, nil, "verify", "--trust", ca, pdf)
-	if code != 0 || !strings.Contains(out, "document timestamp") || !strings.Contains(out, "result: OK") {
+	if code != 0 || !strings.Contains(out, "document timestamp") || !strings.Contains(out, "result: TOTAL-PASSED") {
 		t.Errorf("scanstation verify on the B-LTA copy (exit %d):\n%s", code, out)
 	}
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -15,21 +18,28 @@ import (
 	"scanstation/certify"
 	"scanstation/certify/mark"
 	"scanstation/edxml"
+	"scanstation/verify"
 )
 
 func cmdVerify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("verify")
-	trust := fs.String("trust", "", "PEM file of trusted CA certificates: also check the certificate chain")
+	var trustFiles []string
+	fs.Func("trust", "PEM file of trusted certificates (repeatable): the anchors every chain must lead to, besides the system's", func(v string) error {
+		trustFiles = append(trustFiles, v)
+		return nil
+	})
+	configPath := fs.String("config", "", "a station's scanstation.yaml: the self-signed CA certificates of its signing.chain_file are trusted too")
+	online := fs.Bool("online", false, "fetch revocation data the file does not carry from the certificates' OCSP and CRL addresses")
+	asJSON := fs.Bool("json", false, "print the verdict as JSON, for machines")
 	timeFormat := fs.String("time-format", mark.DefaultTimeFormat, "the station's mark.time_format: how the mark shows the signing time")
 	timeZone := fs.String("time-zone", "Asia/Ho_Chi_Minh", "the station's mark.time_zone")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	if fs.NArg() != 1 {
-		return errors.New("verify: name one PDF or edXML file")
+	if fs.NArg() == 0 {
+		return errors.New("verify: name the PDF or edXML files to check")
 	}
-	file := fs.Arg(0)
-	opt := certify.InspectOptions{TimeFormat: *timeFormat, Zone: certify.VietnamTime()}
+	opt := verify.Options{Online: *online, Inspect: certify.InspectOptions{TimeFormat: *timeFormat, Zone: certify.VietnamTime()}}
 	if _, err := mark.FormatTime(time.Now(), nil, *timeFormat); err != nil {
 		return fmt.Errorf("verify: --time-format: %w", err)
 	}
@@ -38,88 +48,182 @@ func cmdVerify(args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("verify: --time-zone %q is not a time zone this system knows", *timeZone)
 		}
-		opt.Zone = zone
+		opt.Inspect.Zone = zone
 	}
-	data, err := os.ReadFile(file)
+	anchors, err := trustAnchors(trustFiles, *configPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("verify: %w", err)
 	}
-	if *trust != "" {
-		pemData, err := os.ReadFile(*trust)
+	opt.Anchors = anchors
+	ctx := context.Background()
+	var reports []*verify.Report
+	for _, file := range fs.Args() {
+		data, err := os.ReadFile(file)
 		if err != nil {
 			return err
 		}
-		opt.Roots = x509.NewCertPool()
-		if !opt.Roots.AppendCertsFromPEM(pemData) {
-			return fmt.Errorf("verify: %s holds no PEM certificate", *trust)
+		if strings.EqualFold(filepath.Ext(file), ".edxml") {
+			r, err := verifyEdXML(ctx, stdout, file, data, opt, *asJSON)
+			if err != nil {
+				return err
+			}
+			reports = append(reports, r...)
+			continue
+		}
+		r, err := verify.File(ctx, file, data, opt)
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", file, err)
+		}
+		reports = append(reports, r)
+		if !*asJSON {
+			printInspection(stdout, file, r.Inspection)
+			printVerdict(stdout, r)
 		}
 	}
-	if strings.EqualFold(filepath.Ext(file), ".edxml") {
-		return verifyEdXML(stdout, file, data, opt)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			return err
+		}
 	}
-	in, err := certify.InspectWith(data, opt)
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", file, err)
+	return verdictExit(reports)
+}
+
+// verdictExit is the exit status of the worst verdict: 0 TOTAL-PASSED, 2 INDETERMINATE,
+// 1 TOTAL-FAILED.
+func verdictExit(reports []*verify.Report) error {
+	code := 0
+	for _, r := range reports {
+		switch r.Indication {
+		case verify.TotalFailed:
+			return exitError(1)
+		case verify.Indeterminate:
+			code = 2
+		}
 	}
-	printInspection(stdout, file, in)
-	if !in.OK() {
-		return exitError(1)
+	if code != 0 {
+		return exitError(code)
 	}
 	return nil
 }
 
+// trustAnchors are the system's trusted certificates, those of the --trust files, and the
+// self-signed ones of a station's chain file.
+func trustAnchors(files []string, configPath string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if configPath != "" {
+		cfg, err := loadConfigLoose(configPath)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Signing.ChainFile != "" {
+			data, err := os.ReadFile(cfg.Signing.ChainFile)
+			if err != nil {
+				return nil, fmt.Errorf("signing.chain_file: %w", err)
+			}
+			for rest := data; ; {
+				var block *pem.Block
+				if block, rest = pem.Decode(rest); block == nil {
+					break
+				}
+				if c, err := x509.ParseCertificate(block.Bytes); err == nil && bytes.Equal(c.RawSubject, c.RawIssuer) {
+					pool.AddCert(c)
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", f)
+		}
+	}
+	return pool, nil
+}
+
+// printVerdict writes the ETSI EN 319 102-1 indication of each signature and of the file.
+func printVerdict(w io.Writer, r *verify.Report) {
+	for _, s := range r.Signatures {
+		fmt.Fprintf(w, "  %s %q: %s\n", strings.ReplaceAll(s.Kind, "_", " "), s.Field, indicationWords(s.Indication, s.SubIndication, s.Why))
+		if !s.ProvenTime.IsZero() {
+			fmt.Fprintf(w, "    proven to exist at %s (by a timestamp); its chain was judged then\n", s.ProvenTime.Format("02.01.2006 15:04:05 -07:00"))
+		} else if s.Kind == "signature" {
+			fmt.Fprintln(w, "    no timestamp proves when it was made: its chain was judged now, and its signing time is only a claim")
+		}
+	}
+	fmt.Fprintf(w, "  result: %s\n", indicationWords(r.Indication, r.SubIndication, r.Why))
+}
+
+func indicationWords(ind verify.Indication, sub, why string) string {
+	words := strings.ReplaceAll(string(ind), "_", "-")
+	if sub != "" {
+		words += " (" + sub + ")"
+	}
+	if why != "" && ind != verify.TotalPassed {
+		words += ": " + why
+	}
+	return words
+}
+
 // verifyEdXML checks an edXML package: its header's fields, and every PDF it carries as a
-// certified copy; a PDF beside the package must be the same bytes.
-func verifyEdXML(stdout io.Writer, file string, data []byte, opt certify.InspectOptions) error {
+// certified copy; a PDF beside the package must be the same bytes. A package fault fails each
+// of its copies' verdicts.
+func verifyEdXML(ctx context.Context, stdout io.Writer, file string, data []byte, opt verify.Options, quiet bool) ([]*verify.Report, error) {
 	doc, err := edxml.Read(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", file, err)
+		return nil, fmt.Errorf("verify %s: %w", file, err)
 	}
-	ok := true
-	fmt.Fprintf(stdout, "%s (edXML package)\n", file)
+	out := io.Writer(stdout)
+	if quiet {
+		out = io.Discard
+	}
+	var faults []string
+	fmt.Fprintf(out, "%s (edXML package)\n", file)
 	for _, f := range doc.Summary() {
-		fmt.Fprintf(stdout, "  %-28s %s\n", f.Name+":", f.Value)
+		fmt.Fprintf(out, "  %-28s %s\n", f.Name+":", f.Value)
 	}
 	for _, p := range doc.Validate() {
-		ok = false
-		fmt.Fprintf(stdout, "  problem: %s\n", p)
+		faults = append(faults, p)
+		fmt.Fprintf(out, "  problem: %s\n", p)
 	}
-	pdfs := 0
+	var reports []*verify.Report
 	for _, a := range doc.Attachments {
 		if a.ContentType != "application/pdf" {
 			continue
 		}
-		pdfs++
-		in, err := certify.InspectWith(a.Data, opt)
+		name := file + " → " + a.Name
+		r, err := verify.File(ctx, name, a.Data, opt)
 		if err != nil {
-			return fmt.Errorf("verify %s, attachment %s: %w", file, a.Name, err)
+			return nil, fmt.Errorf("verify %s, attachment %s: %w", file, a.Name, err)
 		}
-		printInspection(stdout, file+" → "+a.Name, in)
-		ok = ok && in.OK()
 		sibling := filepath.Join(filepath.Dir(file), a.Name)
-		if there, err := os.ReadFile(sibling); err == nil {
-			if bytes.Equal(there, a.Data) {
-				fmt.Fprintf(stdout, "  %s beside the package: the same bytes\n", a.Name)
-			} else {
-				ok = false
-				fmt.Fprintf(stdout, "  problem: %s beside the package differs from the attachment\n", a.Name)
-			}
+		if there, err := os.ReadFile(sibling); err == nil && !bytes.Equal(there, a.Data) {
+			faults = append(faults, a.Name+" beside the package differs from the attachment")
 		}
+		reports = append(reports, r)
 	}
-	if pdfs == 0 {
-		ok = false
-		fmt.Fprintln(stdout, "  problem: the package carries no PDF")
+	if len(reports) == 0 {
+		return nil, fmt.Errorf("verify %s: the package carries no PDF", file)
 	}
-	if !ok {
-		fmt.Fprintln(stdout, "  package result: NOT OK")
-		return exitError(1)
+	for _, r := range reports {
+		if len(faults) > 0 {
+			r.Indication, r.SubIndication, r.Why = verify.TotalFailed, "", "the edXML package: "+strings.Join(faults, "; ")
+		}
+		printInspection(out, r.File, r.Inspection)
+		printVerdict(out, r)
 	}
-	fmt.Fprintln(stdout, "  package result: OK")
-	return nil
+	return reports, nil
 }
 
-// printInspection writes what verify found, in words a records-office clerk can act on,
-// ending with "result: OK" or "result: NOT OK".
+// printInspection writes what verify found, in words a records-office clerk can act on;
+// printVerdict then gives the verdict.
 func printInspection(w io.Writer, file string, in *certify.Inspection) {
 	fmt.Fprintf(w, "%s\n", file)
 	if len(in.Signatures) == 0 {
@@ -172,11 +276,6 @@ func printInspection(w io.Writer, file string, in *certify.Inspection) {
 	}
 	for _, p := range in.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)
-	}
-	if in.OK() {
-		fmt.Fprintln(w, "  result: OK")
-	} else {
-		fmt.Fprintln(w, "  result: NOT OK")
 	}
 }
 

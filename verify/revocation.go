@@ -1,0 +1,166 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+	"golang.org/x/crypto/ocsp"
+
+	"scanstation/certify"
+	"scanstation/certify/pades"
+)
+
+// store is the validation data the file carries in its document security store (/DSS), and
+// what was fetched online.
+type store struct {
+	certs []*x509.Certificate
+	ocsps [][]byte
+	crls  [][]byte
+}
+
+// readDSS reads the catalog's /DSS: its certificates, OCSP responses and CRLs. A file without
+// one has an empty store.
+func readDSS(pdf []byte) (st *store, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the PDF is damaged and cannot be read (%v)", r)
+		}
+	}()
+	st = &store{}
+	conf := &model.Configuration{Reader15: true, ValidationMode: model.ValidationRelaxed, Eol: types.EolLF,
+		Limits: model.DefaultResourceLimits(), Offline: true}
+	ctx, err := pdfcpu.Read(bytes.NewReader(pdf), conf)
+	if err != nil {
+		return nil, fmt.Errorf("read PDF: %w", err)
+	}
+	catalog, err := ctx.XRefTable.Catalog()
+	if err != nil {
+		return nil, fmt.Errorf("read PDF catalog: %w", err)
+	}
+	dss, err := ctx.XRefTable.DereferenceDict(catalog["DSS"])
+	if err != nil || dss == nil {
+		return st, nil
+	}
+	streams := func(key string) [][]byte {
+		arr, err := ctx.XRefTable.DereferenceArray(dss[key])
+		if err != nil {
+			return nil
+		}
+		var out [][]byte
+		for _, o := range arr {
+			sd, _, err := ctx.XRefTable.DereferenceStreamDict(o)
+			if err != nil || sd == nil || sd.Decode() != nil {
+				continue
+			}
+			out = append(out, sd.Content)
+		}
+		return out
+	}
+	for _, der := range streams("Certs") {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			st.certs = append(st.certs, c)
+		}
+	}
+	st.ocsps, st.crls = streams("OCSPs"), streams("CRLs")
+	return st, nil
+}
+
+// pool is every certificate a chain may be built from: the store's and the signatures'.
+func (st *store) pool(in *certify.Inspection) []*x509.Certificate {
+	out := append([]*x509.Certificate{}, st.certs...)
+	for _, s := range in.Signatures {
+		out = append(out, s.Chain...)
+		if s.TimestampSigner != nil {
+			out = append(out, s.TimestampSigner)
+		}
+	}
+	return out
+}
+
+// status is what the store says of cert: found, and if so whether and when it was revoked,
+// and when the answer was made.
+type status struct {
+	found     bool
+	revoked   bool
+	revokedAt time.Time
+	issued    time.Time // the OCSP response's producedAt, the CRL's thisUpdate
+	source    string
+}
+
+func (st *store) status(cert, issuer *x509.Certificate) status {
+	var best status
+	better := func(s status) {
+		if !best.found || s.issued.After(best.issued) {
+			best = s
+		}
+	}
+	for _, der := range st.ocsps {
+		resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
+		if err != nil {
+			continue
+		}
+		s := status{found: true, issued: resp.ProducedAt, source: "OCSP response"}
+		if resp.Status == ocsp.Revoked {
+			s.revoked, s.revokedAt = true, resp.RevokedAt
+		} else if resp.Status != ocsp.Good {
+			continue
+		}
+		better(s)
+	}
+	for _, der := range st.crls {
+		list, err := x509.ParseRevocationList(der)
+		if err != nil || !bytes.Equal(list.RawIssuer, cert.RawIssuer) || list.CheckSignatureFrom(issuer) != nil {
+			continue
+		}
+		s := status{found: true, issued: list.ThisUpdate, source: "CRL"}
+		for _, e := range list.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+				s.revoked, s.revokedAt = true, e.RevocationTime
+			}
+		}
+		better(s)
+	}
+	return best
+}
+
+// revocation checks every certificate of chain below its anchor. poe is the proven time (zero:
+// none); the status must be no older than freshAfter (zero: any age). It returns "" when every
+// status is known and good.
+func (v *validator) revocation(chain []*x509.Certificate, poe, freshAfter time.Time) (Indication, string, string) {
+	for i := 0; i+1 < len(chain); i++ {
+		cert, issuer := chain[i], chain[i+1]
+		st := v.store.status(cert, issuer)
+		if !st.found && v.opt.Online {
+			vd, err := pades.Fetcher{}.Collect(v.ctx, []*x509.Certificate{cert, issuer})
+			switch {
+			case errors.Is(err, pades.ErrRevoked):
+				return TotalFailed, Revoked, err.Error()
+			case err == nil:
+				v.store.ocsps = append(v.store.ocsps, vd.OCSPs...)
+				v.store.crls = append(v.store.crls, vd.CRLs...)
+				st = v.store.status(cert, issuer)
+			}
+		}
+		name := cert.Subject.CommonName
+		switch {
+		case !st.found:
+			return Indeterminate, ChainGeneralFailure, fmt.Sprintf("no revocation data for %q: the file carries no OCSP response or CRL for it (a B-LT copy does; or check with --online)", name)
+		case st.revoked && (poe.IsZero() || !st.revokedAt.After(poe)):
+			if poe.IsZero() {
+				return Indeterminate, RevokedNoPOE, fmt.Sprintf("%q was revoked on %s (%s), and no timestamp proves the signature existed before", name, st.revokedAt.UTC().Format(time.RFC3339), st.source)
+			}
+			return TotalFailed, Revoked, fmt.Sprintf("%q was revoked on %s (%s), before the time the signature is proven to exist (%s)", name,
+				st.revokedAt.UTC().Format(time.RFC3339), st.source, poe.UTC().Format(time.RFC3339))
+		case !st.revoked && !freshAfter.IsZero() && st.issued.Before(freshAfter.Truncate(time.Second)):
+			return Indeterminate, TryLater, fmt.Sprintf("the %s for %q (%s) is older than the time the signature is proven to exist (%s): it does not show the status then",
+				st.source, name, st.issued.UTC().Format(time.RFC3339), poe.UTC().Format(time.RFC3339))
+		}
+	}
+	return "", "", ""
+}
