@@ -15,6 +15,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	_ "embed"
@@ -34,6 +35,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"scanstation/certify"
 	"scanstation/certify/mark"
 	"scanstation/certify/pades"
 	"scanstation/certify/pdfa"
@@ -280,8 +282,19 @@ func (b *builder) scan() []byte {
 	zw := zlib.NewWriter(&z)
 	zw.Write(px)
 	zw.Close()
+	// The conversion record the station writes: without it scanstation verify finds the copy
+	// wanting for a reason that has nothing to do with its signatures.
+	record := certify.Record{
+		Agency:       "Sở Nội vụ (DEV)",
+		Station:      "trustcorpus",
+		Operator:     "trustcorpus builder",
+		ConvertedAt:  time.Now().In(b.zone).Truncate(time.Second),
+		SourceName:   "scan-0001.tif",
+		SourceSHA256: fmt.Sprintf("%x", sha256.Sum256(px)),
+	}
 	var out bytes.Buffer
 	err = pdfa.Write(&out, &pdfa.Document{
+		ExtraXMP:  []pdfa.XMPSchema{record.XMP()},
 		Pages:     []pdfa.Page{{Image: pdfa.Image{Width: w, Height: h, DPIX: 12, DPIY: 12, ColorSpace: pdfa.RGB, BitsPerComponent: 8, Filter: "FlateDecode", Data: z.Bytes()}}},
 		Title:     "Bản sao điện tử",
 		Created:   time.Now(),
