@@ -257,7 +257,7 @@ func (b *builder) build() Corpus {
 		t.Fatalf("trust corpus: %v", err)
 	}
 	time.Sleep(time.Until(lateRevoked.Add(time.Second)))
-	add("revoked-after-timestamp", "dev CA signer, B-LT, revoked 2 s after its timestamp; the responder's 'revoked' OCSP answer then added to the /DSS",
+	add("revoked-after-timestamp", "dev CA signer, B-LT, revoked a few seconds after its timestamp; the responder's 'revoked' OCSP answer then added to the /DSS",
 		b.withStatus(lateLT, late.Chain[0], ocsp.Revoked),
 		Want{Format: lt_, Indication: passed, Timestamps: []Stamp{sigTS}})
 	return c
