@@ -52,6 +52,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	go notifySystemd(ctx, st, log)
 	go reloadOnHangup(ctx, *path, st, log)
+	if len(cfg.Renew.Folders) > 0 {
+		// Read once at start: a reload does not move the schedule.
+		go renewOnSchedule(ctx, cfg, log)
+	}
 	return st.Run(ctx)
 }
 

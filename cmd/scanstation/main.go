@@ -34,6 +34,9 @@ Usage:
                                                the month's figures per hot-folder
   scanstation journal rebuild --config FILE    a new journal from the outbox, archive and failed folders (after it was lost)
   scanstation verify [--trust CA.pem] FILE.pdf check a signed PDF
+  scanstation extend --config FILE [--before 180d] [--dry-run] PATH...
+                                               renew the last timestamp of signed copies (PDFs, or folders of them) due within
+                                               renew.before: the old TSA's validation data, then a fresh document timestamp
   scanstation config check --config FILE       list every problem in a configuration
   scanstation folders mark --config FILE       mark the outbox, failed and archive folders as the station's (after checking the share is mounted)
   scanstation dev-pki serve|revoke|issue --dir DIR ...
@@ -87,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReport(ctx, args, stdout)
 	case "verify":
 		return cmdVerify(args, stdout)
+	case "extend":
+		return cmdExtend(ctx, args, stdout)
 	case "journal":
 		return cmdJournal(args, stdout, stderr)
 	case "config":
