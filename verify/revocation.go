@@ -140,7 +140,7 @@ func (v *validator) revocation(chain []*x509.Certificate, poe, freshAfter time.T
 			vd, err := pades.Fetcher{}.Collect(v.ctx, []*x509.Certificate{cert, issuer})
 			switch {
 			case errors.Is(err, pades.ErrRevoked):
-				return TotalFailed, Revoked, err.Error()
+				return Indeterminate, RevokedNoPOE, err.Error()
 			case err == nil:
 				v.store.ocsps = append(v.store.ocsps, vd.OCSPs...)
 				v.store.crls = append(v.store.crls, vd.CRLs...)
@@ -152,10 +152,13 @@ func (v *validator) revocation(chain []*x509.Certificate, poe, freshAfter time.T
 		case !st.found:
 			return Indeterminate, ChainGeneralFailure, fmt.Sprintf("no revocation data for %q: the file carries no OCSP response or CRL for it (a B-LT copy does; or check with --online)", name)
 		case st.revoked && (poe.IsZero() || !st.revokedAt.After(poe)):
+			// EN 319 102-1 and EU DSS leave this INDETERMINATE (REVOKED_NO_POE), not failed:
+			// nothing proves the signature was made before the revocation, and nothing that it
+			// was not (a wrong clock, a late timestamp). Measured: docs/trust.md, the 14 files.
 			if poe.IsZero() {
 				return Indeterminate, RevokedNoPOE, fmt.Sprintf("%q was revoked on %s (%s), and no timestamp proves the signature existed before", name, st.revokedAt.UTC().Format(time.RFC3339), st.source)
 			}
-			return TotalFailed, Revoked, fmt.Sprintf("%q was revoked on %s (%s), before the time the signature is proven to exist (%s)", name,
+			return Indeterminate, RevokedNoPOE, fmt.Sprintf("%q was revoked on %s (%s), before the earliest time the signature is proven to exist (%s)", name,
 				st.revokedAt.UTC().Format(time.RFC3339), st.source, poe.UTC().Format(time.RFC3339))
 		case !st.revoked && !freshAfter.IsZero() && st.issued.Before(freshAfter.Truncate(time.Second)):
 			return Indeterminate, TryLater, fmt.Sprintf("the %s for %q (%s) is older than the time the signature is proven to exist (%s): it does not show the status then",

@@ -40,7 +40,6 @@ const (
 	ChainGeneralFailure  = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
 	OutOfBoundsNoPOE     = "OUT_OF_BOUNDS_NO_POE"
 	NotYetValid          = "NOT_YET_VALID"
-	Revoked              = "REVOKED"
 	RevokedNoPOE         = "REVOKED_NO_POE"
 	SigConstraintFailure = "SIG_CONSTRAINTS_FAILURE"
 	TryLater             = "TRY_LATER"
