@@ -8,12 +8,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"scanstation/config"
 	"scanstation/internal/judge"
 	"scanstation/internal/samplescan"
 )
@@ -154,5 +158,36 @@ func stopDevPKI(t *testing.T, s *devPKIServer) {
 	}
 	if err := s.cmd.Wait(); err != nil {
 		t.Errorf("dev-pki serve did not stop cleanly: %v\n%s", err, s.stderr)
+	}
+}
+
+// TestRenewOnScheduleLoopsUntilStopped: the daemon's renewal looks at renew.folders at once,
+// again every renew.every, and stops with the station.
+func TestRenewOnScheduleLoopsUntilStopped(t *testing.T) {
+	folder := t.TempDir()
+	if out, code := scanstation(t, nil, "separator", "--out", filepath.Join(folder, "sheet.pdf")); code != 0 {
+		t.Fatalf("separator (exit %d):\n%s", code, out)
+	}
+	cfg := config.Default(t.TempDir())
+	cfg.Renew.Folders = []string{folder}
+	cfg.Renew.Every = 50 * time.Millisecond
+	var logged syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		renewOnSchedule(ctx, cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+	}()
+	waitFor(t, "three renewal passes", 10*time.Second, func() bool {
+		return strings.Count(logged.String(), "renewal pass") >= 3
+	}, &logged)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the renewal did not stop with its context")
+	}
+	if !strings.Contains(logged.String(), "renewed=0") || strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("the passes over a folder with an unsigned PDF:\n%s", logged.String())
 	}
 }
