@@ -172,7 +172,7 @@ func TestDaemonWaitsForTSA(t *testing.T) {
 	if got := glob(failed, "*"); len(got) != 0 {
 		t.Fatalf("a TSA outage sent the document to failed/: %v", got)
 	}
-	if !strings.Contains(d.log.String(), "time-stamping authority unreachable") {
+	if !strings.Contains(d.log.String(), "time-stamping authority, OCSP responder or CRL unreachable") {
 		t.Errorf("the log does not say the station waits for the TSA:\n%s", d.log)
 	}
 

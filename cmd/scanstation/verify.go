@@ -50,6 +50,13 @@ func cmdVerify(args []string, stdout io.Writer) error {
 		}
 		opt.Inspect.Zone = zone
 	}
+	if *configPath != "" {
+		cfg, err := loadConfigLoose(*configPath)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		opt.Inspect.MaxClockSkew = cfg.Timestamp.MaxClockSkew
+	}
 	anchors, err := trustAnchors(trustFiles, *configPath)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)

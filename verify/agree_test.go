@@ -1,0 +1,83 @@
+package verify_test
+
+// scanstation verify against EU DSS on the 14 files (internal/trustcorpus), offline,
+// with only the dev CA trusted: every signature's indication must equal DSS's. Two files are
+// judged by scanstation alone, on purpose: a DocMDP violation, which DSS's default policy only
+// warns of and scanstation (with pyHanko) fails, and a mark whose time is 10 minutes off the
+// timestamp, which DSS cannot see.
+
+import (
+	"context"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"scanstation/internal/judge"
+	"scanstation/internal/trustcorpus"
+	"scanstation/verify"
+)
+
+func TestAgreesWithEUDSS(t *testing.T) {
+	corpus := trustcorpus.Build(t, t.TempDir())
+	pemData, err := os.ReadFile(corpus.CAPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := x509.NewCertPool()
+	if !anchors.AppendCertsFromPEM(pemData) {
+		t.Fatal("no dev CA")
+	}
+	// DSS again, on these very files: its verdicts are what is compared, not a table.
+	var paths []string
+	for _, f := range corpus.Files {
+		paths = append(paths, f.Path)
+	}
+	dss := judge.DSSMany(t, paths, corpus.CAPEM)
+	for i, f := range corpus.Files {
+		t.Run(f.Name, func(t *testing.T) {
+			data, err := os.ReadFile(f.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := verify.File(context.Background(), filepath.Base(f.Path), data, verify.Options{Anchors: anchors})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sigs []verify.Signature
+			for _, s := range r.Signatures {
+				if s.Kind == "signature" {
+					sigs = append(sigs, s)
+				}
+			}
+			theirs := dss[i].Signatures
+			if len(sigs) != len(theirs) {
+				t.Fatalf("%d signatures, DSS finds %d:\n%s", len(sigs), len(theirs), dss[i])
+			}
+			switch {
+			case f.Name == "docmdp-violation":
+				if sigs[0].Indication != verify.TotalFailed || sigs[0].SubIndication != verify.FormatFailure || r.Indication != verify.TotalFailed {
+					t.Errorf("a change the certification forbids: %s (%s) %s, file %s; want TOTAL_FAILED (FORMAT_FAILURE)",
+						sigs[0].Indication, sigs[0].SubIndication, sigs[0].Why, r.Indication)
+				}
+				if theirs[0].Indication != "TOTAL_PASSED" {
+					t.Errorf("DSS no longer passes the DocMDP violation (%s): scanstation may now agree with it; see docs/trust.md", theirs[0].Indication)
+				}
+				if sigs[1].Indication != verify.Indication(theirs[1].Indication) {
+					t.Errorf("the impostor's signature: %s (%s), DSS %s (%s)", sigs[1].Indication, sigs[1].SubIndication, theirs[1].Indication, theirs[1].SubIndication)
+				}
+			case f.MarkOnly:
+				if r.Indication != verify.TotalFailed {
+					t.Errorf("a mark 10 minutes off the timestamp: file %s (%s), want TOTAL_FAILED", r.Indication, r.Why)
+				}
+			default:
+				for k, s := range sigs {
+					if s.Indication != verify.Indication(theirs[k].Indication) {
+						t.Errorf("signature %s: scanstation %s (%s: %s), EU DSS %s (%s)", s.Field, s.Indication, s.SubIndication, s.Why,
+							theirs[k].Indication, theirs[k].SubIndication)
+					}
+				}
+			}
+		})
+	}
+}
