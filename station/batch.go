@@ -60,7 +60,8 @@ func (s *Station) divides(job *journal.Job) bool {
 	return job.Batch == 0 && (prof.Separate != "" && prof.Separate != string(capture.None) || prof.Duplex)
 }
 
-// batchName is the name of the scanner's file a document of a batch came from.
+// batchSource is the path of the scanner's file a document of a batch came from: its own Source
+// is that path with "#N" after it, so the batch's path still finds the batch in the journal.
 func batchSource(job *journal.Job) string {
 	if job.Batch == 0 {
 		return job.Source
