@@ -549,6 +549,9 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		// recorded): the reason stands alone, named after the document, unless that run wrote it.
 		out.Failed = filepath.Join(failedDir, job.SourceName)
 		if !exists(out.Failed + ".error.txt") {
+			if !exists(out.Failed) {
+				f.Reason += fmt.Sprintf(". No copy of its pages is here; they are in the batch's original, %s, kept in the archive", filepath.Base(batchSource(job)))
+			}
 			if err := s.box().WriteReason(out.Failed, f); err != nil {
 				return waitErr(err)
 			}
