@@ -307,21 +307,28 @@ func checkTimestamp(sd *signedData, opt VerifyOptions, r *SignatureReport) {
 		r.Level = "B-T"
 	}
 	if opt.Roots != nil {
-		inter := x509.NewCertPool()
-		for _, c := range tsd.certs {
-			if c != tsd.signer {
-				inter.AddCert(c)
-			}
-		}
-		if _, err := tsd.signer.Verify(x509.VerifyOptions{
-			Roots:         opt.Roots,
-			Intermediates: inter,
-			CurrentTime:   info.genTime,
-			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
-		}); err != nil {
+		if err := tsaTrusted(tsd, info.genTime, opt.Roots); err != nil {
 			problem("the timestamp authority's certificate is not trusted: %v", err)
 		}
 	}
+}
+
+// tsaTrusted checks that a timestamp token's authority leads to one of roots, for
+// timestamping, at the time it vouched for.
+func tsaTrusted(tsd *signedData, at time.Time, roots *x509.CertPool) error {
+	inter := x509.NewCertPool()
+	for _, c := range tsd.certs {
+		if c != tsd.signer {
+			inter.AddCert(c)
+		}
+	}
+	_, err := tsd.signer.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   at,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	})
+	return err
 }
 
 // checkDocumentTimestamp checks a document timestamp (ETSI.RFC3161, PAdES B-LTA): its token
@@ -349,18 +356,7 @@ func checkDocumentTimestamp(pdf []byte, br [4]int, token []byte, opt VerifyOptio
 	}
 	r.TimestampValid, r.Intact = true, true
 	if opt.Roots != nil {
-		inter := x509.NewCertPool()
-		for _, c := range tsd.certs {
-			if c != tsd.signer {
-				inter.AddCert(c)
-			}
-		}
-		if _, err := tsd.signer.Verify(x509.VerifyOptions{
-			Roots:         opt.Roots,
-			Intermediates: inter,
-			CurrentTime:   info.genTime,
-			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
-		}); err != nil {
+		if err := tsaTrusted(tsd, info.genTime, opt.Roots); err != nil {
 			problem("the document timestamp's authority is not trusted: %v", err)
 		}
 	}
