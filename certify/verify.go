@@ -98,9 +98,6 @@ type InspectOptions struct {
 // who converted what and when, and the first signature's visible mark in the top right
 // of page 1 showing the signing time, within MaxClockSkew of its timestamp's when it has one.
 func (in *Inspection) OK() bool {
-	if len(in.Signatures) == 0 || in.PDFAPart == "" {
-		return false
-	}
 	for _, s := range in.Signatures {
 		if !s.Intact {
 			return false
@@ -112,14 +109,35 @@ func (in *Inspection) OK() bool {
 	if in.ChainChecked && !in.ChainTrusted {
 		return false
 	}
-	m := in.Mark
-	if m == nil || !m.Present || m.Page != 1 || !m.TopRight || !m.TimeMatches {
-		return false
+	return len(in.CopyProblems()) == 0
+}
+
+// CopyProblems says which of the station's promises about the copy itself, beside its
+// signatures, the file does not keep: signed at all, a PDF/A identification, the mark in the
+// top right of page 1 showing the signing time (within MaxClockSkew of its timestamp's), and a
+// conversion record. Empty when it keeps them all.
+func (in *Inspection) CopyProblems() []string {
+	var out []string
+	if len(in.Signatures) == 0 {
+		out = append(out, "the file is not signed")
 	}
-	if m.TimestampChecked && !m.TimestampAgrees {
-		return false
+	if in.PDFAPart == "" {
+		out = append(out, "the file does not say it is PDF/A")
 	}
-	return len(recordGaps(in.Record)) == 0
+	if m := in.Mark; len(in.Signatures) > 0 {
+		switch {
+		case m == nil || !m.Present:
+			out = append(out, "the copy shows no certification mark")
+		case m.Page != 1 || !m.TopRight:
+			out = append(out, "the certification mark is not in the top right corner of page 1")
+		case !m.TimeMatches:
+			out = append(out, "the certification mark does not show the signing time")
+		case m.TimestampChecked && !m.TimestampAgrees:
+			out = append(out, fmt.Sprintf("the certification mark's time is %s from the time the timestamp authority vouches for",
+				m.TimestampSkew.Abs().Round(time.Second)))
+		}
+	}
+	return append(out, recordGaps(in.Record)...)
 }
 
 // Inspect checks pdf against the station's defaults (see InspectOptions), with roots

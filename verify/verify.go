@@ -14,7 +14,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +41,6 @@ const (
 	NotYetValid          = "NOT_YET_VALID"
 	RevokedNoPOE         = "REVOKED_NO_POE"
 	SigConstraintFailure = "SIG_CONSTRAINTS_FAILURE"
-	TryLater             = "TRY_LATER"
 )
 
 // Signature is the verdict on one signature or document timestamp.
@@ -109,31 +107,9 @@ func File(ctx context.Context, name string, pdf []byte, opt Options) (*Report, e
 	for _, s := range in.Signatures {
 		r.Signatures = append(r.Signatures, v.judge(s))
 	}
-	r.Copy = copyProblems(in)
+	r.Copy = in.CopyProblems()
 	r.sumUp()
 	return r, nil
-}
-
-// copyProblems are the station's promises the copy does not keep: the mark, the record, the
-// PDF/A identification. Signature findings are in the signatures' verdicts.
-func copyProblems(in *certify.Inspection) []string {
-	var out []string
-	if len(in.Signatures) == 0 {
-		out = append(out, "the file is not signed")
-	}
-	if in.PDFAPart == "" {
-		out = append(out, "the file does not say it is PDF/A")
-	}
-	if m := in.Mark; len(in.Signatures) > 0 && (m == nil || !m.Present || m.Page != 1 || !m.TopRight || !m.TimeMatches) {
-		out = append(out, "the certification mark is missing, misplaced, or does not show the signing time")
-	}
-	for _, p := range in.Problems {
-		if strings.HasPrefix(p, "the conversion record") || strings.HasPrefix(p, "the file's metadata has no conversion record") ||
-			strings.Contains(p, "mark") && !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // sumUp gives the file the worst verdict of its signatures; a copy that breaks the station's
@@ -227,11 +203,7 @@ func (v *validator) judge(s pades.SignatureReport) Signature {
 		return fail(Indeterminate, NoChainFound, "%v", err)
 	}
 	// Revocation, with the data the file carries (or fetched online).
-	fresh := poe
-	if s.DocumentTimestamp {
-		fresh = time.Time{} // its validation data cannot be newer than itself
-	}
-	if ind, sub, why := v.revocation(chain, poe, fresh); ind != "" {
+	if ind, sub, why := v.revocation(chain, poe); ind != "" {
 		return fail(ind, sub, "%s", why)
 	}
 	out.Indication = TotalPassed
