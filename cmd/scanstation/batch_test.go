@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ func batchStation(t *testing.T, settings map[string]string) (dir, cfg string) {
 		t.Fatal(err)
 	}
 	yaml := string(data)
-	defaults := map[string]string{"separate": `"none"`, "duplex": `false`, "blank_backs": `"keep"`}
+	defaults := map[string]string{"separate": `"none"`, "duplex": `false`, "blank_backs": `"keep"`, "separate_every": "0"}
 	for key, value := range settings {
 		old := key + ": " + defaults[key]
 		if !strings.Contains(yaml, old) {
@@ -235,5 +236,63 @@ func TestUnsureOrientationGoesToReview(t *testing.T) {
 	out, _ = scanstation(t, nil, "approve", "--config", cfg)
 	if !strings.Contains(out, "mot-dong.jpg") || !strings.Contains(out, "page 1: the station is not sure which way up it reads") {
 		t.Errorf("the clerk's list does not show the document waiting for review, and why:\n%s", out)
+	}
+}
+
+// TestBatchByBlankSheetAndEveryN: the other ways a batch divides, through `process`: a blank
+// sheet between two letters makes two documents and is in neither; every 1 page makes one
+// document of each page.
+func TestBatchByBlankSheetAndEveryN(t *testing.T) {
+	letter := func(n int) image.Image {
+		img, err := samplescan.Render(samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("CÔNG VĂN", fmt.Sprintf("Số: %d/UBND-VP", n))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	blank, err := samplescan.Render(samplescan.Options{DPI: 200, Paper: "A5", Lines: []string{""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		settings map[string]string
+		pages    []image.Image
+		want     []string // the documents delivered
+	}{
+		{"blank-sheet", map[string]string{"separate": `"blank_sheet"`}, []image.Image{letter(31), blank, letter(32)}, []string{"lo-1.pdf", "lo-2.pdf"}},
+		{"every", map[string]string{"separate": `"every"`, "separate_every": "1"}, []image.Image{letter(33), letter(34)}, []string{"lo-1.pdf", "lo-2.pdf"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, cfg := batchStation(t, c.settings)
+			in := filepath.Join(t.TempDir(), "lo.tif")
+			var b bytes.Buffer
+			if err := samplescan.WriteTIFF(&b, c.pages, 200); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, code := scanstation(t, nil, "process", "--config", cfg, in)
+			if code != 0 || !strings.Contains(out, fmt.Sprintf("divided into %d documents", len(c.want))) {
+				t.Fatalf("process (exit %d):\n%s", code, out)
+			}
+			for _, name := range c.want {
+				if len(glob(filepath.Join(dir, "outbox"), name)) != 1 {
+					t.Errorf("%s is not in the outbox:\n%s", name, out)
+				}
+			}
+			var record station.BatchRecord
+			data, err := os.ReadFile(filepath.Join(dir, "archive", "lo.tif.batch.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &record); err != nil {
+				t.Fatal(err)
+			}
+			if len(record.Pages) != len(c.pages) || len(record.Outcomes) != len(c.want) {
+				t.Errorf("the batch record has %d sides and %d outcomes, want %d and %d:\n%s", len(record.Pages), len(record.Outcomes), len(c.pages), len(c.want), data)
+			}
+		})
 	}
 }
