@@ -255,9 +255,13 @@ func readTimestampToken(token []byte) (*tstInfo, *signedData, error) {
 	if err := sd.signer.CheckSignature(alg, sd.signedAttrs, sd.signature); err != nil {
 		return nil, nil, fmt.Errorf("the token's signature does not verify with the authority's certificate: %w", err)
 	}
-	// RFC 3161 2.3: a TSA's certificate is for timestamping and says so.
-	if !slices.Contains(sd.signer.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
-		return nil, nil, fmt.Errorf("the certificate that signed the token (%q) is not one for timestamping", sd.signer.Subject.CommonName)
+	// RFC 3161 2.3: a TSA's certificate is for timestamping only, and says so in a critical
+	// extension, so that no other key can pass for a time-stamping authority's.
+	if !slices.Equal(sd.signer.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}) || len(sd.signer.UnknownExtKeyUsage) > 0 {
+		return nil, nil, fmt.Errorf("the certificate that signed the token (%q) is not one for timestamping only", sd.signer.Subject.CommonName)
+	}
+	if !ekuCritical(sd.signer) {
+		return nil, nil, fmt.Errorf("the certificate that signed the token (%q) does not mark its key usage for timestamping critical, as RFC 3161 requires", sd.signer.Subject.CommonName)
 	}
 	info, err := parseTSTInfo(sd.eContent)
 	if err != nil {
@@ -307,4 +311,16 @@ func parseTSTInfo(der []byte) (*tstInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// oidExtKeyUsage is id-ce-extKeyUsage (RFC 5280 4.2.1.12).
+var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
+
+func ekuCritical(c *x509.Certificate) bool {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oidExtKeyUsage) {
+			return e.Critical
+		}
+	}
+	return false
 }
