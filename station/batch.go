@@ -120,6 +120,9 @@ func (s *Station) divide(ctx context.Context, job *journal.Job, keepSource bool,
 		keep.Pages = append(keep.Pages, savedPage{Index: k, Words: r.Words, Orientation: r.Orientation, Skew: r.Skew,
 			OrientationConfidence: r.OrientationConfidence, Codes: rec.codes[k]})
 	}
+	// Each document reads its own pages again; the batch's (a scanner PDF's images, some
+	// 800 KB a page) must not stay in memory while they are certified.
+	rec = nil
 	batch, err := capture.Split(pages, settings)
 	if err != nil {
 		return nil, &stageError{"capture", fmt.Errorf("%s: %w", job.SourceName, err)}
