@@ -261,29 +261,48 @@ func lastSignature(pdf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	form, err := doc.acroForm()
-	if err != nil || form == nil {
+	var last *signedContents
+	for _, c := range doc.signedContents(pdf) {
+		if c.subFilter == "ETSI.CAdES.detached" || c.subFilter == "adbe.pkcs7.detached" {
+			last = &c
+		}
+	}
+	if last == nil {
 		return nil, errors.New("the PDF has no signature")
 	}
-	fields, err := doc.fields(form)
-	if err != nil {
-		return nil, err
+	return last.contents, nil
+}
+
+// signedContents is a signed field's /Contents as stored (padding included), with where its
+// signed bytes end.
+type signedContents struct {
+	field, subFilter string
+	contents         []byte
+	end              int
+}
+
+// signedContents lists the document's signatures and document timestamps whose byte range
+// fits the file and leaves out exactly a hex string, in the order their signed bytes end.
+func (d *document) signedContents(pdf []byte) []signedContents {
+	form, err := d.acroForm()
+	if err != nil || form == nil {
+		return nil
 	}
-	var last []byte
-	end := -1
+	fields, err := d.fields(form)
+	if err != nil {
+		return nil
+	}
+	var out []signedContents
 	for _, f := range fields {
 		if f.ft != "Sig" || f.dict["V"] == nil {
 			continue
 		}
-		sig, err := doc.xref.DereferenceDict(f.dict["V"])
+		sig, err := d.xref.DereferenceDict(f.dict["V"])
 		if err != nil || sig == nil {
 			continue
 		}
-		if sub, _ := sig["SubFilter"].(types.Name); sub != "ETSI.CAdES.detached" && sub != "adbe.pkcs7.detached" {
-			continue
-		}
-		br, ok := doc.byteRange(sig, len(pdf))
-		if !ok || br[2]+br[3] <= end {
+		br, ok := d.byteRange(sig, len(pdf))
+		if !ok {
 			continue
 		}
 		gap := pdf[br[0]+br[1] : br[2]]
@@ -294,12 +313,11 @@ func lastSignature(pdf []byte) ([]byte, error) {
 		if _, err := hex.Decode(der, gap[1:len(gap)-1]); err != nil {
 			continue
 		}
-		last, end = der, br[2]+br[3]
+		sub, _ := sig["SubFilter"].(types.Name)
+		out = append(out, signedContents{field: f.name, subFilter: string(sub), contents: der, end: br[2] + br[3]})
 	}
-	if last == nil {
-		return nil, errors.New("the PDF has no signature")
-	}
-	return last, nil
+	slices.SortStableFunc(out, func(a, b signedContents) int { return a.end - b.end })
+	return out
 }
 
 // buildChain walks from leaf to a self-signed certificate through pool, by signature.

@@ -6,14 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
 // Renewal of B-LTA (ETSI EN 319 142-1 5.5): a document timestamp proves the file existed at
@@ -52,14 +49,6 @@ func LastTimestamp(pdf []byte, extra []*x509.Certificate) (*Timestamp, error) {
 	if err != nil {
 		return nil, err
 	}
-	form, err := doc.acroForm()
-	if err != nil || form == nil {
-		return nil, ErrNotSigned
-	}
-	fields, err := doc.fields(form)
-	if err != nil {
-		return nil, err
-	}
 	type candidate struct {
 		name     string
 		document bool
@@ -69,45 +58,22 @@ func LastTimestamp(pdf []byte, extra []*x509.Certificate) (*Timestamp, error) {
 	}
 	var last *candidate
 	signed := false
-	end := -1
-	for _, f := range fields {
-		if f.ft != "Sig" || f.dict["V"] == nil {
-			continue
-		}
-		sig, err := doc.xref.DereferenceDict(f.dict["V"])
-		if err != nil || sig == nil {
-			continue
-		}
-		sub, _ := sig["SubFilter"].(types.Name)
-		if sub != "ETSI.CAdES.detached" && sub != "adbe.pkcs7.detached" && sub != "ETSI.RFC3161" {
-			continue
-		}
-		br, ok := doc.byteRange(sig, len(pdf))
-		if !ok {
-			continue
-		}
-		gap := pdf[br[0]+br[1] : br[2]]
-		if len(gap) < 2 || gap[0] != '<' || gap[len(gap)-1] != '>' {
-			continue
-		}
-		der := make([]byte, hex.DecodedLen(len(gap)-2))
-		if _, err := hex.Decode(der, gap[1:len(gap)-1]); err != nil {
-			continue
-		}
-		c := &candidate{name: f.name, contents: der}
-		if sub == "ETSI.RFC3161" {
-			c.document, c.token = true, der
-		} else {
+	for _, sc := range doc.signedContents(pdf) {
+		c := &candidate{name: sc.field, contents: sc.contents}
+		switch sc.subFilter {
+		case "ETSI.RFC3161":
+			c.document, c.token = true, sc.contents
+		case "ETSI.CAdES.detached", "adbe.pkcs7.detached":
 			signed = true
-			sd, err := parseSignedData(der)
+			sd, err := parseSignedData(sc.contents)
 			if err != nil || sd.timestampToken == nil {
 				continue
 			}
 			c.token, c.certs = sd.timestampToken, sd.certs
+		default:
+			continue
 		}
-		if br[2]+br[3] > end {
-			last, end = c, br[2]+br[3]
-		}
+		last = c // signedContents is in the order the signed bytes end
 	}
 	switch {
 	case last == nil && signed:
