@@ -33,17 +33,21 @@ const (
 	AwaitingApproval State = "awaiting_approval" // recognised and checked; waits for the clerk's approval
 	Approved         State = "approved"          // the clerk approved it; to be built and signed
 	Built            State = "built"             // the unsigned PDF/A is durable in the work folder
-	Signed           State = "signed"            // the signed PDF is durable in the work folder
-	Delivered        State = "delivered"         // the PDF and sidecar are durable in the outbox
-	Archived         State = "archived"          // the original is in the archive; done
-	Failed           State = "failed"            // the original is in the failed folder with a reason
+	// AwaitingValidation: signed; the signed copy is durable in the work folder and waits for
+	// the validation data (OCSP, CRL) or the document timestamp its level needs.
+	AwaitingValidation State = "awaiting_validation"
+	Signed             State = "signed"    // the signed PDF is durable in the work folder
+	Delivered          State = "delivered" // the PDF and sidecar are durable in the outbox
+	Archived           State = "archived"  // the original is in the archive; done
+	Failed             State = "failed"    // the original is in the failed folder with a reason
 )
 
 // Terminal reports whether no further step follows s.
 func (s State) Terminal() bool { return s == Archived || s == Failed }
 
 // rank orders the states; states not listed are unknown.
-var rank = map[State]int{Received: 1, Spooled: 2, AwaitingApproval: 3, Approved: 4, Built: 5, Signed: 6, Delivered: 7, Archived: 8, Failed: 9}
+var rank = map[State]int{Received: 1, Spooled: 2, AwaitingApproval: 3, Approved: 4, Built: 5, AwaitingValidation: 6, Signed: 7,
+	Delivered: 8, Archived: 9, Failed: 10}
 
 // The stages whose durations are kept, as keys of Job.StageTimes. The same
 // names are meant for Job.FailedStage.
@@ -90,8 +94,8 @@ type Job struct {
 	ApprovedBy    string    // the clerk who approved the signature (approval mode)
 	ApprovedAt    time.Time
 	MarkPlace     string // where the certification mark went, in plain words
-	Level         string // the signature's PAdES level: B-B or B-T
-	TimestampNote string // why a document meant to be timestamped was not
+	Level         string // the signature's PAdES level: B-B, B-T, B-LT or B-LTA (reached so far while awaiting validation)
+	TimestampNote string // why a document is not at the level configured, or what it waits for to reach it
 	DuplicateOf   string // the outbox name of an earlier copy of the same scan (same SHA-256)
 	Metadata      string // the document's record (number, notation, date, organ, type, subject) as JSON
 

@@ -13,7 +13,7 @@ import (
 
 // QueueStates are the states of unfinished documents, in the order a document
 // moves through them.
-var QueueStates = []State{Received, Spooled, AwaitingApproval, Approved, Built, Signed, Delivered}
+var QueueStates = []State{Received, Spooled, AwaitingApproval, Approved, Built, AwaitingValidation, Signed, Delivered}
 
 // A QueueLine is how many documents wait in one state and since when the
 // oldest of them was received.

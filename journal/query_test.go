@@ -228,6 +228,7 @@ func TestQueueFinishedAndLastFailed(t *testing.T) {
 	put(t, j, Job{SourceName: "new-built.jpg", State: Built}, now.Add(-time.Minute), time.Time{}, 0)
 	put(t, j, Job{SourceName: "waits.jpg", State: AwaitingApproval}, now.Add(-26*time.Hour), time.Time{}, 0)
 	put(t, j, Job{SourceName: "spooled.jpg", State: Spooled}, now.Add(-10*time.Second), time.Time{}, 0)
+	put(t, j, Job{SourceName: "waits-ocsp.jpg", State: AwaitingValidation, Level: "B-T"}, now.Add(-4*time.Hour), time.Time{}, 0)
 	put(t, j, Job{SourceName: "done-today.jpg", State: Archived}, now.Add(-2*time.Hour), now.Add(-30*time.Minute), time.Minute)
 	put(t, j, Job{SourceName: "done-yesterday.jpg", State: Archived}, now.Add(-30*time.Hour), now.Add(-29*time.Hour), time.Minute)
 	put(t, j, Job{SourceName: "bad-1.jpg", State: Failed, FailedStage: "decode", Reason: "incomplete"}, now.Add(-5*time.Hour), now.Add(-5*time.Hour), 0)
@@ -244,6 +245,7 @@ func TestQueueFinishedAndLastFailed(t *testing.T) {
 		{AwaitingApproval, 1, now.Add(-26 * time.Hour)},
 		{Approved, 0, time.Time{}},
 		{Built, 2, now.Add(-3 * time.Hour)},
+		{AwaitingValidation, 1, now.Add(-4 * time.Hour)},
 		{Signed, 0, time.Time{}},
 		{Delivered, 0, time.Time{}},
 	}
