@@ -42,6 +42,7 @@ type Config struct {
 	Validation Validation  `mapstructure:"validate"`
 	Limits     Limits      `mapstructure:"limits"`
 	HTTP       HTTP        `mapstructure:"http"`
+	Console    Console     `mapstructure:"console"`
 	EdXML      EdXML       `mapstructure:"edxml"`
 	Push       Push        `mapstructure:"push"`
 	Log        Log         `mapstructure:"log"`
@@ -55,6 +56,9 @@ type Config struct {
 type Station struct {
 	Name   string `mapstructure:"name"`
 	Agency string `mapstructure:"agency"`
+	// Language is what people at the station read: the console, and the messages that are
+	// translated (vi or en). Log keys and metric names stay English, for machines.
+	Language string `mapstructure:"language"`
 }
 
 // HotFolder is a folder the scanner saves into, with the rules for what is scanned there.
@@ -364,6 +368,29 @@ type HTTP struct {
 	Listen string `mapstructure:"listen"`
 }
 
+// Console is the browser console of the operator and the clerk (docs/console.md).
+type Console struct {
+	// Listen is host:port; empty switches it off. An address other than loopback needs
+	// TLSCert and TLSKey: passwords and session cookies must not cross the office network
+	// in clear.
+	Listen  string `mapstructure:"listen"`
+	TLSCert string `mapstructure:"tls_cert"`
+	TLSKey  string `mapstructure:"tls_key"`
+	// SessionIdle ends a session nobody used for this long.
+	SessionIdle time.Duration `mapstructure:"session_idle"`
+	// UsersFile holds the users and their password hashes; empty: users.json in the state
+	// folder, next to the journal.
+	UsersFile string `mapstructure:"users_file"`
+}
+
+// UsersFile is the users file in force: console.users_file, or users.json in the state folder.
+func (c *Config) UsersFile() string {
+	if c.Console.UsersFile != "" {
+		return c.Console.UsersFile
+	}
+	return filepath.Join(c.Folders.State, "users.json")
+}
+
 // Log selects the log format.
 type Log struct {
 	Level  string `mapstructure:"level"`
@@ -375,6 +402,7 @@ type Log struct {
 var defaults = map[string]any{
 	"station.name":             "scanstation",
 	"station.agency":           "",
+	"station.language":         "vi",
 	"folders.outbox":           "outbox",
 	"folders.failed":           "failed",
 	"folders.archive":          "archive",
@@ -425,6 +453,11 @@ var defaults = map[string]any{
 	"limits.max_pages":         300,
 	"limits.max_megapixels":    200,
 	"http.listen":              "127.0.0.1:9477",
+	"console.listen":           "127.0.0.1:9470",
+	"console.tls_cert":         "",
+	"console.tls_key":          "",
+	"console.session_idle":     "15m",
+	"console.users_file":       "",
 	"edxml.enabled":            true,
 	"edxml.organ_id":           "",
 	"edxml.organ_name":         "",
@@ -516,6 +549,7 @@ func (c *Config) resolvePaths(base string) {
 	}
 	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State, &c.Folders.Review,
 		&c.Push.ClientCert, &c.Push.ClientKey, &c.Push.CAFile, &c.Push.SentDir, &c.Push.RejectedDir,
+		&c.Console.TLSCert, &c.Console.TLSKey, &c.Console.UsersFile,
 		&c.Mark.Font, &c.Mark.SealImage,
 		&c.OCR.Tessdata, &c.PDF.ICCProfile, &c.Signing.PINFile, &c.Signing.ChainFile, &c.Signing.SoftHSM2Conf} {
 		resolve(p)

@@ -12,7 +12,7 @@ import (
 // the output folders beside it. Signing is left empty; `scanstation init --dev-token` fills it.
 func Default(dir string) *Config {
 	c := &Config{
-		Station:    Station{Name: "scanstation", Agency: ""},
+		Station:    Station{Name: "scanstation", Agency: "", Language: defaults["station.language"].(string)},
 		HotFolders: []HotFolder{{Path: dir + "/inbox"}},
 		Folders: Folders{
 			Outbox:  dir + "/outbox",
@@ -42,6 +42,7 @@ func Default(dir string) *Config {
 		Renew:     Renew{Before: 180 * 24 * time.Hour, Folders: []string{}, Every: 24 * time.Hour},
 		Limits:    Limits{MaxFileMB: 500, MaxPages: 300, MaxMegapixels: 200},
 		HTTP:      HTTP{Listen: defaults["http.listen"].(string)},
+		Console:   Console{Listen: defaults["console.listen"].(string), SessionIdle: 15 * time.Minute},
 		EdXML:     EdXML{Enabled: true, DocumentType: 2},
 		Push:      Push{Timeout: 2 * time.Minute, MinBackoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, Rescan: time.Minute},
 		Log:       Log{Level: "info", Format: "text"},
@@ -80,6 +81,7 @@ var yamlTemplate = template.Must(template.New("yaml").Funcs(template.FuncMap{
 station:
   name: {{q .Station.Name}}      # shown in the sidecar of every document
   agency: {{q .Station.Agency}}  # the agency whose copies this station certifies
+  language: {{q .Station.Language}}  # vi or en: the console and the messages people read
 
 # Folders the scanner saves into. Sub-folders are watched too. Each folder has its own rules
 # (defaults from Decree 30/2020); see docs/config.md.
@@ -207,6 +209,15 @@ push:
 
 http:
   listen: {{q .HTTP.Listen}}  # Prometheus /metrics, /healthz, /readyz; empty: off. Keep it on loopback.
+
+# The console in the browser for the operator and the clerk. Add its users with:
+#   scanstation user add NAME --role operator|clerk|admin --config THIS_FILE
+console:
+  listen: {{q .Console.Listen}}        # empty: off; an address other than loopback needs tls_cert and tls_key
+  tls_cert: {{q .Console.TLSCert}}     # PEM certificate (and chain) for https
+  tls_key: {{q .Console.TLSKey}}       # its private key, readable by the station's user only
+  session_idle: {{.Console.SessionIdle}}   # a session unused this long ends (it ends after 12h anyway)
+  users_file: {{q .Console.UsersFile}}     # empty: users.json in the state folder
 
 log:
   level: {{q .Log.Level}}    # debug, info, warn, error

@@ -263,6 +263,9 @@ func (c *Config) Validate() []Problem {
 		}
 	}
 
+	c.validateConsole(add)
+	oneOf(add, "station.language", c.Station.Language, "vi", "en")
+
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
@@ -271,6 +274,55 @@ func (c *Config) Validate() []Problem {
 		add("log.format", "%q is not text or json", c.Log.Format)
 	}
 	return ps
+}
+
+// validateConsole checks the console's keys. A console reachable from the office network
+// must speak TLS: its logins and session cookies would cross the network in clear otherwise.
+func (c *Config) validateConsole(add func(string, string, ...any)) {
+	cc := c.Console
+	if cc.Listen != "" {
+		host, _, err := net.SplitHostPort(cc.Listen)
+		switch {
+		case err != nil:
+			add("console.listen", "%q is not host:port (for example 127.0.0.1:9470): %v", cc.Listen, err)
+		case !isLoopback(host) && (cc.TLSCert == "" || cc.TLSKey == ""):
+			add("console.listen", "%s can be reached from other computers, so the console needs https: set console.tls_cert and console.tls_key "+
+				"(or listen on 127.0.0.1 and put a reverse proxy with TLS in front)", cc.Listen)
+		}
+	}
+	if (cc.TLSCert == "") != (cc.TLSKey == "") {
+		add("console.tls_cert", "give both console.tls_cert and console.tls_key, or neither")
+	}
+	if cc.TLSCert != "" {
+		checkFile(add, "console.tls_cert", cc.TLSCert, "a PEM certificate for the console's https")
+	}
+	if cc.TLSKey != "" && checkFile(add, "console.tls_key", cc.TLSKey, "the PEM private key of console.tls_cert") {
+		if fi, err := os.Stat(cc.TLSKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			add("console.tls_key", "%s can be read by other users (mode %04o); run: chmod 600 %s", cc.TLSKey, fi.Mode().Perm(), cc.TLSKey)
+		}
+	}
+	if cc.SessionIdle < time.Minute || cc.SessionIdle > 12*time.Hour {
+		add("console.session_idle", "must be between 1m and 12h, not %v", cc.SessionIdle)
+	}
+	users := c.UsersFile()
+	if fi, err := os.Stat(users); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		add("console.users_file", "%s can be read by other users (mode %04o); run: chmod 600 %s", users, fi.Mode().Perm(), users)
+	}
+	if cc.UsersFile != "" {
+		if _, err := os.Stat(filepath.Dir(cc.UsersFile)); err != nil {
+			add("console.users_file", "the folder of %s does not exist", cc.UsersFile)
+		}
+	}
+}
+
+// isLoopback reports whether a listen host is reachable from this machine only. An empty host
+// (":9470") listens on every address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 var organID = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$`)
