@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,10 +9,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +194,78 @@ func TestDSSOnStationSignatures(t *testing.T) {
 
 func hasKey(msgs []DSSMessage, key string) bool {
 	return slices.ContainsFunc(msgs, func(m DSSMessage) bool { return m.Key == key })
+}
+
+// TestStrictDSSPolicy checks that dss/strict-policy.xml is DSS's default policy, as the
+// installed dss-policy-jaxb jar holds it, with DocMDP, FieldMDP, SigFieldLock and
+// UndefinedChanges raised from WARN to FAIL and nothing else changed; and that dss-judge
+// refuses a policy it cannot read instead of judging with the default one.
+func TestStrictDSSPolicy(t *testing.T) {
+	def := defaultDSSPolicy(t)
+	// The head comment says where the file comes from; the policy starts after it.
+	_, strict, ok := bytes.Cut(strictDSSPolicy, []byte("-->\r\n"))
+	if !ok {
+		t.Fatal("dss/strict-policy.xml has no head comment")
+	}
+	defLines := strings.Split(string(def), "\n")
+	strictLines := strings.Split(string(strict), "\n")
+	if len(defLines) != len(strictLines) {
+		t.Fatalf("dss/strict-policy.xml has %d lines after its comment, DSS's default policy %d", len(strictLines), len(defLines))
+	}
+	raised := map[string]int{}
+	for i := range defLines {
+		if defLines[i] == strictLines[i] {
+			continue
+		}
+		name, ok := strings.CutSuffix(strings.TrimSpace(defLines[i]), ` Level="WARN" />`)
+		if !ok || strictLines[i] != strings.Replace(defLines[i], `"WARN"`, `"FAIL"`, 1) {
+			t.Errorf("line %d: DSS's default policy has %q, dss/strict-policy.xml %q", i+1, defLines[i], strictLines[i])
+			continue
+		}
+		raised[strings.TrimPrefix(name, "<")]++
+	}
+	want := map[string]int{"DocMDP": 2, "FieldMDP": 2, "SigFieldLock": 2, "UndefinedChanges": 2}
+	if fmt.Sprint(raised) != fmt.Sprint(want) {
+		t.Errorf("dss/strict-policy.xml raises %v from WARN to FAIL, want %v (each where signatures and timestamps are checked)", raised, want)
+	}
+
+	s := signWithStation(t)
+	missing := filepath.Join(t.TempDir(), "no-such-policy.xml")
+	out, code := run(t, "dss-judge", "--policy", missing, "--trust", s.ca, s.bb)
+	if code != 2 || out != "" {
+		t.Errorf("dss-judge with a policy file that does not exist: exit %d, stdout %q; want exit 2 and no verdict", code, out)
+	}
+}
+
+// defaultDSSPolicy is policy/constraint.xml from the dss-policy-jaxb jar next to the dss-judge
+// on PATH (scripts/setup.sh puts the jars in $SCANSTATION_TOOLS/dss/lib, the command in
+// $SCANSTATION_TOOLS/bin).
+func defaultDSSPolicy(t *testing.T) []byte {
+	t.Helper()
+	cmd, err := exec.LookPath("dss-judge")
+	if err != nil {
+		t.Fatal("dss-judge is not installed; scripts/setup.sh installs it")
+	}
+	if cmd, err = filepath.EvalSymlinks(cmd); err != nil {
+		t.Fatal(err)
+	}
+	jars, err := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(cmd)), "dss", "lib", "dss-policy-jaxb-*.jar"))
+	if err != nil || len(jars) != 1 {
+		t.Fatalf("looking for one dss-policy-jaxb jar beside %s: found %v (%v)", cmd, jars, err)
+	}
+	jar, err := zip.OpenReader(jars[0])
+	if err != nil {
+		t.Fatalf("opening %s: %v", jars[0], err)
+	}
+	defer jar.Close()
+	f, err := jar.Open("policy/constraint.xml")
+	if err != nil {
+		t.Fatalf("reading DSS's default policy in %s: %v", jars[0], err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatalf("reading DSS's default policy in %s: %v", jars[0], err)
+	}
+	return data
 }

@@ -31,6 +31,10 @@ type Judges struct {
 	QPDFCmd       string // default "qpdf"
 	PyHankoPython string // a Python that can import pyhanko; default "pyhanko-python"
 	DSSCmd        string // default "dss-judge" (internal/judge/dss, compiled by scripts/setup.sh)
+
+	// DSSPolicy is the validation policy file DSS judges with; "" is DSS's default policy.
+	// StrictDSSPolicy gives one that enforces what a certification signature permits.
+	DSSPolicy string
 }
 
 func or(name, fallback string) string {
@@ -343,11 +347,13 @@ func PlainPDF() []byte {
 }
 
 // DSSVerdict is EU DSS's validation report on one file: its simple report, with DSS's default
-// validation policy, only the given trust anchors, and nothing fetched from the network.
+// validation policy (or Judges.DSSPolicy), only the given trust anchors, and nothing fetched
+// from the network.
 type DSSVerdict struct {
 	File                 string         `json:"file"`
 	ValidationTime       time.Time      `json:"validation_time"`
-	Policy               string         `json:"policy"`
+	Policy               string         `json:"policy"`      // the policy's name
+	PolicyFile           string         `json:"policy_file"` // "" for DSS's default policy
 	SignaturesCount      int            `json:"signatures_count"`
 	ValidSignaturesCount int            `json:"valid_signatures_count"`
 	Signatures           []DSSSignature `json:"signatures"`
@@ -430,6 +436,21 @@ func (v DSSVerdict) String() string {
 	return b.String()
 }
 
+//go:embed dss/strict-policy.xml
+var strictDSSPolicy []byte
+
+// StrictDSSPolicy writes DSS's default validation policy with DocMDP, FieldMDP, SigFieldLock
+// and UndefinedChanges raised from a warning to a failure (dss/strict-policy.xml says why) to
+// a temporary file, for Judges.DSSPolicy.
+func StrictDSSPolicy(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "strict-policy.xml")
+	if err := os.WriteFile(path, strictDSSPolicy, 0o644); err != nil {
+		t.Fatalf("writing DSS's strict policy: %v", err)
+	}
+	return path
+}
+
 // DSS is EU DSS's verdict on a file, trusting only the certificates in the PEM files given.
 func DSS(t testing.TB, path string, trustPEMs ...string) DSSVerdict {
 	t.Helper()
@@ -456,6 +477,9 @@ func (j Judges) DSSMany(t testing.TB, paths []string, trustPEMs ...string) []DSS
 		t.Fatalf("DSS needs a file and a trust anchor (got %d files, %d anchors)", len(paths), len(trustPEMs))
 	}
 	var args []string
+	if j.DSSPolicy != "" {
+		args = append(args, "--policy", j.DSSPolicy)
+	}
 	for _, f := range trustPEMs {
 		args = append(args, "--trust", f)
 	}
@@ -475,6 +499,10 @@ func (j Judges) DSSMany(t testing.TB, paths []string, trustPEMs ...string) []DSS
 	for i, v := range verdicts {
 		if v.File != paths[i] || v.Error != "" {
 			t.Fatalf("EU DSS could not judge %s (exit %d): %s", paths[i], code, or(v.Error, "it answered for "+v.File))
+		}
+		// A dss-judge older than --policy would judge with the default policy and say nothing.
+		if v.PolicyFile != j.DSSPolicy {
+			t.Fatalf("EU DSS judged %s with the policy %q, not %q (is dss-judge compiled from this tree? scripts/setup.sh)", paths[i], v.PolicyFile, j.DSSPolicy)
 		}
 	}
 	if code != 0 {

@@ -3,7 +3,13 @@
 // policy, only the trust anchors named on the command line, and nothing fetched from the
 // network.
 //
-//   dss-judge --trust CA.pem [--trust MORE.pem ...] FILE.pdf [FILE.pdf ...]
+//   dss-judge [--policy POLICY.xml] --trust CA.pem [--trust MORE.pem ...] FILE.pdf [FILE.pdf ...]
+//
+// --policy judges with that validation policy (DSS's constraint.xml format) instead of the
+// default one, with the same cryptographic suite as the default (the one the policy holds):
+// a test that needs DSS to enforce what its default policy only warns of (DocMDP) says so in
+// a file of its own. A policy that cannot be read is a wrong command line (exit 2), never a
+// quiet fall back to the default, which DSS's validateDocument(File) does for a missing file.
 //
 // It prints one JSON object per file on stdout, one per line, in the order of the files.
 // Exit 0 means every file got its report, whatever the verdict; 1 means at least one file
@@ -30,6 +36,7 @@ import java.util.List;
 import eu.europa.esig.dss.diagnostic.DiagnosticData;
 import eu.europa.esig.dss.diagnostic.TimestampWrapper;
 import eu.europa.esig.dss.model.FileDocument;
+import eu.europa.esig.dss.model.policy.ValidationPolicy;
 import eu.europa.esig.dss.model.x509.CertificateToken;
 import eu.europa.esig.dss.pades.validation.PDFDocumentValidator;
 import eu.europa.esig.dss.simplereport.jaxb.XmlDetails;
@@ -40,6 +47,7 @@ import eu.europa.esig.dss.simplereport.jaxb.XmlTimestamp;
 import eu.europa.esig.dss.simplereport.jaxb.XmlToken;
 import eu.europa.esig.dss.spi.validation.CommonCertificateVerifier;
 import eu.europa.esig.dss.spi.x509.CommonTrustedCertificateSource;
+import eu.europa.esig.dss.validation.policy.ValidationPolicyLoader;
 import eu.europa.esig.dss.validation.reports.Reports;
 
 public final class DSSJudge {
@@ -50,9 +58,15 @@ public final class DSSJudge {
 
 		List<String> trust = new ArrayList<>();
 		List<String> files = new ArrayList<>();
+		String policyPath = null;
 		for (int i = 0; i < args.length; i++) {
 			if (args[i].equals("--trust") && i + 1 < args.length) {
 				trust.add(args[++i]);
+			} else if (args[i].equals("--policy") && i + 1 < args.length) {
+				if (policyPath != null) {
+					usage("--policy given twice");
+				}
+				policyPath = args[++i];
 			} else if (args[i].startsWith("-")) {
 				usage("unknown option " + args[i]);
 			} else {
@@ -83,11 +97,23 @@ public final class DSSJudge {
 			certs.forEach(anchors::addCertificate);
 		}
 
+		// Read once: a policy that cannot be read fails the run before any file is judged.
+		// DSS reads its default policy afresh for each file; so do we, to keep the two alike.
+		if (policyPath != null) {
+			try {
+				loadPolicy(policyPath);
+			} catch (Exception e) {
+				System.err.println("dss-judge: reading the validation policy " + policyPath + ": " + e);
+				System.exit(2);
+				return;
+			}
+		}
+
 		boolean allJudged = true;
 		for (String f : files) {
 			String json;
 			try {
-				json = judge(f, verifier(anchors));
+				json = judge(f, verifier(anchors), policyPath);
 			} catch (Exception e) {
 				allJudged = false;
 				json = "{\"file\":" + str(f) + ",\"error\":" + str(e.toString()) + "}";
@@ -100,7 +126,7 @@ public final class DSSJudge {
 
 	static void usage(String why) {
 		System.err.println("dss-judge: " + why);
-		System.err.println("usage: dss-judge --trust CA.pem [--trust MORE.pem ...] FILE.pdf [FILE.pdf ...]");
+		System.err.println("usage: dss-judge [--policy POLICY.xml] --trust CA.pem [--trust MORE.pem ...] FILE.pdf [FILE.pdf ...]");
 		System.exit(2);
 	}
 
@@ -127,7 +153,17 @@ public final class DSSJudge {
 		return tokens;
 	}
 
-	static String judge(String path, CommonCertificateVerifier verifier) throws Exception {
+	// loadPolicy reads a validation policy as DSS reads its default one: no cryptographic suite
+	// besides the one in the policy.
+	static ValidationPolicy loadPolicy(String path) throws Exception {
+		File f = new File(path);
+		if (!f.isFile()) {
+			throw new IllegalArgumentException("no such file");
+		}
+		return ValidationPolicyLoader.fromValidationPolicy(f).create();
+	}
+
+	static String judge(String path, CommonCertificateVerifier verifier, String policyPath) throws Exception {
 		File file = new File(path);
 		if (!file.isFile()) {
 			throw new IllegalArgumentException("no such file");
@@ -135,7 +171,7 @@ public final class DSSJudge {
 		PDFDocumentValidator validator = new PDFDocumentValidator(new FileDocument(file));
 		validator.setCertificateVerifier(verifier);
 		// No policy given: DSS's default validation policy, with its default cryptographic suite.
-		Reports reports = validator.validateDocument();
+		Reports reports = policyPath == null ? validator.validateDocument() : validator.validateDocument(loadPolicy(policyPath));
 		XmlSimpleReport simple = reports.getSimpleReportJaxb();
 		DiagnosticData diag = reports.getDiagnosticData();
 
@@ -170,6 +206,7 @@ public final class DSSJudge {
 		return "{\"file\":" + str(path)
 				+ ",\"validation_time\":" + time(simple.getValidationTime())
 				+ ",\"policy\":" + str(simple.getValidationPolicy() == null ? null : simple.getValidationPolicy().getPolicyName())
+				+ ",\"policy_file\":" + str(policyPath)
 				+ ",\"signatures_count\":" + simple.getSignaturesCount()
 				+ ",\"valid_signatures_count\":" + simple.getValidSignaturesCount()
 				+ ",\"signatures\":[" + sigs + "]"
