@@ -194,7 +194,8 @@ func (b *builder) build() Corpus {
 
 	// DSS's default policy only warns of a change DocMDP forbids: the certification itself
 	// stays TOTAL_PASSED. We expected a failure; DSS is the judge, so its answer is the one
-	// kept, with the warnings that say what it saw.
+	// kept, with the warnings that say what it saw. Under a policy that enforces DocMDP
+	// (internal/judge/dss/strict-policy.xml) DSS fails it, as scanstation does.
 	impostor := b.selfSigned("impostor", agency.Chain[0].RawSubject)
 	add("docmdp-violation", "b-lt, then pyHanko: a white box over the scan and an approval signature in one revision, by a self-signed key whose subject copies the agency's",
 		b.pyhanko(lt, "violate", impostor.key, impostor.cert),
