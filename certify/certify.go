@@ -95,10 +95,10 @@ type Signed struct {
 	SHA256      string
 	Signer      string // the signing certificate's subject common name
 	SigningTime time.Time
-	Level       string // PAdES level: B-B, or B-T with a timestamp
+	Level       string // PAdES level: B-B; B-T with a timestamp; B-LT, B-LTA (LongTerm)
 	MarkPlace   string // where the mark went, in plain words
-	// TimestampNote says why a signature meant to be timestamped is not (the TSA could not
-	// be reached and the configuration said to sign without).
+	// TimestampNote says why a copy is below the level configured (the TSA, OCSP responder
+	// or CRL could not be reached and the configuration said to sign without).
 	TimestampNote string
 }
 
@@ -110,8 +110,8 @@ var ErrMark = errors.New("certification mark")
 // and signing without a timestamp was not allowed.
 var ErrTSAUnavailable = pades.ErrTSAUnavailable
 
-// ErrValidationDataUnavailable is returned by Sign when an OCSP responder or CRL the copy's
-// long-term level needs cannot be reached and a lower level was not allowed.
+// ErrValidationDataUnavailable is what the *LevelNotReachedError of Sign or Extend wraps when
+// an OCSP responder or CRL the copy's long-term level needs cannot be reached.
 var ErrValidationDataUnavailable = pades.ErrValidationDataUnavailable
 
 // ErrRevoked is returned by Sign when a certificate of the signer's or the TSA's chain is
@@ -143,8 +143,15 @@ func (c *Certifier) Build(doc *pdfa.Document, rec Record) ([]byte, error) {
 
 // Sign signs a built PDF/A now with key, showing the certification mark on page 1. When a TSA
 // is configured but cannot be reached, allowB_B decides: sign without a timestamp and say so,
-// or return an error wrapping ErrTSAUnavailable. When the station's clock is further from the
-// TSA's than MaxClockSkew, Sign returns a *ClockSkewError (ErrClockSkew) and no copy.
+// or return an error wrapping ErrTSAUnavailable and no copy. When the station's clock is
+// further from the TSA's than MaxClockSkew, Sign returns a *ClockSkewError (ErrClockSkew) and
+// no copy.
+//
+// When the copy is signed and timestamped but the validation data or the document timestamp
+// its LongTerm level needs cannot be had, allowB_B decides again: deliver it at the level
+// reached and say so in TimestampNote, or return the signed copy at the level reached together
+// with a *LevelNotReachedError, so that the caller keeps the signature (the token is not asked
+// again for the same document) and finishes the copy later with Extend.
 func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1, allowB_B bool) (*Signed, error) {
 	now := c.now()
 	look, place, err := c.buildMark(page1, now)
@@ -180,15 +187,23 @@ func (c *Certifier) Sign(ctx context.Context, built []byte, key Key, page1 Page1
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	signed.PDF = out.Bytes()
+	var short error
 	if c.LongTerm != "" && signed.Level == "B-T" {
-		if err := c.extend(ctx, signed, key, allowB_B); err != nil {
+		err := c.extend(ctx, signed, key.Chain)
+		var lnr *LevelNotReachedError
+		switch {
+		case errors.As(err, &lnr) && allowB_B:
+			signed.TimestampNote = lnr.Note()
+		case lnr != nil:
+			short = err
+		case err != nil:
 			return nil, err
 		}
 	}
 	sum := sha256.Sum256(signed.PDF)
 	signed.SHA256 = hex.EncodeToString(sum[:])
 	signed.Signer = SignerName(key.Chain[0])
-	return signed, nil
+	return signed, short
 }
 
 // checkClock compares the time the mark shows (marked, the station's clock when signing
@@ -243,53 +258,6 @@ func (c *Certifier) checkClock(pdf []byte, marked time.Time) error {
 	default:
 		return &ClockSkewError{Ahead: answered.Sub(genTime), Max: limit, TSA: where}
 	}
-}
-
-// extend takes a B-T copy to c.LongTerm: its validation data in a /DSS (B-LT), then a
-// document timestamp (B-LTA). When a service cannot be reached and allowLower is set, the copy
-// stays at the level it reached, and signed.TimestampNote says why.
-func (c *Certifier) extend(ctx context.Context, signed *Signed, key Key, allowLower bool) error {
-	lower := func(err error, level string) error {
-		if !allowLower {
-			return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
-		}
-		signed.TimestampNote = fmt.Sprintf("delivered at PAdES %s, not %s: %v", level, c.LongTerm, err)
-		return nil
-	}
-	chains, contents, err := pades.Chains(signed.PDF, key.Chain)
-	if err != nil {
-		return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
-	}
-	fetcher := c.Fetcher
-	// The answers must be newer than the signature's timestamp, just received.
-	fetcher.NotBefore = time.Now()
-	vd, err := fetcher.Collect(ctx, chains...)
-	switch {
-	case errors.Is(err, pades.ErrRevoked):
-		return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
-	case errors.Is(err, pades.ErrValidationDataUnavailable):
-		return lower(err, "B-T")
-	case err != nil:
-		return fmt.Errorf("extend to PAdES %s: %w", c.LongTerm, err)
-	}
-	var lt bytes.Buffer
-	if err := pades.AddDSS(&lt, signed.PDF, vd, contents); err != nil {
-		return fmt.Errorf("extend to PAdES B-LT: %w", err)
-	}
-	signed.PDF, signed.Level = lt.Bytes(), "B-LT"
-	if c.LongTerm != "B-LTA" {
-		return nil
-	}
-	var lta bytes.Buffer
-	err = pades.AddDocumentTimestamp(ctx, &lta, signed.PDF, c.TSA)
-	switch {
-	case errors.Is(err, pades.ErrTSAUnavailable):
-		return lower(err, "B-LT")
-	case err != nil:
-		return fmt.Errorf("extend to PAdES B-LTA: %w", err)
-	}
-	signed.PDF, signed.Level = lta.Bytes(), "B-LTA"
-	return nil
 }
 
 // CheckMark lays the certification mark out on page1 as Sign would now, without signing, so
