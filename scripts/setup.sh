@@ -34,6 +34,7 @@ debian_packages=(
   fonts-liberation2 icc-profiles-free softhsm2 opensc poppler-utils qpdf
   libnss3-tools img2pdf libtiff-tools python3-venv pkg-config openjdk-17-jdk-headless maven openssl
   jbig2dec libopenjp2-tools
+  chromium
 )
 missing=()
 for p in "${debian_packages[@]}"; do
@@ -45,6 +46,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# chromium is the console's test browser and is not pinned (docs/pins.md): say which one the
+# end-to-end tests will drive, so a changed result can be matched to a Debian security update.
+say "chromium $(dpkg-query -W -f='${Version}' chromium) from Debian (bookworm-security); tested with 156.0.8078.129-1~deb12u1"
 
 mkdir -p "$TOOLS_DIR/bin"
 
