@@ -38,6 +38,8 @@ Usage:
                                                renew the last timestamp of signed copies (PDFs, or folders of them) due within
                                                renew.before: the old TSA's validation data, then a fresh document timestamp
   scanstation config check --config FILE       list every problem in a configuration
+  scanstation user add|passwd|role|remove NAME [--role operator|clerk|admin] [--config FILE] [--password-stdin]
+  scanstation user list [--config FILE]        the console's users (the password is asked without echo, never taken from argv)
   scanstation folders mark --config FILE       mark the outbox, failed and archive folders as the station's (after checking the share is mounted)
   scanstation dev-pki serve|revoke|issue --dir DIR ...
                                                the dev station's TEST OCSP, CRL and TSA (dev-pki --help)
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdFoldersMark(args[1:], stdout)
 	case "separator":
 		return cmdSeparator(args, stdout)
+	case "user":
+		return cmdUser(args, os.Stdin, stdout, stderr)
 	case "dev-pki":
 		return cmdDevPKI(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
