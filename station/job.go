@@ -200,7 +200,9 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			return out
 		case journal.Approved:
 			err = s.rebuild(ctx, job)
-		case journal.Built:
+		case journal.Built, journal.AwaitingValidation:
+			// Signed and awaiting validation goes to the signer too: it retries it as it
+			// does a document that waits for the TSA, without the token.
 			if handOff != nil {
 				handOff(job)
 				out.Waiting = true

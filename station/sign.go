@@ -38,8 +38,12 @@ func isTokenFault(err error) bool {
 
 // sign signs a built document with the token (waiting for it while it is absent), showing the
 // certification mark, and, when configured, has the result checked by veraPDF before it may
-// enter the outbox.
+// enter the outbox. A document signed already and awaiting validation is finished without the
+// token (finishLevel).
 func (s *Station) sign(ctx context.Context, job *journal.Job) error {
+	if job.State == journal.AwaitingValidation {
+		return s.finishLevel(ctx, job)
+	}
 	if again, err := s.checkSource(ctx, job); err != nil || again {
 		return err
 	}
@@ -65,8 +69,11 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	certifier.Mark.CopyLabel = prof.CopyLabel
 	certifier.Mark.Profile = markProfile(prof.Mark)
 	signed, err := certifier.Sign(ctx, built, key, page1, s.config().Timestamp.OnUnavailable == "sign_without")
+	var short *certify.LevelNotReachedError
 	switch {
 	case err == nil:
+	case errors.As(err, &short) && signed != nil:
+		return s.keepSigned(ctx, job, signed, short, started)
 	case errors.Is(err, certify.ErrTSAUnavailable), errors.Is(err, certify.ErrValidationDataUnavailable),
 		errors.Is(err, certify.ErrRevoked), errors.Is(err, certify.ErrClockSkew), isTokenFault(err), ctx.Err() != nil:
 		// A revoked agency certificate stops signing as a token fault does: no copy may carry it.
@@ -107,6 +114,103 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 		"ocr_confidence", fmt.Sprintf("%.1f", job.MeanConfidence), "mark", job.MarkPlace)
 	if job.TimestampNote != "" {
 		s.log.Warn("signed without timestamp", "job", job.ID, "file", job.SourceName, "why", job.TimestampNote)
+	}
+	return nil
+}
+
+// keepSigned keeps a copy signed and timestamped whose long-term level could not be reached
+// (an OCSP responder, CRL or the TSA away, and timestamp.on_unavailable wait): it is saved in
+// the work folder and recorded awaiting validation at the level it reached, and finishLevel
+// takes it on later. The token is not asked to sign the document again. A crash before the
+// record finds the job built, with its built copy, and signs it again; the unrecorded signed
+// copy is overwritten and was never delivered.
+func (s *Station) keepSigned(ctx context.Context, job *journal.Job, signed *certify.Signed, short *certify.LevelNotReachedError, started time.Time) error {
+	name := fmt.Sprintf("%d.pdf", job.ID)
+	if err := outbox.WriteFileAtomic(s.workDir, name, signed.PDF, 0o600); err != nil {
+		return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
+	}
+	job.Work = filepath.Join(s.workDir, name)
+	job.Signer = signed.Signer
+	job.SignedAt = signed.SigningTime
+	job.OutputSHA256 = signed.SHA256
+	job.Level = signed.Level
+	job.MarkPlace = signed.MarkPlace
+	job.TimestampNote = short.Waits()
+	if job.StageTimes == nil {
+		job.StageTimes = map[string]time.Duration{}
+	}
+	job.StageTimes[journal.StageSign] = time.Since(started)
+	s.metrics.Stage(journal.StageSign, "ok", job.Pages, job.StageTimes[journal.StageSign])
+	job.State = journal.AwaitingValidation
+	if err := s.recordJob(ctx, job); err != nil {
+		return err
+	}
+	s.removeWork(job)
+	s.log.Warn("signed, but not yet at the level configured; the signed copy waits in the state folder and is finished when the service answers",
+		"job", job.ID, "file", job.SourceName, "level", job.Level, "want", short.Want, "why", short.Err, "retry_in", s.config().Timestamp.RetryEvery)
+	return &waitError{short}
+}
+
+// finishLevel takes a signed copy awaiting validation on to the level configured: its
+// validation data and, for B-LTA, its document timestamp (certify.Certifier.Extend, from the
+// level the file shows, so a crash after the finished copy was saved finds nothing left to
+// do). It is then checked by veraPDF and recorded signed, ready for delivery. While a service
+// is still away it waits again, or, if the configuration now says sign_without, goes on at the
+// level it reached and says so.
+func (s *Station) finishLevel(ctx context.Context, job *journal.Job) error {
+	if again, err := s.checkSource(ctx, job); err != nil || again {
+		return err
+	}
+	saved, err := os.ReadFile(job.Work)
+	if err != nil {
+		return &stageError{"sign", fmt.Errorf("read the signed copy that awaits validation: %w", err)}
+	}
+	certifier := *s.certifier.Load()
+	signed, err := certifier.Extend(ctx, saved, nil)
+	var short *certify.LevelNotReachedError
+	note := ""
+	switch {
+	case err == nil:
+	case errors.As(err, &short) && s.config().Timestamp.OnUnavailable == "sign_without":
+		note = short.Note()
+	case errors.As(err, &short):
+		if signed.Level == job.Level {
+			return &waitError{short}
+		}
+		// One step done (B-LT, the document timestamp still missing): kept, so it is
+		// not fetched again.
+		if err := outbox.WriteFileAtomic(s.workDir, filepath.Base(job.Work), signed.PDF, 0o600); err != nil {
+			return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
+		}
+		job.Level, job.OutputSHA256, job.TimestampNote = signed.Level, signed.SHA256, short.Waits()
+		if err := s.recordJob(ctx, job); err != nil {
+			return err
+		}
+		return &waitError{short}
+	case errors.Is(err, certify.ErrRevoked), ctx.Err() != nil:
+		return &waitError{err}
+	default:
+		return &stageError{"sign", err}
+	}
+	if !bytes.Equal(signed.PDF, saved) {
+		if err := outbox.WriteFileAtomic(s.workDir, filepath.Base(job.Work), signed.PDF, 0o600); err != nil {
+			return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
+		}
+	}
+	if err := s.validatePDFA(ctx, job.Work); err != nil {
+		return &stageError{"validate", err}
+	}
+	waited := job.Level
+	job.Level, job.OutputSHA256, job.TimestampNote = signed.Level, signed.SHA256, note
+	job.State = journal.Signed
+	if err := s.recordJob(ctx, job); err != nil {
+		return err
+	}
+	if note != "" {
+		s.log.Warn("signed copy delivered at the level it reached (timestamp.on_unavailable is sign_without)", "job", job.ID, "file", job.SourceName,
+			"level", job.Level, "why", note)
+	} else {
+		s.log.Info("signed copy completed", "job", job.ID, "file", job.SourceName, "level", job.Level, "was", waited)
 	}
 	return nil
 }
@@ -183,7 +287,7 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 		}
 		// Read it afresh: a stale copy (handed over twice) must not be signed twice.
 		fresh, err := s.journal.Get(ctx, job.ID)
-		if err != nil || fresh.State != journal.Built || fresh.Reason != "" {
+		if err != nil || (fresh.State != journal.Built && fresh.State != journal.AwaitingValidation) || fresh.Reason != "" {
 			s.release(jobKey(job.ID))
 			if err != nil {
 				s.log.Error("cannot read a built document from the journal", "job", job.ID, "err", err)
@@ -207,8 +311,13 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 				}
 			}()
 		case errors.As(err, &wait) && (errors.Is(err, certify.ErrTSAUnavailable) || errors.Is(err, certify.ErrValidationDataUnavailable)):
-			s.log.Warn("time-stamping authority, OCSP responder or CRL unreachable; the document waits", "job", job.ID, "file", job.SourceName,
-				"why", err, "retry_in", s.config().Timestamp.RetryEvery)
+			if job.State == journal.AwaitingValidation {
+				s.log.Warn("time-stamping authority, OCSP responder or CRL unreachable; the signed copy waits", "job", job.ID, "file", job.SourceName,
+					"level", job.Level, "why", err, "retry_in", s.config().Timestamp.RetryEvery)
+			} else {
+				s.log.Warn("time-stamping authority, OCSP responder or CRL unreachable; the document waits", "job", job.ID, "file", job.SourceName,
+					"why", err, "retry_in", s.config().Timestamp.RetryEvery)
+			}
 			go func() {
 				select {
 				case <-time.After(s.config().Timestamp.RetryEvery):
