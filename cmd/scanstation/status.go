@@ -41,20 +41,29 @@ func openJournalToRead(cfg *config.Config) (*journal.Journal, string, error) {
 	return j, path, err
 }
 
-// stateWords is a state as people say it.
-func stateWords(s journal.State) string { return strings.ReplaceAll(string(s), "_", " ") }
+// stateWords is a state as people say it. A document awaiting validation is signed already,
+// which is what the clerk needs to know: nothing more is asked of the token or of them.
+func stateWords(s journal.State) string {
+	if s == journal.AwaitingValidation {
+		return "signed, awaiting validation"
+	}
+	return strings.ReplaceAll(string(s), "_", " ")
+}
 
 // parseState takes a state as people type it: "awaiting approval", "awaiting-approval" or
-// "awaiting_approval".
+// "awaiting_approval"; and as stateWords says it ("signed, awaiting validation").
 func parseState(s string) (journal.State, error) {
 	st := journal.State(strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(s))))
+	if st == "signed,_awaiting_validation" || st == "signed,awaiting_validation" {
+		st = journal.AwaitingValidation
+	}
 	for _, known := range []journal.State{journal.Received, journal.Spooled, journal.AwaitingApproval, journal.Approved,
-		journal.Built, journal.Signed, journal.Delivered, journal.Archived, journal.Failed} {
+		journal.Built, journal.AwaitingValidation, journal.Signed, journal.Delivered, journal.Archived, journal.Failed} {
 		if st == known {
 			return st, nil
 		}
 	}
-	return "", fmt.Errorf("%q is not a state; the states are received, spooled, awaiting approval, approved, built, signed, delivered, archived and failed", s)
+	return "", fmt.Errorf("%q is not a state; the states are received, spooled, awaiting approval, approved, built, awaiting validation (signed, waiting for the validation data or document timestamp its level needs), signed, delivered, archived and failed", s)
 }
 
 const (

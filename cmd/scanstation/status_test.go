@@ -68,7 +68,7 @@ func TestStatusHistoryReportAfterProcessing(t *testing.T) {
 	}
 	if st.Unfinished != 0 || st.FinishedToday.Archived != 2 || st.FinishedToday.Failed != 1 || st.Token.State != "unknown" ||
 		len(st.LastErrors) != 1 || st.LastErrors[0].Source != "half.jpg" || st.LastErrors[0].Stage != "decode" ||
-		!strings.Contains(st.LastErrors[0].Reason, "incomplete") || len(st.Queue) != 7 {
+		!strings.Contains(st.LastErrors[0].Reason, "incomplete") || len(st.Queue) != 8 {
 		t.Errorf("status --format json: %+v", st)
 	}
 
@@ -300,6 +300,11 @@ func TestPlainWords(t *testing.T) {
 	}
 	for _, s := range []string{"awaiting approval", "Awaiting-Approval", "awaiting_approval"} {
 		if st, err := parseState(s); err != nil || st != journal.AwaitingApproval {
+			t.Errorf("parseState(%q) = %q, %v", s, st, err)
+		}
+	}
+	for _, s := range []string{"awaiting validation", "awaiting_validation", stateWords(journal.AwaitingValidation)} {
+		if st, err := parseState(s); err != nil || st != journal.AwaitingValidation {
 			t.Errorf("parseState(%q) = %q, %v", s, st, err)
 		}
 	}
