@@ -80,9 +80,12 @@ func (t *TSA) Stamp(ctx context.Context, digest []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, _, err := readTimestampToken(token)
+	info, tsd, err := readTimestampToken(token)
 	if err != nil {
 		return nil, fmt.Errorf("the timestamp authority %s sent a token that cannot be trusted: %w", where, err)
+	}
+	if found := tokenFindings(tsd); len(found) > 0 {
+		return nil, fmt.Errorf("the timestamp authority %s sent a token that cannot be trusted: %s", where, strings.Join(found, "; "))
 	}
 	if info.nonce == nil || info.nonce.Cmp(nonce) != 0 {
 		return nil, fmt.Errorf("the timestamp authority %s answered with a different nonce than asked; the answer may belong to another request or be replayed, so it was refused", where)
@@ -248,20 +251,20 @@ func readTimestampToken(token []byte) (*tstInfo, *signedData, error) {
 	if !bytes.Equal(h.Sum(nil), sd.messageDigest) {
 		return nil, nil, errors.New("the token's timestamp information does not match its signed digest")
 	}
-	alg := x509Algorithm(sd.digestAlg, sd.sigAlg)
+	alg := x509Algorithm(namedHash(sd.digestAlg, sd.sigAlg), sd.sigAlg)
 	if alg == x509.UnknownSignatureAlgorithm {
 		return nil, nil, fmt.Errorf("the token is signed with algorithm %v, which scanstation does not check", sd.sigAlg)
 	}
 	if err := sd.signer.CheckSignature(alg, sd.signedAttrs, sd.signature); err != nil {
 		return nil, nil, fmt.Errorf("the token's signature does not verify with the authority's certificate: %w", err)
 	}
-	// RFC 3161 2.3: a TSA's certificate is for timestamping only, and says so in a critical
-	// extension, so that no other key can pass for a time-stamping authority's.
+	// RFC 3161 2.3: a TSA's certificate is for timestamping only (and says so in a critical
+	// extension: ekuNotCritical).
 	if !slices.Equal(sd.signer.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}) || len(sd.signer.UnknownExtKeyUsage) > 0 {
 		return nil, nil, fmt.Errorf("the certificate that signed the token (%q) is not one for timestamping only", sd.signer.Subject.CommonName)
 	}
-	if !ekuCritical(sd.signer) {
-		return nil, nil, fmt.Errorf("the certificate that signed the token (%q) does not mark its key usage for timestamping critical, as RFC 3161 requires", sd.signer.Subject.CommonName)
+	if _, err := signingCertificate(sd); err != nil {
+		return nil, nil, fmt.Errorf("the token does not name the authority that signed it: %w", err)
 	}
 	info, err := parseTSTInfo(sd.eContent)
 	if err != nil {
@@ -315,6 +318,18 @@ func parseTSTInfo(der []byte) (*tstInfo, error) {
 
 // oidExtKeyUsage is id-ce-extKeyUsage (RFC 5280 4.2.1.12).
 var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
+
+// ekuNotCritical says why c, a timestamp authority's certificate, breaks RFC 3161 2.3 by not
+// marking its extended key usage critical, so that no other key can pass for a time-stamping
+// authority's; "" when it marks it. The station refuses such an authority's tokens when it
+// signs (tokenFindings). A verifier only reports it: EU DSS takes such a token as proof of
+// time (measured: verify/findings_test.go), and a verdict must be the same as DSS's.
+func ekuNotCritical(c *x509.Certificate) string {
+	if ekuCritical(c) {
+		return ""
+	}
+	return fmt.Sprintf("the certificate that signed the token (%q) does not mark its key usage for timestamping critical, as RFC 3161 requires", c.Subject.CommonName)
+}
 
 func ekuCritical(c *x509.Certificate) bool {
 	for _, e := range c.Extensions {

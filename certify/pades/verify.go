@@ -2,12 +2,19 @@ package pades
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/sha1"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // VerifyOptions tune Verify. The zero value checks integrity only.
@@ -177,6 +184,9 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 	r.Signer = sd.signer
 	if r.SubFilter == "ETSI.CAdES.detached" {
 		r.Level = "B-B"
+	} else {
+		// EU DSS passes such a signature (as PKCS7-B, -T, -LT), only it is no PAdES one.
+		problem("the signature's SubFilter %q is not PAdES's ETSI.CAdES.detached: it is a plain PDF signature, at no PAdES level", r.SubFilter)
 	}
 	if sd.eContent != nil {
 		problem("the CMS carries its own content; a PDF signature must be detached")
@@ -222,7 +232,11 @@ func (d *document) checkSignature(pdf []byte, sig types.Dict, opt VerifyOptions,
 	}
 
 	sigOK := false
-	if alg := x509Algorithm(sd.digestAlg, sd.sigAlg); alg == x509.UnknownSignatureAlgorithm {
+	named := namedHash(sd.digestAlg, sd.sigAlg)
+	if named != sd.digestAlg {
+		problem("the signature algorithm names %v while the digest algorithm is %v; the signature was checked with %v, as EU DSS does", named, sd.digestAlg, named)
+	}
+	if alg := x509Algorithm(named, sd.sigAlg); alg == x509.UnknownSignatureAlgorithm {
 		problem("the signature algorithm %v is not supported", sd.sigAlg)
 	} else if err := sd.signer.CheckSignature(alg, sd.signedAttrs, sd.signature); err != nil {
 		problem("the signature value does not match the signer's certificate: %v", err)
@@ -292,6 +306,9 @@ func checkTimestamp(sd *signedData, opt VerifyOptions, r *SignatureReport) {
 	}
 	r.Timestamp = info.genTime
 	r.TimestampSigner = tsd.signer
+	for _, f := range tokenFindings(tsd) {
+		problem("the signature's timestamp: %s", f)
+	}
 	if info.hash == 0 {
 		problem("the signature's timestamp uses a digest algorithm scanstation does not check")
 		return
@@ -343,6 +360,9 @@ func checkDocumentTimestamp(pdf []byte, br [4]int, token []byte, opt VerifyOptio
 		return
 	}
 	r.Timestamp, r.TimestampSigner, r.Signer, r.Chain = info.genTime, tsd.signer, tsd.signer, tsd.certs
+	for _, f := range tokenFindings(tsd) {
+		problem("the document timestamp: %s", f)
+	}
 	if info.hash == 0 {
 		problem("the document timestamp uses a digest algorithm scanstation does not check")
 		return
@@ -421,4 +441,94 @@ func (d *document) certifyingSignature() (*types.IndirectRef, error) {
 		return &ref, nil
 	}
 	return nil, nil
+}
+
+// oidAttrSigningCertV1 is id-aa-signingCertificate (RFC 2634 5.4), whose ESSCertID holds a
+// SHA-1 hash: what most timestamp authorities still put in their tokens (RFC 3161 2.4.2).
+var oidAttrSigningCertV1 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+
+// signingCertificateV1 returns the certificate hash of sd's signing-certificate (v1)
+// attribute, nil when there is none.
+func signingCertificateV1(sd *signedData) []byte {
+	set := cryptobyte.String(sd.signedAttrs)
+	var attrs cryptobyte.String
+	if !set.ReadASN1(&attrs, cbasn1.SET) {
+		return nil
+	}
+	for !attrs.Empty() {
+		var attr, values, sc, certIDs, certID cryptobyte.String
+		var oid asn1.ObjectIdentifier
+		if !attrs.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&oid) || !attr.ReadASN1(&values, cbasn1.SET) {
+			return nil
+		}
+		if !oid.Equal(oidAttrSigningCertV1) {
+			continue
+		}
+		var hash []byte
+		if !values.ReadASN1(&sc, cbasn1.SEQUENCE) || !sc.ReadASN1(&certIDs, cbasn1.SEQUENCE) ||
+			!certIDs.ReadASN1(&certID, cbasn1.SEQUENCE) || !certID.ReadASN1Bytes(&hash, cbasn1.OCTET_STRING) {
+			return nil
+		}
+		return hash
+	}
+	return nil
+}
+
+// signingCertificate checks sd's signed attributes for the certificate they name: a
+// signing-certificate-v2 attribute, else a v1. A timestamp token must carry one (RFC 3161
+// 2.4.2, RFC 5816), or anyone holding a certificate with the same key could pass for the
+// authority. EU DSS does not take a token without it for a timestamp at all, and takes one
+// whose attribute names another certificate than the one that signed it, without a word
+// (measured: verify/findings_test.go). So absent is an error, and a mismatch is the finding
+// mismatch says in plain words ("" when the attribute names sd's signer).
+func signingCertificate(sd *signedData) (mismatch string, err error) {
+	hash, sum := sd.signingCertHash, []byte(nil)
+	switch {
+	case hash != nil && sd.signingCertAlg == 0:
+		return "its signing-certificate-v2 attribute uses a hash algorithm scanstation does not check", nil
+	case hash != nil:
+		h := sd.signingCertAlg.New()
+		h.Write(sd.signer.Raw)
+		sum = h.Sum(nil)
+	default:
+		hash = signingCertificateV1(sd)
+		if hash == nil {
+			return "", errors.New("it names no signing certificate (no signing-certificate or signing-certificate-v2 attribute)")
+		}
+		s := sha1.Sum(sd.signer.Raw)
+		sum = s[:]
+	}
+	if !bytes.Equal(hash, sum) {
+		return fmt.Sprintf("its signing-certificate attribute names another certificate than %q, which signed it", sd.signer.Subject.CommonName), nil
+	}
+	return "", nil
+}
+
+// tokenFindings says what is wrong with a timestamp token that EU DSS still takes as proof
+// of time: the station refuses such a token when it signs, a verifier reports it.
+func tokenFindings(tsd *signedData) []string {
+	var out []string
+	if why := ekuNotCritical(tsd.signer); why != "" {
+		out = append(out, why)
+	}
+	if mismatch, _ := signingCertificate(tsd); mismatch != "" {
+		out = append(out, "the token's "+strings.TrimPrefix(mismatch, "its "))
+	}
+	return out
+}
+
+// namedHash is the hash the signature algorithm names (sha384WithRSAEncryption: SHA-384), or
+// the digest algorithm when it names none (rsaEncryption, id-ecPublicKey). EU DSS checks the
+// signature with the hash its algorithm names, even when the digest algorithm differs
+// (measured: verify/findings_test.go), and so does this.
+func namedHash(digest crypto.Hash, sigAlg asn1.ObjectIdentifier) crypto.Hash {
+	switch {
+	case sigAlg.Equal(oidSHA256WithRSA), sigAlg.Equal(oidECDSAWithSHA256):
+		return crypto.SHA256
+	case sigAlg.Equal(oidSHA384WithRSA), sigAlg.Equal(oidECDSAWithSHA384):
+		return crypto.SHA384
+	case sigAlg.Equal(oidSHA512WithRSA), sigAlg.Equal(oidECDSAWithSHA512):
+		return crypto.SHA512
+	}
+	return digest
 }
