@@ -2,9 +2,13 @@ package verify
 
 import (
 	"bytes"
+	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
@@ -13,7 +17,6 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"scanstation/certify"
-	"scanstation/certify/pades"
 )
 
 // store is the validation data the file carries in its document security store (/DSS), and
@@ -129,6 +132,75 @@ func (st *store) status(cert, issuer *x509.Certificate) status {
 	return best
 }
 
+// fetchTimeout bounds one OCSP or CRL request online: generous, as round trips of minutes
+// have been reported from the Government CA's responders.
+const fetchTimeout = 2 * time.Minute
+
+// fetch asks cert's OCSP responders (AIA), then its CRL distribution points, for its status
+// and keeps the first answer that speaks of it, whatever it says: whether a revocation
+// matters depends on the proven time, which status judges, so unlike pades.Fetcher (the
+// signing side) a 'revoked' answer is data here, not an error.
+func (st *store) fetch(ctx context.Context, cert, issuer *x509.Certificate) error {
+	var errs []error
+	for _, url := range cert.OCSPServer {
+		req, err := ocsp.CreateRequest(cert, issuer, &ocsp.RequestOptions{Hash: crypto.SHA256})
+		if err != nil {
+			return fmt.Errorf("an OCSP request for %q: %w", cert.Subject.CommonName, err)
+		}
+		der, err := get(ctx, http.MethodPost, url, req)
+		if err == nil {
+			_, err = ocsp.ParseResponseForCert(der, cert, issuer)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("OCSP %s: %w", url, err))
+			continue
+		}
+		st.ocsps = append(st.ocsps, der)
+		return nil
+	}
+	for _, url := range cert.CRLDistributionPoints {
+		der, err := get(ctx, http.MethodGet, url, nil)
+		if err == nil {
+			var list *x509.RevocationList
+			if list, err = x509.ParseRevocationList(der); err == nil {
+				err = list.CheckSignatureFrom(issuer)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CRL %s: %w", url, err))
+			continue
+		}
+		st.crls = append(st.crls, der)
+		return nil
+	}
+	if len(errs) == 0 {
+		return errors.New("its certificate names no OCSP responder and no CRL")
+	}
+	return errors.Join(errs...)
+}
+
+// get fetches url over HTTP: an OCSP request (POST) or a CRL (GET).
+func get(ctx context.Context, method, url string, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/ocsp-request")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("answered %s", resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+}
+
 // revocation checks every certificate of chain below its anchor. poe is the proven time (zero:
 // none). It returns "" when every status is known and good. How old the status may be is not
 // checked: EU DSS's default policy takes an OCSP answer made a second before the signature's
@@ -137,19 +209,15 @@ func (v *validator) revocation(chain []*x509.Certificate, poe time.Time) (Indica
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
 		st := v.store.status(cert, issuer)
+		var fetchErr error
 		if !st.found && v.opt.Online {
-			vd, err := pades.Fetcher{}.Collect(v.ctx, []*x509.Certificate{cert, issuer})
-			switch {
-			case errors.Is(err, pades.ErrRevoked):
-				return Indeterminate, RevokedNoPOE, err.Error()
-			case err == nil:
-				v.store.ocsps = append(v.store.ocsps, vd.OCSPs...)
-				v.store.crls = append(v.store.crls, vd.CRLs...)
-				st = v.store.status(cert, issuer)
-			}
+			fetchErr = v.store.fetch(v.ctx, cert, issuer)
+			st = v.store.status(cert, issuer)
 		}
 		name := cert.Subject.CommonName
 		switch {
+		case !st.found && fetchErr != nil:
+			return Indeterminate, ChainGeneralFailure, fmt.Sprintf("no revocation data for %q: the file carries none, and fetching it failed: %v", name, fetchErr)
 		case !st.found:
 			return Indeterminate, ChainGeneralFailure, fmt.Sprintf("no revocation data for %q: the file carries no OCSP response or CRL for it (a B-LT copy does; or check with --online)", name)
 		case st.revoked && (poe.IsZero() || !st.revokedAt.After(poe)):
