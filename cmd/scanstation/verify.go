@@ -164,6 +164,10 @@ func printVerdict(w io.Writer, r *verify.Report) {
 		} else if s.Kind == "signature" {
 			fmt.Fprintln(w, "    no timestamp proves when it was made: its chain was judged now, and its signing time is only a claim")
 		}
+		// What EU DSS only warns of is said too, without changing the indication.
+		for _, f := range s.Findings {
+			fmt.Fprintf(w, "    note: %s\n", f)
+		}
 	}
 	fmt.Fprintf(w, "  result: %s\n", indicationWords(r.Indication, r.SubIndication, r.Why))
 }
