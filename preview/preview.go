@@ -7,6 +7,9 @@
 // The scan is read with package scan, so a preview is refused for exactly
 // the reasons the station refuses the file (a damaged page, a page over the
 // pixel limit), in the same words.
+//
+// A Source's path comes from the journal (the job's spooled file), never
+// from a browser's request: the console maps a checked document id to it.
 package preview
 
 import (
@@ -240,11 +243,10 @@ func (c *Cache) fly(key string, f *flight, src Source, req Request) {
 		return
 	}
 	f.p = p
-	if err := c.sweep(); err != nil {
-		// The preview is good; a full cache is the next writer's problem too.
-		f.err = fmt.Errorf("preview cache: %w", err)
-		f.p = nil
-	}
+	// The preview is good whatever the sweep finds: a file that could not be
+	// removed leaves the folder over its bound until the next write's sweep
+	// tries again, which is no reason to refuse the page to the clerk.
+	_ = c.sweep()
 }
 
 // identity names the file's content: its digest when known, else its path,
@@ -361,7 +363,11 @@ func (c *Cache) render(src Source, req Request) (*Preview, error) {
 	}
 	defer doc.Close()
 	if req.Page > doc.NumPages {
-		return nil, fmt.Errorf("the scan has %d pages, so there is no page %d", doc.NumPages, req.Page)
+		pages := fmt.Sprintf("%d pages", doc.NumPages)
+		if doc.NumPages == 1 {
+			pages = "one page"
+		}
+		return nil, fmt.Errorf("the scan has %s, so there is no page %d", pages, req.Page)
 	}
 	page, err := doc.Page(req.Page - 1)
 	if err != nil {

@@ -473,7 +473,7 @@ func TestRefusals(t *testing.T) {
 		req   Request
 		words []string
 	}{
-		{"no page 2", c, jpg, Request{Page: 2}, []string{jpg, "has 1 pages, so there is no page 2"}},
+		{"no page 2", c, jpg, Request{Page: 2}, []string{jpg, "has one page, so there is no page 2"}},
 		{"page 0", c, jpg, Request{Page: 0}, []string{jpg, "no page 0"}},
 		{"odd turn", c, jpg, Request{Page: 1, Rotate: 45}, []string{jpg, "page 1", "not 45"}},
 		{"empty mark", c, jpg, Request{Page: 1, Mark: &Rect{X: 1, Y: 1}}, []string{jpg, "page 1", "mark", "empty"}},
