@@ -22,6 +22,11 @@ import (
 	"scanstation/metrics"
 
 	"scanstation/station"
+
+	"crypto/tls"
+	"scanstation/console"
+	"scanstation/lang"
+	"scanstation/users"
 )
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
@@ -49,6 +54,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer srv.Close()
 		log.Info("metrics and health checks", "address", "http://"+addr)
+	}
+	if cfg.Console.Listen != "" {
+		_, stop, err := serveConsole(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	go notifySystemd(ctx, st, log)
 	go reloadOnHangup(ctx, *path, st, log)
@@ -114,6 +126,70 @@ func serveHTTP(addr string, st *station.Station, m *metrics.Metrics) (*http.Serv
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, ln.Addr().String(), nil
+}
+
+// serveConsole starts the browser console on console.listen, once the users file has a user
+// to let in; until then it says, once, how to add one. stop ends it gracefully: requests under
+// way get a few seconds to finish.
+func serveConsole(cfg *config.Config, log *slog.Logger) (addr string, stop func(), err error) {
+	store, err := users.Load(cfg.UsersFile())
+	if err != nil {
+		return "", nil, err
+	}
+	if store.Len() == 0 {
+		log.Warn("the console is off because nobody can log in yet: add a user with "+
+			"`scanstation user add NAME --role clerk --config "+cfg.File+"`, then restart the station",
+			"users_file", cfg.UsersFile())
+		return "", func() {}, nil
+	}
+	language, err := lang.Parse(cfg.Station.Language)
+	if err != nil {
+		return "", nil, fmt.Errorf("station.language: %w", err)
+	}
+	secure := cfg.Console.TLSCert != ""
+	h, err := console.New(console.Options{
+		Users:       store,
+		Language:    language,
+		Logger:      log,
+		Secure:      secure,
+		IdleTimeout: cfg.Console.SessionIdle,
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: a page that streams the queue's changes keeps its answer open.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Console.Listen)
+	if err != nil {
+		return "", nil, fmt.Errorf("console.listen %s: %w", cfg.Console.Listen, err)
+	}
+	scheme := "http"
+	if secure {
+		cert, err := tls.LoadX509KeyPair(cfg.Console.TLSCert, cfg.Console.TLSKey)
+		if err != nil {
+			ln.Close()
+			return "", nil, fmt.Errorf("console.tls_cert %s and console.tls_key %s: %w", cfg.Console.TLSCert, cfg.Console.TLSKey, err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	go srv.Serve(ln)
+	addr = scheme + "://" + ln.Addr().String()
+	log.Info("console for the operator and the clerk", "address", addr, "users", store.Len())
+	return addr, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+	}, nil
 }
 
 // notifySystemd tells systemd (Type=notify) when the station is ready and when it stops, and
