@@ -368,7 +368,7 @@ type HTTP struct {
 	Listen string `mapstructure:"listen"`
 }
 
-// Console is the browser console of the operator and the clerk (docs/console.md).
+// Console is the browser console of the operator and the clerk (package console).
 type Console struct {
 	// Listen is host:port; empty switches it off. An address other than loopback needs
 	// TLSCert and TLSKey: passwords and session cookies must not cross the office network
