@@ -180,3 +180,35 @@ func TestProcessDeliversAtTheLevelReachedWhenOCSPIsAway(t *testing.T) {
 		t.Errorf("the journal says %+v; want level B-T and the sidecar's note", jobs)
 	}
 }
+
+// awaitValidationConfig is the awaitvalidation crash path's station: B-LTA, on_unavailable
+// wait, its TSA served by the dev PKI on a port of its own, and nothing at the address its
+// certificates name for OCSP and CRL (the default, 127.0.0.1:9478) until ocspComesBack starts
+// it. The responder a station before this one started is stopped: it would hold the address.
+func awaitValidationConfig(t *testing.T, dir, cfg string) {
+	t.Helper()
+	for d, srv := range ocspServers {
+		srv.cmd.Process.Kill()
+		srv.cmd.Wait()
+		delete(ocspServers, d)
+	}
+	tsaPort := freeLoopbackPort(t)
+	startDevPKI(t, "--dir", dir, "--listen", fmt.Sprintf("127.0.0.1:%d", tsaPort))
+	replaceInConfig(t, cfg, `url: ""     # RFC 3161`, fmt.Sprintf(`url: "http://127.0.0.1:%d/tsa"     # RFC 3161`, tsaPort))
+	replaceInConfig(t, cfg, `level: ""             # B-B, B-T`, `level: "B-LTA"             # B-B, B-T`)
+	replaceInConfig(t, cfg, `on_unavailable: "sign_without"`, `on_unavailable: "wait"`)
+	replaceInConfig(t, cfg, "retry_every: 1m0s", "retry_every: 1s")
+}
+
+// ocspServers are the OCSP responders of the awaitvalidation crash path, by station folder:
+// one station's at a time, the address being the same for all.
+var ocspServers = map[string]*devPKIServer{}
+
+// ocspComesBack starts the dev PKI at the address the certificates name once the station has
+// said that a signed copy waits for it.
+func ocspComesBack(t *testing.T, s *crashStation, log string) {
+	if ocspServers[s.dir] != nil || !strings.Contains(log, "the signed copy waits") {
+		return
+	}
+	ocspServers[s.dir] = startDevPKI(t, "--dir", s.dir)
+}

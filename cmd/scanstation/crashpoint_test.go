@@ -126,6 +126,15 @@ var crashPaths = []crashPath{
 				t.Fatalf("the outbox's temporary files were written %d times, want at least 3 (the PDF before the sidecar met the full disk, then both): the PDF did not fit, or the sidecar did", n)
 			}
 		}},
+	// B-LTA with the OCSP responder away at signing: the signed copy awaits validation in the
+	// state folder and is finished and delivered when the responder answers (at 127.0.0.1:9478,
+	// the address a dev station's certificates name).
+	{name: "awaitvalidation", outcome: "delivered", dpi: 200, config: awaitValidationConfig, during: ocspComesBack, want: `"signature_level": "B-LTA"`,
+		traced: func(t *testing.T, steps []string) {
+			if countSteps(steps, "journal.update awaiting_validation") != 1 {
+				t.Fatalf("the copy was not recorded awaiting validation once: %q", steps)
+			}
+		}},
 }
 
 func countSteps(steps []string, name string) int {
