@@ -296,6 +296,16 @@ type Decision struct {
 // UPDATE, so two clerks (or a clerk and the station) never overwrite each other: the second
 // gets an error wrapping ErrChanged, or ErrNotFound. Only the fields of d are written.
 func (j *Journal) Decide(ctx context.Context, id int64, from State, d Decision) error {
+	return j.decide(ctx, id, from, d, nil)
+}
+
+// DecideAudited is Decide with the decision's audit entry written in the same transaction:
+// a crash leaves both or neither.
+func (j *Journal) DecideAudited(ctx context.Context, id int64, from State, d Decision, e AuditEntry) error {
+	return j.decide(ctx, id, from, d, &e)
+}
+
+func (j *Journal) decide(ctx context.Context, id int64, from State, d Decision, e *AuditEntry) error {
 	fail := func(err error) error { return fmt.Errorf("journal %s: decide on job %d: %w", j.path, id, err) }
 	if _, ok := rank[d.State]; !ok {
 		return fail(fmt.Errorf("unknown state %q", d.State))
@@ -303,7 +313,12 @@ func (j *Journal) Decide(ctx context.Context, id int64, from State, d Decision) 
 	if err := checkMove(from, d.State); err != nil {
 		return fail(err)
 	}
-	res, err := j.db.ExecContext(ctx,
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
 		"UPDATE jobs SET updated = ?, state = ?, approved_by = ?, approved_at = ?, failed_stage = ?, reason = ? "+
 			"WHERE id = ? AND state = ? AND reason = ''",
 		formatTime(time.Now()), string(d.State), d.ApprovedBy, nullTime(d.ApprovedAt), d.FailedStage, d.Reason,
@@ -316,9 +331,19 @@ func (j *Journal) Decide(ctx context.Context, id int64, from State, d Decision) 
 		return fail(err)
 	}
 	if n == 1 {
+		if e != nil {
+			e.Job = id
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return fail(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fail(err)
+		}
 		crashpoint.Hit("journal.decide " + string(d.State))
 		return nil
 	}
+	tx.Rollback()
 	if _, err := j.Get(ctx, id); err != nil {
 		return err
 	}

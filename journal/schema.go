@@ -139,6 +139,19 @@ var migrations = []string{
 	CREATE INDEX jobs_by_created ON jobs (created);
 	CREATE INDEX jobs_by_sha256 ON jobs (source_sha256);
 	CREATE INDEX jobs_by_batch ON jobs (batch) WHERE batch != 0;`,
+	// The audit trail of the console and the clerk's commands: who did what to which
+	// document, with the before and after of corrections or the reason of a refusal (audit.go).
+	`CREATE TABLE audit (
+		id      INTEGER PRIMARY KEY AUTOINCREMENT,
+		at      TEXT    NOT NULL,
+		user    TEXT    NOT NULL,
+		role    TEXT    NOT NULL,
+		action  TEXT    NOT NULL,
+		job     INTEGER NOT NULL DEFAULT 0,
+		subject TEXT    NOT NULL DEFAULT '',
+		detail  TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX audit_by_job ON audit (job);`,
 }
 
 // migrate brings the schema up to the newest version in one transaction.
