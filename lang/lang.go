@@ -113,3 +113,40 @@ var build = sync.OnceValue(func() *catalog.Builder {
 	}
 	return b
 })
+
+// Text is words kept as their format and arguments, so they can be printed in either language
+// where they are read rather than where they are made. An argument that is itself a Text is
+// printed in the same language. String gives the English, for logs and errors.
+type Text struct {
+	Format string
+	Args   []any
+}
+
+// T keeps format and args as a Text.
+func T(format string, args ...any) Text { return Text{Format: format, Args: args} }
+
+func (t Text) String() string { return fmt.Sprintf(t.Format, english(t.Args)...) }
+
+// In prints t through p: its format looked up as the key, its Text arguments likewise. A format
+// that is not a key prints as it is, in English.
+func (t Text) In(p *message.Printer) string {
+	args := make([]any, len(t.Args))
+	for i, a := range t.Args {
+		if sub, ok := a.(Text); ok {
+			a = sub.In(p)
+		}
+		args[i] = a
+	}
+	return p.Sprintf(t.Format, args...)
+}
+
+func english(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if sub, ok := a.(Text); ok {
+			a = sub.String()
+		}
+		out[i] = a
+	}
+	return out
+}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"scanstation/lang"
 )
 
 // JBIG2 and JPEG 2000 pages are decoded by Debian's jbig2dec and OpenJPEG's
@@ -287,7 +289,7 @@ func (d *Document) decoderMissing(page int, err error, kind, pkg string) *InputE
 func (d *Document) pdfJBIG2(page int, sd *types.StreamDict, w, h int) (*raster, *keptImage, error) {
 	x := d.pdf.XRefTable
 	if o, _ := x.Dereference(sd.Dict["ImageMask"]); o == types.Boolean(true) {
-		return nil, nil, d.inputError(page, nil, "the page's JBIG2 image is a stencil mask, which is not supported; %s", notFromScanner)
+		return nil, nil, d.inputError(page, nil, "the page's JBIG2 image is a stencil mask, which is not supported; %s", lang.T(notFromScanner))
 	}
 	cs, err := resolveColorSpace(x, sd.Dict["ColorSpace"], 0)
 	if err != nil || cs.components != 1 || cs.indexed {
@@ -333,7 +335,7 @@ func (d *Document) pdfJBIG2(page int, sd *types.StreamDict, w, h int) (*raster, 
 func (d *Document) pdfJPX(page int, sd *types.StreamDict, w, h int) (*raster, *keptImage, error) {
 	x := d.pdf.XRefTable
 	if o, _ := x.Dereference(sd.Dict["SMaskInData"]); o != nil && o != types.Integer(0) {
-		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image carries transparency, which is not supported; %s", notFromScanner)
+		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image carries transparency, which is not supported; %s", lang.T(notFromScanner))
 	}
 	want := 0 // the PDF may leave the colour space to the JPEG 2000 file
 	if sd.Dict["ColorSpace"] != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"scanstation/lang"
 )
 
 const notFromScanner = "this PDF was not made by a scanner"
@@ -199,15 +201,15 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 
 	switch {
 	case len(images) == 0 && (sum.paintsVector || sum.showsText):
-		return nil, d.inputError(page, nil, "the page has text or drawings but no scanned image: %s; print it and scan the paper, or save the scan as JPEG, TIFF or PDF straight from the scanner", notFromScanner)
+		return nil, d.inputError(page, nil, "the page has text or drawings but no scanned image: %s; print it and scan the paper, or save the scan as JPEG, TIFF or PDF straight from the scanner", lang.T(notFromScanner))
 	case len(images) == 0 && sum.inlineImage:
 		return nil, d.inputError(page, nil, "the page's image is stored inline, which is not supported; save the scan as JPEG, TIFF, or PDF with another setting")
 	case len(images) == 0:
-		return nil, d.inputError(page, nil, "the page has no image (it is empty): %s; scan the document again", notFromScanner)
+		return nil, d.inputError(page, nil, "the page has no image (it is empty): %s; scan the document again", lang.T(notFromScanner))
 	case len(images) > 1 || sum.inlineImage:
 		return nil, d.inputError(page, nil, "the page is made of %d images (as a scanner's \"compact\" or \"high compression\" PDF is); set the scanner to ordinary PDF, JPEG or TIFF and scan again", len(images))
 	case sum.paintsVector || sum.showsText:
-		return nil, d.inputError(page, nil, "the page has text or drawings on top of the scanned image: %s, or it was edited afterwards; save the scan again straight from the scanner", notFromScanner)
+		return nil, d.inputError(page, nil, "the page has text or drawings on top of the scanned image: %s, or it was edited afterwards; save the scan again straight from the scanner", lang.T(notFromScanner))
 	}
 
 	img := images[0]
@@ -217,7 +219,7 @@ func (d *Document) pdfPage(i int) (p *Page, err error) {
 		return nil, d.inputError(page, nil, "the page's image is rotated or mirrored inside the PDF, which is not supported; save the scan as JPEG or TIFF, or as PDF with rotation off")
 	}
 	if !covers(e, f, e+a, f+dd, box.LL.X, box.LL.Y, box.UR.X, box.UR.Y) {
-		return nil, d.inputError(page, nil, "the page's image does not cover the whole page: %s, or the page was edited; save the scan again straight from the scanner", notFromScanner)
+		return nil, d.inputError(page, nil, "the page's image does not cover the whole page: %s, or the page was edited; save the scan again straight from the scanner", lang.T(notFromScanner))
 	}
 
 	p = &Page{Number: page, Rotate: ((inherited.Rotate % 360) + 360) % 360}
@@ -338,7 +340,7 @@ func decodeContent(sd *types.StreamDict, budget *int64) ([]byte, error) {
 }
 
 func (d *Document) contentTooLarge(page int, err error) *InputError {
-	return d.inputError(page, err, "the page holds far more drawing instructions than a scanned page (more than %s once unpacked): %s, or the file is damaged; save the scan again straight from the scanner", byteSize(maxPageContent), notFromScanner)
+	return d.inputError(page, err, "the page holds far more drawing instructions than a scanned page (more than %s once unpacked): %s, or the file is damaged; save the scan again straight from the scanner", byteSize(maxPageContent), lang.T(notFromScanner))
 }
 
 // covers reports whether the image rectangle matches the page box within
@@ -386,7 +388,7 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 		var flate []byte
 		if len(filters) == 2 {
 			if sd.FilterPipeline[0].DecodeParms != nil {
-				return nil, nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in Flate compression with a predictor, which is not supported; %s", notFromScanner)
+				return nil, nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in Flate compression with a predictor, which is not supported; %s", lang.T(notFromScanner))
 			}
 			// A JPEG is hardly compressible: what it inflates to is bounded
 			// by a generous multiple of the file, never by what it claims.
@@ -418,9 +420,9 @@ func (d *Document) pdfImageSamples(page int, sd *types.StreamDict) (*raster, *pd
 	for _, name := range filters {
 		switch name {
 		case "DCTDecode":
-			return nil, nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in a compression other than Flate (%s), which is not supported; %s", strings.Join(filters, ", "), notFromScanner)
+			return nil, nil, nil, d.inputError(page, nil, "the page's JPEG image is wrapped in a compression other than Flate (%s), which is not supported; %s", strings.Join(filters, ", "), lang.T(notFromScanner))
 		case "JBIG2Decode", "JPXDecode":
-			return nil, nil, nil, d.inputError(page, nil, "the page's %s image is wrapped in another compression (%s), which is not supported; %s", name, strings.Join(filters, ", "), notFromScanner)
+			return nil, nil, nil, d.inputError(page, nil, "the page's %s image is wrapped in another compression (%s), which is not supported; %s", name, strings.Join(filters, ", "), lang.T(notFromScanner))
 		}
 	}
 

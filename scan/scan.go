@@ -31,6 +31,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"scanstation/lang"
 )
 
 // Limits bound what a single input may cost. Zero fields take safe defaults.
@@ -180,6 +182,11 @@ type InputError struct {
 	Page   int // 1-based; 0 when the problem is the whole file
 	Reason string
 	Err    error // the underlying technical cause, if any
+
+	// Format and Args are Reason before it was printed, so the station can print it in its
+	// own language (package lang has Format as a key); an argument may be a lang.Text.
+	Format string
+	Args   []any
 }
 
 func (e *InputError) Error() string {
@@ -192,7 +199,8 @@ func (e *InputError) Error() string {
 func (e *InputError) Unwrap() error { return e.Err }
 
 func (d *Document) inputError(page int, err error, format string, args ...any) *InputError {
-	return &InputError{Path: d.Path, Page: page, Reason: fmt.Sprintf(format, args...), Err: err}
+	t := lang.T(format, args...)
+	return &InputError{Path: d.Path, Page: page, Reason: t.String(), Err: err, Format: format, Args: args}
 }
 
 // Open opens the scanner file at path, recognises its type from its
@@ -256,7 +264,7 @@ func (d *Document) open() error {
 
 // describeUnknown names what a file that is not a scan probably is, so the
 // operator can tell a misplaced document from a broken scan.
-func describeUnknown(head []byte) string {
+func describeUnknown(head []byte) lang.Text {
 	known := []struct {
 		magic string
 		name  string
@@ -268,19 +276,19 @@ func describeUnknown(head []byte) string {
 	}
 	for _, k := range known {
 		if bytes.HasPrefix(head, []byte(k.magic)) {
-			return "this is " + k.name + ", not a scan"
+			return lang.T("this is %s, not a scan", lang.T(k.name))
 		}
 	}
 	if len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WEBP" {
-		return "this is a WebP image, not a scan"
+		return lang.T("this is a WebP image, not a scan")
 	}
 	if len(head) >= 12 && string(head[4:8]) == "ftyp" {
-		return "this is a HEIC/HEIF or video file, not a scan"
+		return lang.T("this is a HEIC/HEIF or video file, not a scan")
 	}
 	if looksLikeText(head) {
-		return "this is a text file, not a scanned image"
+		return lang.T("this is a text file, not a scanned image")
 	}
-	return "this file is not an image or PDF the station recognises"
+	return lang.T("this file is not an image or PDF the station recognises")
 }
 
 func looksLikeText(b []byte) bool {
@@ -373,9 +381,9 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func pixelCount(n int64) string {
+func pixelCount(n int64) lang.Text {
 	if n >= 1e6 {
-		return fmt.Sprintf("%.0f million pixels", float64(n)/1e6)
+		return lang.T("%.0f million pixels", float64(n)/1e6)
 	}
-	return fmt.Sprintf("%d pixels", n)
+	return lang.T("%d pixels", n)
 }

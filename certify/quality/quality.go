@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"scanstation/lang"
 )
 
 // Defaults of the Decree and of this station, which a zero Rules applies.
@@ -122,7 +124,11 @@ type Finding struct {
 	Page    int    // 1-based; zero for the document as a whole
 	Rule    string // "color", "dpi", "scale", "blank" or "jbig2"
 	Message string // plain words for the operator: what is wrong and what to do
-	Fails   bool   // the finding fails the document; a blank page kept or dropped does not
+	// Format and Args are Message before it was printed, so the station can print it in its
+	// own language (package lang has Format as a key); an argument may be a lang.Text.
+	Format string
+	Args   []any
+	Fails  bool // the finding fails the document; a blank page kept or dropped does not
 }
 
 // Result is the gate's verdict on a document.
@@ -143,7 +149,7 @@ func Check(pages []PageFacts, rules Rules) Result {
 	rules = rules.withDefaults()
 	res := Result{Paper: make([]string, len(pages))}
 	add := func(page int, rule string, fails bool, format string, args ...any) {
-		res.Findings = append(res.Findings, Finding{Page: page, Rule: rule, Message: fmt.Sprintf(format, args...), Fails: fails})
+		res.Findings = append(res.Findings, Finding{Page: page, Rule: rule, Message: lang.T(format, args...).String(), Fails: fails, Format: format, Args: args})
 	}
 	for i, p := range pages {
 		n := p.Number
@@ -189,7 +195,8 @@ func Check(pages []PageFacts, rules Rules) Result {
 			res.Paper[i] = paper.Name
 			continue
 		}
-		add(n, "scale", true, "%s", scaleMessage(n, w, h, rules.PaperSizes, rules.ToleranceMM))
+		why := scaleMessage(n, w, h, rules.PaperSizes, rules.ToleranceMM)
+		add(n, "scale", true, why.Format, why.Args...)
 	}
 	if len(pages) > 0 && len(res.Blank) == len(pages) {
 		add(0, "blank", true, "every page looks blank (no text and almost no ink), so there is nothing to certify: check that the sheets faced the right way in the scanner and scan the document again")
@@ -198,17 +205,17 @@ func Check(pages []PageFacts, rules Rules) Result {
 }
 
 // depthWords names a colour depth as a scanner's settings do.
-func depthWords(bits int) string {
+func depthWords(bits int) lang.Text {
 	switch bits {
 	case 1:
-		return "in black and white (1-bit)"
+		return lang.T("in black and white (1-bit)")
 	case 8:
 		// A 256-colour palette is 8 bits too; the cure is the same.
-		return "in grayscale or 256 colours (8-bit)"
+		return lang.T("in grayscale or 256 colours (8-bit)")
 	case 16:
-		return "in 16-bit grayscale"
+		return lang.T("in 16-bit grayscale")
 	}
-	return fmt.Sprintf("with only %d bits per pixel", bits)
+	return lang.T("with only %d bits per pixel", bits)
 }
 
 func dpiWords(x, y float64) string {
@@ -239,8 +246,8 @@ func fits(w, h, pw, ph, tol float64) bool {
 // scaleMessage explains a page that is no paper size: if it has a paper's
 // proportions it was scaled, and the message says by how much; otherwise it
 // was cropped or padded, and the message names the nearest paper.
-func scaleMessage(n int, w, h float64, papers []Paper, tol float64) string {
-	size := fmt.Sprintf("page %d measures %s × %s mm, which is no known paper size", n, number(w), number(h))
+func scaleMessage(n int, w, h float64, papers []Paper, tol float64) lang.Text {
+	const size = "page %d measures %s × %s mm, which is no known paper size"
 	for _, p := range papers {
 		for _, pw := range [][2]float64{{p.WidthMM, p.HeightMM}, {p.HeightMM, p.WidthMM}} {
 			sx, sy := w/pw[0], h/pw[1]
@@ -248,8 +255,8 @@ func scaleMessage(n int, w, h float64, papers []Paper, tol float64) string {
 			// the tolerance measured on the paper's long side.
 			if math.Abs(sx-sy)*max(pw[0], pw[1]) <= tol {
 				scale := (sx + sy) / 2
-				return fmt.Sprintf("%s (%s is %s × %s mm): it looks scaled to %s%%; scan at 100%%, and check that the scanner records the resolution it scans at",
-					size, p.Name, number(p.WidthMM), number(p.HeightMM), number(100*scale))
+				return lang.T(size+" (%s is %s × %s mm): it looks scaled to %s%%; scan at 100%%, and check that the scanner records the resolution it scans at",
+					n, number(w), number(h), p.Name, number(p.WidthMM), number(p.HeightMM), number(100*scale))
 			}
 		}
 	}
@@ -261,8 +268,8 @@ func scaleMessage(n int, w, h float64, papers []Paper, tol float64) string {
 			nearest, best = p, d
 		}
 	}
-	return fmt.Sprintf("%s (the nearest, %s, is %s × %s mm): set the scanner's page size to the paper's size, or to automatic, at 100%%, and scan it again",
-		size, nearest.Name, number(nearest.WidthMM), number(nearest.HeightMM))
+	return lang.T(size+" (the nearest, %s, is %s × %s mm): set the scanner's page size to the paper's size, or to automatic, at 100%%, and scan it again",
+		n, number(w), number(h), nearest.Name, number(nearest.WidthMM), number(nearest.HeightMM))
 }
 
 // Thresholds of Ink. A scanner shows white paper at 220-250, recycled or
