@@ -183,6 +183,9 @@ type Folders struct {
 	Archive string `mapstructure:"archive"`
 	State   string `mapstructure:"state"`
 	Review  string `mapstructure:"review"`
+	// Discarded keeps the refused inputs a clerk put aside in the console, each with
+	// <name>.discarded.txt saying who and why: nothing is ever deleted.
+	Discarded string `mapstructure:"discarded"`
 }
 
 // Watch tunes how complete files are found.
@@ -408,6 +411,7 @@ var defaults = map[string]any{
 	"folders.archive":          "archive",
 	"folders.state":            "state",
 	"folders.review":           "review",
+	"folders.discarded":        "discarded",
 	"watch.settle":             "2s",
 	"watch.rescan":             "30s",
 	"watch.ignore":             []string{"*.tmp", "~*", ".*", "*.part", "*.crdownload", "*.yaml", "*.yml", "*.json"},
@@ -547,7 +551,7 @@ func (c *Config) resolvePaths(base string) {
 	for i := range c.Renew.Folders {
 		resolve(&c.Renew.Folders[i])
 	}
-	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State, &c.Folders.Review,
+	for _, p := range []*string{&c.Folders.Outbox, &c.Folders.Failed, &c.Folders.Archive, &c.Folders.State, &c.Folders.Review, &c.Folders.Discarded,
 		&c.Push.ClientCert, &c.Push.ClientKey, &c.Push.CAFile, &c.Push.SentDir, &c.Push.RejectedDir,
 		&c.Console.TLSCert, &c.Console.TLSKey, &c.Console.UsersFile,
 		&c.Mark.Font, &c.Mark.SealImage,

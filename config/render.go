@@ -15,11 +15,12 @@ func Default(dir string) *Config {
 		Station:    Station{Name: "scanstation", Agency: "", Language: defaults["station.language"].(string)},
 		HotFolders: []HotFolder{{Path: dir + "/inbox"}},
 		Folders: Folders{
-			Outbox:  dir + "/outbox",
-			Failed:  dir + "/failed",
-			Archive: dir + "/archive",
-			State:   dir + "/state",
-			Review:  dir + "/review",
+			Outbox:    dir + "/outbox",
+			Failed:    dir + "/failed",
+			Archive:   dir + "/archive",
+			State:     dir + "/state",
+			Review:    dir + "/review",
+			Discarded: dir + "/discarded",
 		},
 		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true, IncompleteGrace: 2 * time.Minute, Duplicates: "flag"},
 		OCR:   OCR{Languages: []string{"vie", "eng"}},
@@ -116,6 +117,7 @@ folders:
   archive: {{q .Folders.Archive}}  # originals, moved here once their copy is safely in the outbox
   state: {{q .Folders.State}}      # the journal and work files; keep on a local disk
   review: {{q .Folders.Review}}    # unsigned copies waiting for the clerk's approval
+  discarded: {{q .Folders.Discarded}}  # refused inputs a clerk put aside in the console, with <name>.discarded.txt
 
 watch:
   settle: {{.Watch.Settle}}   # a file is taken when its size and time stay unchanged this long

@@ -15,6 +15,7 @@ const (
 	SourceSidecar    = "sidecar"     // scan.yaml or scan.json next to the scan
 	SourceHotFolder  = "hot-folder"  // the hot-folder's defaults
 	SourceFolderName = "folder-name" // the folder name pattern
+	SourceConsole    = "console"     // typed by a clerk in the console; Field.By names who
 )
 
 // A Field is one metadata value with how sure we are of it and where it came
@@ -26,6 +27,8 @@ type Field struct {
 	// have 1.
 	Confidence float64 `json:"confidence"`
 	Source     string  `json:"source"`
+	// By names the person who supplied the value (a clerk's correction), for the record.
+	By string `json:"by,omitempty"`
 }
 
 // Known tells whether the field has a value.

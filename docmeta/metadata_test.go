@@ -12,8 +12,8 @@ func TestMergeSuppliedWins(t *testing.T) {
 		CodeNotation: extracted("UBND-VP", 0.9),
 		TypeName:     extracted("Công văn", 0.8),
 	}
-	hot := Metadata{OrganID: Field{"000.00.00.H41", 1, SourceHotFolder}, TypeName: Field{"Báo cáo", 1, SourceHotFolder}}
-	side := Metadata{CodeNumber: Field{"2418", 1, SourceSidecar}, PageAmount: 3, Language: "vi"}
+	hot := Metadata{OrganID: Field{Value: "000.00.00.H41", Confidence: 1, Source: SourceHotFolder}, TypeName: Field{Value: "Báo cáo", Confidence: 1, Source: SourceHotFolder}}
+	side := Metadata{CodeNumber: Field{Value: "2418", Confidence: 1, Source: SourceSidecar}, PageAmount: 3, Language: "vi"}
 	m := Merge(ex, hot, side)
 	for _, c := range []struct {
 		f             Field
@@ -84,7 +84,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestMarshalJSON(t *testing.T) {
-	m := Metadata{CodeNumber: Field{"12", 0.9, SourceExtracted}, PageAmount: 2, Language: "vi"}
+	m := Metadata{CodeNumber: Field{Value: "12", Confidence: 0.9, Source: SourceExtracted}, PageAmount: 2, Language: "vi"}
 	data, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
