@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"scanstation/lang"
 )
 
 // Mode is how a hot-folder's batches divide into documents (its separate:
@@ -129,6 +131,8 @@ type Document struct {
 	// Refused says why the document must not be certified; "" when it
 	// may.
 	Refused string `json:"refused,omitempty"`
+	// Why is Refused before it was printed, for the station to print in its own language.
+	Why lang.Text `json:"-"`
 }
 
 // Batch is the result of Split.
@@ -169,7 +173,10 @@ func Split(pages []Page, s Settings) (Batch, error) {
 		}
 	}
 	for i := range sp.docs {
-		sp.docs[i].Refused = refusal(sp.docs[i], sp.acc)
+		sp.docs[i].Why = refusal(sp.docs[i], sp.acc)
+		if sp.docs[i].Why.Format != "" {
+			sp.docs[i].Refused = sp.docs[i].Why.String()
+		}
 	}
 	return Batch{Documents: sp.docs, Pages: sp.acc}, nil
 }
@@ -225,7 +232,8 @@ func (sp *splitter) separator(first int, sides []Page, sheet bool) {
 	d := Document{SheetPages: nums}
 	parsed, err := ParseSheet(sheetCode(sides))
 	if err != nil {
-		d.Refused = fmt.Sprintf("the separator sheet on page %d cannot be read: %v", nums[0], err)
+		d.Why = lang.T("the separator sheet on page %d cannot be read: %v", nums[0], err)
+		d.Refused = d.Why.String()
 	} else {
 		d.Sheet = &parsed
 		d.Expected = parsed.Pages
@@ -266,7 +274,8 @@ func (sp *splitter) place(i int) {
 	if sheetCode([]Page{p}) != "" && sp.cur.Refused == "" {
 		// A station's separator sheet in a hot-folder that does not
 		// separate with them would be certified as a page of the letter.
-		sp.cur.Refused = fmt.Sprintf("page %d is a separator sheet, but this hot-folder is set to separate: %s", i+1, sp.s.Separate)
+		sp.cur.Why = lang.T("page %d is a separator sheet, but this hot-folder is set to separate: %s", i+1, string(sp.s.Separate))
+		sp.cur.Refused = sp.cur.Why.String()
 	}
 	a.Document, a.DocPage = sp.cur.Number, len(sp.cur.Pages)
 	a.Fate = InDocument
@@ -275,23 +284,24 @@ func (sp *splitter) place(i int) {
 	}
 }
 
-// refusal says why d must not be certified, or "".
-func refusal(d Document, acc []Account) string {
+// refusal says why d must not be certified; its Format is "" when it may.
+func refusal(d Document, acc []Account) lang.Text {
 	if d.Refused != "" {
-		return d.Refused
+		return d.Why
 	}
 	if len(d.Pages) == 0 {
-		where := ""
-		if len(d.SheetPages) > 0 {
-			where = fmt.Sprintf(" after the separator sheet on page %d", d.SheetPages[0])
+		switch {
+		case d.Expected > 0 && len(d.SheetPages) > 0:
+			return lang.T("%d pages expected, none scanned after the separator sheet on page %d", d.Expected, d.SheetPages[0])
+		case d.Expected > 0:
+			return lang.T("%d pages expected, none scanned", d.Expected)
+		case len(d.SheetPages) > 0:
+			return lang.T("no pages scanned after the separator sheet on page %d", d.SheetPages[0])
 		}
-		if d.Expected > 0 {
-			return fmt.Sprintf("%d pages expected, none scanned%s", d.Expected, where)
-		}
-		return "no pages scanned" + where
+		return lang.T("no pages scanned")
 	}
 	if d.Expected == 0 {
-		return ""
+		return lang.Text{}
 	}
 	// The count a clerk writes on the sheet is of pages with something on
 	// them: blank backs, dropped or kept, are not pages of the letter.
@@ -303,11 +313,11 @@ func refusal(d Document, acc []Account) string {
 	}
 	switch {
 	case content < d.Expected:
-		return fmt.Sprintf("%d pages expected, %d scanned: a sheet may have been double-fed", d.Expected, content)
+		return lang.T("%d pages expected, %d scanned: a sheet may have been double-fed", d.Expected, content)
 	case content > d.Expected:
-		return fmt.Sprintf("%d pages expected, %d scanned: a sheet may have been fed twice, or a page from another document slipped in", d.Expected, content)
+		return lang.T("%d pages expected, %d scanned: a sheet may have been fed twice, or a page from another document slipped in", d.Expected, content)
 	}
-	return ""
+	return lang.Text{}
 }
 
 // sheetCode returns the first separator-sheet code on any side of a sheet:

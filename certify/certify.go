@@ -268,6 +268,13 @@ func (c *Certifier) CheckMark(page1 Page1) error {
 	return err
 }
 
+// MarkPlacement is where the mark goes on page1 as signing now would place it: the console
+// draws it on its preview of page 1.
+func (c *Certifier) MarkPlacement(page1 Page1) (mark.Placement, error) {
+	_, place, err := c.buildMark(page1, c.now())
+	return place, err
+}
+
 func (c *Certifier) buildMark(page1 Page1, now time.Time) (*pades.Appearance, mark.Placement, error) {
 	opt := c.Mark
 	opt.Time = now

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/message"
+
 	"scanstation/internal/crashpoint"
 )
 
@@ -340,9 +342,26 @@ type Failure struct {
 	Reason string    // what went wrong
 	Advice string    // what to do next; a general hint if empty
 	When   time.Time // now if zero
+	// Printer writes the file's headings in the station's language (package lang holds them,
+	// ReasonLayout as the key); nil writes English. File, Stage, Reason and Advice are
+	// written as given: the caller has put them in that language.
+	Printer *message.Printer
 }
 
 const defaultAdvice = "Check the file and the reason above. To try again, put the file back into the scanner folder."
+
+// ReasonLayout is the reason file's text. "Stage:", "Reason:" and "Time:" are read back by
+// scanstation journal rebuild, as are their translations.
+const ReasonLayout = `The station could not process this file.
+
+File:      %s
+Stage:     %s
+Reason:    %s
+What to do next: %s
+
+Time:      %s
+The original is kept in this folder as: %s
+`
 
 // Fail moves the original src into the failed folder as name (or name-1...
 // before the extension, when taken) and writes <that name>.error.txt beside
@@ -379,19 +398,14 @@ func (b *Box) WriteReason(original string, f Failure) error {
 	if f.When.IsZero() {
 		f.When = time.Now()
 	}
-	if f.Advice == "" {
-		f.Advice = defaultAdvice
+	sprintf := fmt.Sprintf
+	if f.Printer != nil {
+		sprintf = func(format string, a ...any) string { return f.Printer.Sprintf(format, a...) }
 	}
-	text := fmt.Sprintf(`The station could not process this file.
-
-File:      %s
-Stage:     %s
-Reason:    %s
-What to do next: %s
-
-Time:      %s
-The original is kept in this folder as: %s
-`, f.File, f.Stage, f.Reason, f.Advice, f.When.Format("2006-01-02 15:04:05 -07:00"), filepath.Base(original))
+	if f.Advice == "" {
+		f.Advice = sprintf(defaultAdvice)
+	}
+	text := sprintf(ReasonLayout, f.File, f.Stage, f.Reason, f.Advice, f.When.Format("2006-01-02 15:04:05 -07:00"), filepath.Base(original))
 	return placeNew(filepath.Dir(original), filepath.Base(original)+reasonSuffix, []byte(text), deliveredPerm)
 }
 

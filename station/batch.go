@@ -145,6 +145,7 @@ func (s *Station) divide(ctx context.Context, job *journal.Job, keepSource bool,
 
 	// Each document is a PDF of its own, whatever the batch's format: lo-sang-2.pdf.
 	base := strings.TrimSuffix(job.SourceName, filepath.Ext(job.SourceName))
+	p := s.printer()
 	docs := make([]*journal.Job, len(batch.Documents))
 	for i, d := range batch.Documents {
 		docs[i] = &journal.Job{
@@ -161,7 +162,11 @@ func (s *Station) divide(ctx context.Context, job *journal.Job, keepSource bool,
 			DuplicateOf: job.DuplicateOf,
 		}
 		if d.Refused != "" {
-			docs[i].FailedStage, docs[i].Reason = "capture", fmt.Sprintf("document %d of %s: %s", d.Number, job.SourceName, d.Refused)
+			why := d.Refused
+			if d.Why.Format != "" {
+				why = d.Why.In(p)
+			}
+			docs[i].FailedStage, docs[i].Reason = "capture", p.Sprintf("document %d of %s: %s", d.Number, job.SourceName, why)
 		}
 	}
 	if job.StageTimes == nil {
@@ -172,7 +177,7 @@ func (s *Station) divide(ctx context.Context, job *journal.Job, keepSource bool,
 	if err := s.journal.Split(ctx, job, docs); err != nil {
 		return nil, &journalError{err}
 	}
-	s.log.Info("batch divided", "job", job.ID, "file", job.SourceName, "sides", len(pages), "documents", len(docs),
+	s.log.Info(p.Sprintf("batch divided"), "job", job.ID, "file", job.SourceName, "sides", len(pages), "documents", len(docs),
 		"refused", countRefused(batch), "separate", settings.Separate, "duplex", settings.Duplex)
 
 	outcomes := make([]Outcome, len(docs))
@@ -268,7 +273,7 @@ func (s *Station) finishBatch(ctx context.Context, job *journal.Job) (docs []jou
 	if err := s.recordJob(ctx, job); err != nil {
 		return docs, 0, err
 	}
-	s.log.Info("batch archived", "job", job.ID, "file", job.SourceName, "archive", job.OutName, "documents", len(docs))
+	s.log.Info(s.printer().Sprintf("batch archived"), "job", job.ID, "file", job.SourceName, "archive", job.OutName, "documents", len(docs))
 	return docs, 0, nil
 }
 

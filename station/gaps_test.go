@@ -20,6 +20,7 @@ func bareStation(t *testing.T) (*Station, *config.Config) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default(dir)
+	cfg.Station.Language = "en" // the tests here read the reasons in English
 	j, err := journal.Open(filepath.Join(dir, "state", "journal.db"))
 	if err != nil {
 		t.Fatal(err)

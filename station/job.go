@@ -14,11 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/message"
 	"golang.org/x/text/unicode/norm"
 
 	"scanstation/certify/pdfa"
 	"scanstation/internal/crashpoint"
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/ocr"
 	"scanstation/outbox"
 	"scanstation/scan"
@@ -133,7 +135,7 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 	case err != nil:
 		// Recorded all the same, so the failure below has a job to hang its reason on, and
 		// bound to the file's identity, so only this file is moved to failed/.
-		job.FailedStage, job.Reason = "receive", plainReason(err, job.SourceName)
+		job.FailedStage, job.Reason = "receive", plainReason(s.printer(), err, job.SourceName)
 		if info, serr := os.Lstat(source); serr == nil {
 			f.size, f.mtime = info.Size(), info.ModTime()
 			f.dev, f.ino = devIno(info)
@@ -143,14 +145,14 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 		// still unfinished is refused, whole, rather than certified as the pages it has.
 		if ok, why := watcher.Whole(source); !ok {
 			job.FailedStage = "decode"
-			job.Reason = fmt.Sprintf("%s is incomplete: %s; the scanner did not finish saving it", job.SourceName, why)
+			job.Reason = s.printer().Sprintf("%s is incomplete: %s; the scanner did not finish saving it", job.SourceName, why)
 		}
 	}
 	f.recordIn(job)
 	if err := s.journal.Add(ctx, job); err != nil {
 		return nil, err
 	}
-	s.log.Info("received", "job", job.ID, "file", source, "bytes", f.size)
+	s.log.Info(s.printer().Sprintf("received"), "job", job.ID, "file", source, "bytes", f.size)
 	return job, nil
 }
 
@@ -232,7 +234,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 			// the job resumes from its last recorded state. Nothing is moved.
 			out.Err = fmt.Errorf("%s: %w (will resume)", job.SourceName, err)
 			out.Waiting = true
-			s.log.Warn("waiting", "job", job.ID, "file", job.SourceName, "state", job.State, "err", err)
+			s.log.Warn(s.printer().Sprintf("waiting"), "job", job.ID, "file", job.SourceName, "state", job.State, "err", err)
 			return out
 		}
 		if c, ok := s.waitCause(job, state, err); ok {
@@ -249,7 +251,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 		if errors.As(err, &se) {
 			stage = se.stage
 		}
-		job.FailedStage, job.Reason = stage, plainReason(err, job.SourceName)
+		job.FailedStage, job.Reason = stage, plainReason(s.printer(), err, job.SourceName)
 		if rerr := s.recordJob(ctx, job); rerr != nil {
 			out.Err = rerr
 			return out
@@ -280,10 +282,10 @@ func (s *Station) checkDuplicate(ctx context.Context, job *journal.Job) error {
 	}
 	when := earlier.Created.In(s.zone).Format("02.01.2006 15:04")
 	if s.config().Watch.Duplicates == "skip" {
-		return &stageError{"duplicate", fmt.Errorf("%s is the same scan (identical file) as %s, taken on %s; it was not certified a second time", job.SourceName, name, when)}
+		return &stageError{"duplicate", refuse("%s is the same scan (identical file) as %s, taken on %s; it was not certified a second time", job.SourceName, name, when)}
 	}
 	job.DuplicateOf = name
-	s.log.Warn("same scan taken again", "job", job.ID, "file", job.SourceName, "earlier", name, "earlier_taken", when)
+	s.log.Warn(s.printer().Sprintf("same scan taken again"), "job", job.ID, "file", job.SourceName, "earlier", name, "earlier_taken", when)
 	return s.recordJob(ctx, job)
 }
 
@@ -400,7 +402,7 @@ func (s *Station) deliver(ctx context.Context, job *journal.Job) error {
 	if envelope != nil && s.sender != nil {
 		s.sender.Notify()
 	}
-	s.log.Info("delivered", "job", job.ID, "file", job.SourceName, "outbox", job.OutName+".pdf")
+	s.log.Info(s.printer().Sprintf("delivered"), "job", job.ID, "file", job.SourceName, "outbox", job.OutName+".pdf")
 	return nil
 }
 
@@ -462,20 +464,21 @@ func (s *Station) changedAfterDelivery(ctx context.Context, job *journal.Job, f 
 		return &stageError{"archive", err}
 	}
 	failedDir := s.config().Folders.Failed
-	reason := fmt.Sprintf("%s changed after its copy %s.pdf was certified and delivered (%s). The certified copy is of the file as it was "+
+	p := s.printer()
+	reason := p.Sprintf("%s changed after its copy %s.pdf was certified and delivered (%s). The certified copy is of the file as it was "+
 		"(SHA-256 %s), which the station no longer has; this file holds other bytes (SHA-256 %s) and was not archived",
 		shownName(job), job.OutName, s.howChanged(job, job.Spool, f), job.SourceSHA256, f.sum)
 	dst, err := s.box().Fail(job.Spool, job.SourceName, outbox.Failure{
-		File: job.SourceName, Stage: "archive", Reason: reason, When: time.Now(),
-		Advice: "The copy in the outbox stays: it is right for the scan as it was when certified. If this file is a newer scan " +
-			"of the paper (a page added), put it back into the hot-folder to certify it; the outbox then holds both. " +
-			"Else keep the paper at hand: the archive holds no original for " + job.OutName + ".pdf.",
+		File: job.SourceName, Stage: stageWords(p, "archive"), Reason: reason, When: time.Now(), Printer: p,
+		Advice: p.Sprintf("The copy in the outbox stays: it is right for the scan as it was when certified. If this file is a newer scan "+
+			"of the paper (a page added), put it back into the hot-folder to certify it; the outbox then holds both. "+
+			"Else keep the paper at hand: the archive holds no original for %s.pdf.", job.OutName),
 	})
 	if err != nil {
 		return &stageError{"archive", err}
 	}
 	s.moveSidecar(job, failedDir, filepath.Base(dst))
-	s.log.Error("the original changed after its copy was certified; the copy stays delivered, the changed file is kept in failed/ and not archived",
+	s.log.Error(p.Sprintf("the original changed after its copy was certified; the copy stays delivered, the changed file is kept in failed/ and not archived"),
 		"job", job.ID, "file", shownName(job), "outbox", job.OutName+".pdf", "moved_to", dst, "reason", reason)
 	s.removeWork(job)
 	if job.Work != "" {
@@ -522,12 +525,14 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		}
 		src = spool
 	}
+	p := s.printer()
 	f := outbox.Failure{
-		File:   job.SourceName,
-		Stage:  job.FailedStage,
-		Reason: job.Reason,
-		Advice: advice(job.FailedStage),
-		When:   time.Now(),
+		File:    job.SourceName,
+		Stage:   stageWords(p, job.FailedStage),
+		Reason:  job.Reason,
+		Advice:  advice(p, job.FailedStage),
+		When:    time.Now(),
+		Printer: p,
 	}
 	waitErr := func(err error) Outcome {
 		c, ok := s.waitCause(job, journal.Failed, err)
@@ -544,7 +549,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		return waitErr(err)
 	}
 	if job.Batch != 0 && len(job.BatchPages) > 0 {
-		f.Reason += fmt.Sprintf(" (pages %s of the batch %s)", pageList(job.BatchPages), filepath.Base(batchSource(job)))
+		f.Reason += p.Sprintf(" (pages %s of the batch %s)", pageList(job.BatchPages), filepath.Base(batchSource(job)))
 	}
 	if src == "" && job.Batch != 0 {
 		// Nothing to move (no pages, or the copy moved by a run that stopped before it was
@@ -552,7 +557,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 		out.Failed = filepath.Join(failedDir, job.SourceName)
 		if !exists(out.Failed + ".error.txt") {
 			if !exists(out.Failed) {
-				f.Reason += fmt.Sprintf(". No copy of its pages is here; they are in the batch's original, %s, kept in the archive", filepath.Base(batchSource(job)))
+				f.Reason += p.Sprintf(". No copy of its pages is here; they are in the batch's original, %s, kept in the archive", filepath.Base(batchSource(job)))
 			}
 			if err := s.box().WriteReason(out.Failed, f); err != nil {
 				return waitErr(err)
@@ -577,7 +582,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 			if err := s.box().WriteReason(orig, f); err != nil {
 				return waitErr(err)
 			}
-			s.log.Info("wrote again the reason file a stop had lost", "job", job.ID, "file", orig+".error.txt")
+			s.log.Info(p.Sprintf("wrote again the reason file a stop had lost"), "job", job.ID, "file", orig+".error.txt")
 			out.Failed = orig
 		}
 	}
@@ -592,7 +597,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	}
 	s.metrics.Failed(job.FailedStage)
 	s.metrics.Stage(job.FailedStage, "failed", job.Pages, 0)
-	s.log.Warn("failed", "job", job.ID, "file", job.SourceName, "stage", job.FailedStage, "reason", job.Reason, "moved_to", out.Failed)
+	s.log.Warn(p.Sprintf("failed"), "job", job.ID, "file", job.SourceName, "stage", job.FailedStage, "reason", job.Reason, "moved_to", out.Failed)
 	out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
 	return out
 }
@@ -764,18 +769,56 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// plainReason is the reason an operator reads: an input error's own words about the file as
-// the operator named it (not the station's spool copy), else the error.
-func plainReason(err error, name string) string {
+// refusal is a document's fault in words an operator reads, kept as a lang.Text so its reason
+// file is written in the station's language; Error is the English, for logs and errors.
+type refusal struct{ text lang.Text }
+
+func (e *refusal) Error() string { return e.text.String() }
+
+// refuse says why a document is refused, as format and arguments (package lang has the format).
+func refuse(format string, args ...any) error { return &refusal{lang.T(format, args...)} }
+
+// printer prints what people at the station read in its language (station.language).
+func (s *Station) printer() *message.Printer {
+	tag, err := lang.Parse(s.config().Station.Language)
+	if err != nil {
+		// Validated when loaded: only an unset language (a configuration built in code) is
+		// left, which is the default.
+		tag = lang.Vietnamese
+	}
+	return lang.Printer(tag)
+}
+
+// stageWords names a stage in the reason file: in Vietnamese its words with the stage's own
+// name after them, "đọc tệp quét (decode)", which scanstation journal rebuild reads back.
+func stageWords(p *message.Printer, stage string) string {
+	if w := p.Sprintf(stage); w != stage {
+		return w + " (" + stage + ")"
+	}
+	return stage
+}
+
+// plainReason is the reason an operator reads, printed by p: an input error's own words about
+// the file as the operator named it (not the station's spool copy), a refusal's words, else
+// the error as it is (technical detail, for the administrator).
+func plainReason(p *message.Printer, err error, name string) string {
 	if errors.Is(err, fs.ErrPermission) {
-		return name + ": the station is not allowed to read this file (permission denied); ask the system administrator to let the scanstation user read files saved in the hot-folder"
+		return p.Sprintf("%s: the station is not allowed to read this file (permission denied); ask the system administrator to let the scanstation user read files saved in the hot-folder", name)
 	}
 	var ie *scan.InputError
 	if errors.As(err, &ie) {
-		if ie.Page > 0 {
-			return fmt.Sprintf("page %d of %s: %s", ie.Page, name, ie.Reason)
+		why := ie.Reason
+		if ie.Format != "" {
+			why = lang.Text{Format: ie.Format, Args: ie.Args}.In(p)
 		}
-		return name + ": " + ie.Reason
+		if ie.Page > 0 {
+			return p.Sprintf("page %d of %s: %s", ie.Page, name, why)
+		}
+		return name + ": " + why
+	}
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.text.In(p)
 	}
 	var se *stageError
 	if errors.As(err, &se) {
@@ -784,31 +827,33 @@ func plainReason(err error, name string) string {
 	return err.Error()
 }
 
-func advice(stage string) string {
+func advice(p *message.Printer, stage string) string {
 	switch stage {
 	case "receive":
-		return "Once the station may read the file, move it from this folder back into the hot-folder."
+		return p.Sprintf("Once the station may read the file, move it from this folder back into the hot-folder.")
 	case "decode":
-		return "Check that the file opens on the scanning computer. If it does not, scan the paper again and save it into the hot-folder. If it does, send this file and this note to the system administrator."
+		return p.Sprintf("Check that the file opens on the scanning computer. If it does not, scan the paper again and save it into the hot-folder. If it does, send this file and this note to the system administrator.")
 	case "ocr":
-		return "Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator."
+		return p.Sprintf("Scan the paper again (colour, 300 dpi) and save it into the hot-folder. If it happens again, send this note to the system administrator.")
 	case "duplicate":
-		return "Nothing to do if this paper was meant to be certified once: its copy is already in the outbox. If it is a different document, check the scanner did not save the old file again."
+		return p.Sprintf("Nothing to do if this paper was meant to be certified once: its copy is already in the outbox. If it is a different document, check the scanner did not save the old file again.")
 	case "metadata":
-		return "Correct the metadata file (scan.yaml or scan.json) as the reason says, then put the scan and its metadata file back into the hot-folder."
+		return p.Sprintf("Correct the metadata file (scan.yaml or scan.json) as the reason says, then put the scan and its metadata file back into the hot-folder.")
 	case "quality":
-		return "Scan the paper again as the rules above ask (colour, at least the required dpi, at 100% scale) and save it into the hot-folder."
+		return p.Sprintf("Scan the paper again as the rules above ask (colour, at least the required dpi, at 100%% scale) and save it into the hot-folder.")
+	case "capture":
+		return p.Sprintf("Check the pages of the paper against the reason (a sheet fed twice or missed, a separator sheet in the wrong place), then scan the document again into the hot-folder.")
 	case "approval":
-		return "The clerk refused to sign this copy. Fix what the reason says, then scan it again into the hot-folder."
+		return p.Sprintf("The clerk refused to sign this copy. Fix what the reason says, then scan it again into the hot-folder.")
 	case "validate":
-		return "The signed copy is not valid PDF/A. Send this note and the file to the system administrator; the original is kept here."
+		return p.Sprintf("The signed copy is not valid PDF/A. Send this note and the file to the system administrator; the original is kept here.")
 	case "mark":
-		return "The certification mark cannot be put on page 1 as configured (the reason says why). For a small original (a receipt, a card), scan it on a larger page (A6 or A5 on the flatbed) and save it into the hot-folder, or ask the system administrator about mark.small_pages (docs/mark.md)."
+		return p.Sprintf("The certification mark cannot be put on page 1 as configured (the reason says why). For a small original (a receipt, a card), scan it on a larger page (A6 or A5 on the flatbed) and save it into the hot-folder, or ask the system administrator about mark.small_pages (docs/mark.md).")
 	case "sign":
-		return "Check that the agency's token is plugged in and its certificate is valid, then move the file from this folder back into the hot-folder."
+		return p.Sprintf("Check that the agency's token is plugged in and its certificate is valid, then move the file from this folder back into the hot-folder.")
 	case "deliver", "archive":
-		return "Check free disk space and permissions of the outbox and archive folders, then move the file from this folder back into the hot-folder."
+		return p.Sprintf("Check free disk space and permissions of the outbox and archive folders, then move the file from this folder back into the hot-folder.")
 	default:
-		return "Send this note to the system administrator."
+		return p.Sprintf("Send this note to the system administrator.")
 	}
 }

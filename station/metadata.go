@@ -103,7 +103,11 @@ func metadataXMP(m docmeta.Metadata) []pdfa.XMPProperty {
 	for _, name := range docmeta.FieldNames {
 		f, _ := m.Get(name)
 		if f.Known() {
-			props = append(props, pdfa.XMPProperty{Name: xmpName(name), Value: f.Value, Description: "Document record (Decree 30/2020 Appendix VI): " + name + ", " + f.Source})
+			desc := "Document record (Decree 30/2020 Appendix VI): " + name + ", " + f.Source
+			if f.By != "" {
+				desc += ", supplied by " + f.By
+			}
+			props = append(props, pdfa.XMPProperty{Name: xmpName(name), Value: f.Value, Description: desc})
 		}
 	}
 	return props

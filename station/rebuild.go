@@ -373,7 +373,8 @@ func fromSidecar(job *journal.Job, sc *sidecarFile) {
 	}
 }
 
-// readReason takes the stage, reason and time from a failed original's reason file.
+// readReason takes the stage, reason and time from a failed original's reason file, written
+// in English or Vietnamese (outbox.ReasonLayout; a Vietnamese stage reads "đọc tệp quét (decode)").
 func readReason(job *journal.Job, path string) {
 	job.FailedStage, job.Reason = "unknown", "the reason file "+filepath.Base(path)+" is missing"
 	data, err := os.ReadFile(path)
@@ -387,11 +388,14 @@ func readReason(job *journal.Job, path string) {
 		}
 		value = strings.TrimSpace(value)
 		switch strings.TrimSpace(key) {
-		case "Stage":
+		case "Stage", "Bước":
+			if i := strings.LastIndex(value, " ("); i >= 0 && strings.HasSuffix(value, ")") {
+				value = value[i+2 : len(value)-1]
+			}
 			job.FailedStage = value
-		case "Reason":
+		case "Reason", "Lý do":
 			job.Reason = value
-		case "Time":
+		case "Time", "Thời điểm":
 			if t, err := time.Parse("2006-01-02 15:04:05 -07:00", value); err == nil {
 				job.Created = t
 			}

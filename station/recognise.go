@@ -22,6 +22,7 @@ import (
 	"scanstation/docmeta"
 	"scanstation/internal/crashpoint"
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/ocr"
 	"scanstation/outbox"
 	"scanstation/scan"
@@ -89,20 +90,22 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 
 	prof := s.profile(job)
 	verdict := quality.Check(rec.facts, rules(prof))
-	var warnings, failures []string
+	var warnings []string
+	var failures []any
 	for _, f := range verdict.Findings {
 		warnings = append(warnings, f.Message)
 		if f.Fails {
-			failures = append(failures, f.Message)
+			failures = append(failures, lang.Text{Format: f.Format, Args: f.Args})
 		}
 	}
 	// The reason names only what failed; a note such as a blank page kept is not a reason.
 	if verdict.Failed() && prof.OnFail == "reject" {
-		return &stageError{"quality", fmt.Errorf("%s does not meet the scanning rules:\n  %s", job.SourceName, strings.Join(failures, "\n  "))}
+		list := lang.Text{Format: strings.Repeat("\n  %s", len(failures))[1:], Args: failures}
+		return &stageError{"quality", refuse("%s does not meet the scanning rules:\n%s", job.SourceName, list)}
 	}
 	rec = rec.without(verdict.Drop)
 	if len(rec.pages) == 0 {
-		return &stageError{"quality", fmt.Errorf("%s has only blank pages", job.SourceName)}
+		return &stageError{"quality", refuse("%s has only blank pages", job.SourceName)}
 	}
 	if job.Batch == 0 {
 		if err := s.checkPageCount(job, rec, rules(prof)); err != nil {
@@ -170,8 +173,8 @@ func (s *Station) checkPageCount(job *journal.Job, rec *recognition, r quality.R
 	if err != nil {
 		return &stageError{"capture", fmt.Errorf("%s: %w", job.SourceName, err)}
 	}
-	if why := b.Documents[0].Refused; why != "" {
-		return &stageError{"capture", fmt.Errorf("%s: %s", job.SourceName, why)}
+	if why := b.Documents[0].Why; why.Format != "" {
+		return &stageError{"capture", refuse("%s: %s", job.SourceName, why)}
 	}
 	return nil
 }
@@ -423,7 +426,7 @@ func (s *Station) holdForApproval(ctx context.Context, job *journal.Job, rec *re
 	if err := s.recordJob(ctx, job); err != nil {
 		return err
 	}
-	s.log.Info("awaiting approval", "job", job.ID, "file", job.SourceName, "review", filepath.Join(s.config().Folders.Review, s.reviewName(job)))
+	s.log.Info(s.printer().Sprintf("awaiting approval"), "job", job.ID, "file", job.SourceName, "review", filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 	return nil
 }
 

@@ -312,7 +312,8 @@ func (s *Station) writeStatus(ctx context.Context) {
 }
 
 // watchApprovals hands the pipeline the documents the clerk approved or rejected with
-// `scanstation approve` and `reject`, which only write to the journal.
+// `scanstation approve` and `reject`, which only write to the journal, and at once those
+// decided in the console (nudge).
 func (s *Station) watchApprovals(ctx context.Context, feed func(work) bool) {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -321,6 +322,7 @@ func (s *Station) watchApprovals(ctx context.Context, feed func(work) bool) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.decided:
 		}
 		approved, err := s.journal.InState(ctx, journal.Approved)
 		if err != nil {
@@ -342,6 +344,14 @@ func (s *Station) watchApprovals(ctx context.Context, feed func(work) bool) {
 				return
 			}
 		}
+	}
+}
+
+// nudge tells watchApprovals that a decision was recorded in this process.
+func (s *Station) nudge() {
+	select {
+	case s.decided <- struct{}{}:
+	default:
 	}
 }
 

@@ -336,7 +336,7 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 			if errors.As(err, &se) {
 				stage = se.stage
 			}
-			job.FailedStage, job.Reason = stage, plainReason(err, job.SourceName)
+			job.FailedStage, job.Reason = stage, plainReason(s.printer(), err, job.SourceName)
 			if rerr := s.recordJob(ctx, job); rerr != nil {
 				s.log.Error("cannot record failure", "job", job.ID, "err", rerr)
 				continue

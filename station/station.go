@@ -72,6 +72,9 @@ type Station struct {
 	certifier atomic.Pointer[certify.Certifier] // follows the configuration
 	icc, font []byte
 	rewatch   chan struct{} // Reload asks Run to watch the hot-folders anew
+	// decided: a decision made in this process (the console) is acted on at once, not at the
+	// next look into the journal for the command line's decisions.
+	decided chan struct{}
 
 	sender *sender.Sender // push delivery, started by Run when push.url is set
 	// settleErrSaid: the sender's question to the journal failed and that was said.
@@ -105,6 +108,7 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 		metrics:  opt.Metrics,
 		running:  make(chan struct{}),
 		rewatch:  make(chan struct{}, 1),
+		decided:  make(chan struct{}, 1),
 		log:      log,
 		spoolDir: filepath.Join(cfg.Folders.State, "spool"),
 		workDir:  filepath.Join(cfg.Folders.State, "work"),

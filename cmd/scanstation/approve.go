@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,10 @@ import (
 	"scanstation/config"
 	"scanstation/journal"
 )
+
+// cliRole is the role the audit trail gives a decision made with approve or reject: the
+// command line knows no console user, only the name given with --by.
+const cliRole = "clerk (command line)"
 
 // cmdApprove records the clerk's approval of documents waiting in review/ (Decree 30/2020
 // Art. 32.2.c: the clerk signs personally). The running station signs them within seconds;
@@ -76,7 +81,8 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 			continue
 		}
 		d := journal.Decision{State: journal.Approved, ApprovedBy: strings.TrimSpace(*by), ApprovedAt: time.Now()}
-		if err := j.Decide(ctx, id, journal.AwaitingApproval, d); err != nil {
+		e := journal.AuditEntry{User: d.ApprovedBy, Role: cliRole, Action: "approve"}
+		if err := j.DecideAudited(ctx, id, journal.AwaitingApproval, d, e); err != nil {
 			if !errors.Is(err, journal.ErrChanged) {
 				return err
 			}
@@ -133,7 +139,16 @@ func cmdReject(ctx context.Context, args []string, stdout io.Writer) error {
 		d.Reason += " " + strings.TrimSpace(*by)
 	}
 	d.Reason += ": " + strings.TrimSpace(*reason)
-	if err := j.Decide(ctx, id, journal.AwaitingApproval, d); err != nil {
+	who := strings.TrimSpace(*by)
+	if who == "" {
+		who = "(not named at the command line)"
+	}
+	detail, err := json.Marshal(map[string]string{"reason": strings.TrimSpace(*reason)})
+	if err != nil {
+		return err
+	}
+	e := journal.AuditEntry{User: who, Role: cliRole, Action: "reject", Detail: string(detail)}
+	if err := j.DecideAudited(ctx, id, journal.AwaitingApproval, d, e); err != nil {
 		if errors.Is(err, journal.ErrChanged) {
 			return fmt.Errorf("document %d (%s) was NOT refused: %s", id, job.SourceName, decidedMeanwhile(ctx, j, id))
 		}

@@ -1,0 +1,562 @@
+package station
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"scanstation/certify"
+	"scanstation/console"
+	"scanstation/docmeta"
+	"scanstation/journal"
+	"scanstation/ocr"
+	"scanstation/outbox"
+	"scanstation/preview"
+	"scanstation/scan"
+	"scanstation/verify"
+)
+
+// Desk is the station as the console sees it (console.Desk): what waits, a document's pages
+// and record, previews, the review edits (review.go), the refused inputs and the month's
+// figures. The console never opens a file itself: it names documents by journal id and
+// refused inputs by a name Failed listed.
+type Desk struct {
+	s        *Station
+	previews *preview.Cache
+
+	marksMu sync.Mutex
+	marks   map[markKey]*preview.Rect // where the mark goes on page 1, by job and turn
+}
+
+type markKey struct {
+	job         int64
+	index, turn int
+}
+
+// NewDesk is the console's desk on s. Previews are made by previews, or, when nil, kept in
+// the state folder's previews/.
+func NewDesk(s *Station, previews *preview.Cache) *Desk {
+	if previews == nil {
+		previews = &preview.Cache{Dir: filepath.Join(s.config().Folders.State, "previews"), Scan: s.scanOptions(), Workers: 1}
+	}
+	return &Desk{s: s, previews: previews, marks: map[markKey]*preview.Rect{}}
+}
+
+var _ console.Desk = (*Desk)(nil)
+
+// job reads job id, with the console's not-found.
+func (d *Desk) job(ctx context.Context, id int64) (*journal.Job, error) {
+	job, err := d.s.journal.Get(ctx, id)
+	if errors.Is(err, journal.ErrNotFound) {
+		return nil, fmt.Errorf("document %d: %w", id, console.ErrNotFound)
+	}
+	return job, err
+}
+
+// Queue is the station now: documents by state (unfinished ones, and those finished today),
+// the token, the last errors and the documents waiting for review, oldest first.
+func (d *Desk) Queue(ctx context.Context) (console.QueueView, error) {
+	s := d.s
+	v := console.QueueView{Counts: map[string]int{}}
+	lines, err := s.journal.Queue(ctx)
+	if err != nil {
+		return v, err
+	}
+	for _, l := range lines {
+		v.Counts[string(l.State)] = l.Count
+	}
+	now := time.Now().In(s.zone)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.zone)
+	archived, failed, err := s.journal.FinishedSince(ctx, today)
+	if err != nil {
+		return v, err
+	}
+	v.Counts[string(journal.Archived)], v.Counts[string(journal.Failed)] = archived, failed
+	v.Token = tokenView(s.TokenState())
+
+	s.stopMu.Lock()
+	stopped := s.stopReason
+	s.stopMu.Unlock()
+	if stopped != "" {
+		v.Errors = append(v.Errors, console.ErrorView{At: now, Reason: "signing stopped: " + stopped})
+	}
+	s.waits.mu.Lock()
+	for _, w := range s.waits.now {
+		r := w.What
+		if w.Err != "" {
+			r += ": " + w.Err
+		}
+		v.Errors = append(v.Errors, console.ErrorView{At: w.Since, Reason: r})
+	}
+	s.waits.mu.Unlock()
+	last, err := s.journal.LastFailed(ctx, 5)
+	if err != nil {
+		return v, err
+	}
+	for _, j := range last {
+		v.Errors = append(v.Errors, console.ErrorView{At: j.Updated, Document: j.ID, Name: j.SourceName, Reason: j.Reason})
+	}
+	slices.SortStableFunc(v.Errors, func(a, b console.ErrorView) int { return b.At.Compare(a.At) })
+
+	waiting, err := s.journal.InState(ctx, journal.AwaitingApproval)
+	if err != nil {
+		return v, err
+	}
+	for _, j := range waiting {
+		if j.Reason != "" {
+			continue // refused: on its way to failed/
+		}
+		v.Review = append(v.Review, console.DocumentItem{ID: j.ID, Name: j.SourceName, State: string(j.State),
+			HotFolder: j.HotFolder, Pages: j.Pages, Updated: j.Updated})
+	}
+	return v, nil
+}
+
+// tokenView maps the keeper's words onto the console's token states.
+func tokenView(state string) console.TokenView {
+	switch state {
+	case "ready":
+		return console.TokenView{State: console.TokenReady}
+	case "waiting for token":
+		return console.TokenView{State: console.TokenAbsent}
+	case "not opened", "":
+		return console.TokenView{State: console.TokenUnknown}
+	}
+	return console.TokenView{State: console.TokenError, Detail: state}
+}
+
+// recordOrder is the order the console's form shows the record in; other fields follow when
+// they have a value.
+var recordOrder = []string{"code_number", "code_notation", "issued_date", "organ_name", "type_name", "subject"}
+
+// Document is everything the document page shows but the audit trail.
+func (d *Desk) Document(ctx context.Context, id int64) (*console.DocumentView, error) {
+	s := d.s
+	job, err := d.job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &console.DocumentView{ID: job.ID, Name: job.SourceName, State: string(job.State), HotFolder: job.HotFolder,
+		Received: job.Created.In(s.zone), ApprovedBy: job.ApprovedBy, Reason: job.Reason, Warnings: warningLines(job)}
+	if saved, err := s.loadSaved(job); err == nil {
+		for k, p := range saved.Pages {
+			res := &ocr.Result{Words: p.Words}
+			v.Pages = append(v.Pages, console.PageView{Number: k + 1, Orientation: p.Orientation,
+				OrientationConfidence: p.OrientationConfidence, Text: res.Text(), MeanConfidence: meanConfidence([]*ocr.Result{res})})
+		}
+	} else {
+		for k := range job.Pages {
+			v.Pages = append(v.Pages, console.PageView{Number: k + 1})
+		}
+	}
+	m := metadataOf(job)
+	problems := map[string][]string{}
+	for _, p := range m.Validate() {
+		problems[p.Field] = append(problems[p.Field], p.Reason)
+	}
+	names := slices.Clone(recordOrder)
+	for _, n := range docmeta.FieldNames {
+		if f, _ := m.Get(n); !slices.Contains(names, n) && f.Known() {
+			names = append(names, n)
+		}
+	}
+	for _, n := range names {
+		f, _ := m.Get(n)
+		v.Record = append(v.Record, console.FieldView{Name: n, Value: f.Value, Confidence: f.Confidence, Source: f.Source,
+			SuppliedBy: f.By, Problems: problems[n]})
+	}
+	if job.OutName != "" && (job.State == journal.Delivered || job.State == journal.Archived) {
+		v.Verify = d.verify(ctx, filepath.Join(s.config().Folders.Outbox, job.OutName+".pdf"))
+	}
+	return v, nil
+}
+
+// verify judges the signed copy in the outbox against the station's own CA.
+func (d *Desk) verify(ctx context.Context, path string) *console.VerifyView {
+	pdf, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &console.VerifyView{Indication: string(verify.Indeterminate), Words: "the signed copy is no longer in the outbox (sent or moved on); verify the copy where it is now"}
+	}
+	if err != nil {
+		return &console.VerifyView{Indication: string(verify.Indeterminate), Words: "cannot read the signed copy: " + err.Error()}
+	}
+	cfg := d.s.config()
+	opt := verify.Options{Anchors: d.s.anchors(), Inspect: certify.InspectOptions{TimeFormat: cfg.Mark.TimeFormat, Zone: d.s.zone, MaxClockSkew: cfg.Timestamp.MaxClockSkew}}
+	r, err := verify.File(ctx, filepath.Base(path), pdf, opt)
+	if err != nil {
+		return &console.VerifyView{Indication: string(verify.TotalFailed), Words: err.Error()}
+	}
+	words := r.Why
+	if r.Indication == verify.TotalPassed {
+		words = "the signature is valid and the copy is as the station certified it"
+	}
+	if len(r.Copy) > 0 {
+		words = strings.TrimPrefix(words+"; "+strings.Join(r.Copy, "; "), "; ")
+	}
+	return &console.VerifyView{Indication: string(r.Indication), Words: words}
+}
+
+// anchors are the self-signed CA certificates of signing.chain_file, with the system's.
+func (s *Station) anchors() *x509.CertPool {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	data, err := os.ReadFile(s.config().Signing.ChainFile)
+	if err != nil {
+		return pool
+	}
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(block.Bytes); err == nil && bytes.Equal(c.RawSubject, c.RawIssuer) {
+			pool.AddCert(c)
+		}
+	}
+	return pool
+}
+
+// Preview is page (from 1) of document id as it will be certified: turned the way OCR or the
+// clerk found it reads, dropped pages left out, the mark drawn on page 1.
+func (d *Desk) Preview(ctx context.Context, id int64, page, width int) ([]byte, string, error) {
+	s := d.s
+	job, err := d.job(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	if job.Spool == "" || !exists(job.Spool) {
+		return nil, "", fmt.Errorf("document %d: the scan is no longer in the spool (it was archived or refused): %w", id, console.ErrNotFound)
+	}
+	req := preview.Request{Page: page, Width: width}
+	index, turn, turned := page-1, 0, false
+	if saved, err := s.loadSaved(job); err == nil {
+		sp, err := pageOf(saved, page)
+		if err != nil {
+			return nil, "", err
+		}
+		index = sp.Index
+		if len(sp.Words) > 0 || sp.OrientationConfidence == 1 {
+			turn, turned = sp.Orientation, true
+		}
+	} else {
+		if page < 1 || page > max(job.Pages, 1) {
+			return nil, "", fmt.Errorf("document %d has %d page(s), not a page %d: %w", id, job.Pages, page, console.ErrNotFound)
+		}
+		if job.Batch != 0 && page <= len(job.BatchPages) {
+			index = job.BatchPages[page-1] - 1
+		}
+	}
+	req.Page = index + 1
+	req.Rotate, req.IgnorePageRotate = turn, turned
+	if page == 1 {
+		if r, err := d.markOf(job, index, turn, turned); err == nil {
+			req.Mark = r
+		} else {
+			s.log.Warn("cannot place the mark on the preview", "job", job.ID, "err", err)
+		}
+	}
+	p, err := d.previews.Page(ctx, preview.Source{Path: job.Spool, SHA256: job.SourceSHA256}, req)
+	if err != nil {
+		return nil, "", err
+	}
+	return p.Data, preview.ContentType, nil
+}
+
+// markOf is where the mark will go on page 1 (scan page index, turned as given), as the
+// certifier of the job's hot-folder places it now.
+func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.Rect, error) {
+	key := markKey{job: job.ID, index: index, turn: turn}
+	d.marksMu.Lock()
+	r, ok := d.marks[key]
+	d.marksMu.Unlock()
+	if ok {
+		return r, nil
+	}
+	doc, err := scan.Open(job.Spool, d.s.scanOptions())
+	if err != nil {
+		return nil, err
+	}
+	defer doc.Close()
+	p, err := doc.Page(index)
+	if err != nil {
+		return nil, err
+	}
+	rotate := p.Rotate
+	if turned {
+		rotate = turn
+	}
+	prof := d.s.profile(job)
+	certifier := *d.s.certifier.Load()
+	certifier.Mark.CopyLabel = prof.CopyLabel
+	certifier.Mark.Profile = markProfile(prof.Mark)
+	place, err := certifier.MarkPlacement(certify.Page1{WidthPt: float64(p.Width) / p.DPIX * 72, HeightPt: float64(p.Height) / p.DPIY * 72, Rotate: rotate, Ink: p.Thumb})
+	if err != nil {
+		return nil, err
+	}
+	rect := preview.Corners(place.Rect)
+	d.marksMu.Lock()
+	if len(d.marks) > 1000 {
+		clear(d.marks)
+	}
+	d.marks[key] = &rect
+	d.marksMu.Unlock()
+	return &rect, nil
+}
+
+// Failed lists the refused inputs in failed/, newest first.
+func (d *Desk) Failed(ctx context.Context) ([]console.FailedView, error) {
+	dir := d.s.config().Folders.Failed
+	names, err := failedNames(dir)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := d.s.journal.LastFailed(ctx, 500)
+	if err != nil {
+		return nil, err
+	}
+	var out []console.FailedView
+	for _, name := range names {
+		v := console.FailedView{Name: name}
+		path := filepath.Join(dir, name)
+		if info, err := os.Stat(path); err == nil {
+			v.At = info.ModTime()
+		}
+		if text, err := os.ReadFile(path + ".error.txt"); err == nil {
+			v.Stage, v.Reason, v.At = parseReason(string(text), v.At)
+		}
+		if job := failedJob(jobs, name); job != nil {
+			v.HotFolder = job.HotFolder
+		}
+		if doc, err := scan.Open(path, d.s.scanOptions()); err == nil {
+			v.Pages = doc.NumPages
+			doc.Close()
+		}
+		out = append(out, v)
+	}
+	slices.SortStableFunc(out, func(a, b console.FailedView) int { return b.At.Compare(a.At) })
+	return out, nil
+}
+
+// failedNames are the inputs in failed/: not reason files, metadata sidecars, hidden or
+// temporary files.
+func failedNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read the failed folder %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		ext := strings.ToLower(filepath.Ext(n))
+		if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || strings.HasSuffix(n, ".error.txt") ||
+			strings.HasSuffix(n, ".discarded.txt") || ext == ".yaml" || ext == ".yml" || ext == ".json" || ext == ".tmp" {
+			continue
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+// failedJob is the newest refused job whose original went to failed/ as name.
+func failedJob(jobs []journal.Job, name string) *journal.Job {
+	for i := range jobs {
+		if jobs[i].SourceName == name {
+			return &jobs[i]
+		}
+	}
+	base := strings.TrimSuffix(name, filepath.Ext(name))
+	for i := range jobs {
+		// Taken as name-1.pdf when name.pdf was there already.
+		jb := strings.TrimSuffix(jobs[i].SourceName, filepath.Ext(jobs[i].SourceName))
+		if filepath.Ext(jobs[i].SourceName) == filepath.Ext(name) && strings.HasPrefix(base, jb+"-") {
+			return &jobs[i]
+		}
+	}
+	return nil
+}
+
+// parseReason reads the stage, the reason and the time out of a reason file outbox wrote.
+func parseReason(text string, at time.Time) (stage, reason string, when time.Time) {
+	when = at
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "Stage:"):
+			stage = strings.TrimSpace(strings.TrimPrefix(l, "Stage:"))
+		case strings.HasPrefix(l, "Reason:"):
+			r := []string{strings.TrimSpace(strings.TrimPrefix(l, "Reason:"))}
+			for _, more := range lines[i+1:] {
+				if strings.HasPrefix(more, "What to do next:") {
+					break
+				}
+				r = append(r, strings.TrimSpace(more))
+			}
+			reason = strings.TrimSpace(strings.Join(r, "\n"))
+		case strings.HasPrefix(l, "Time:"):
+			if t, err := time.Parse("2006-01-02 15:04:05 -07:00", strings.TrimSpace(strings.TrimPrefix(l, "Time:"))); err == nil {
+				when = t
+			}
+		}
+	}
+	return stage, reason, when
+}
+
+// failedPath is the path of a name Failed lists, or ErrNotFound.
+func (d *Desk) failedPath(name string) (string, error) {
+	dir := d.s.config().Folders.Failed
+	names, err := failedNames(dir)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(names, name) {
+		return "", fmt.Errorf("%q is not in the failed folder: %w", name, console.ErrNotFound)
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// FailedPreview is a page of a refused input, as it is.
+func (d *Desk) FailedPreview(ctx context.Context, name string, page, width int) ([]byte, string, error) {
+	path, err := d.failedPath(name)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := d.previews.Page(ctx, preview.Source{Path: path}, preview.Request{Page: page, Width: width})
+	if err != nil {
+		return nil, "", err
+	}
+	return p.Data, preview.ContentType, nil
+}
+
+// Retry puts a refused input back into the hot-folder it came from, where the station takes
+// it as a new input, with its metadata sidecar. Its reason file is removed, so failed/ lists
+// it no more; the reason stays in the audit trail.
+func (d *Desk) Retry(ctx context.Context, name string, by console.User) error {
+	if err := mayEdit(by); err != nil {
+		return err
+	}
+	path, err := d.failedPath(name)
+	if err != nil {
+		return err
+	}
+	jobs, err := d.s.journal.LastFailed(ctx, 500)
+	if err != nil {
+		return err
+	}
+	job := failedJob(jobs, name)
+	if job == nil || job.HotFolder == "" {
+		return fmt.Errorf("the station does not know which hot-folder %s came from; move it back by hand", name)
+	}
+	dir := filepath.Dir(job.Source)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("the hot-folder %s of %s: %w", dir, name, err)
+	}
+	reason, _ := os.ReadFile(path + ".error.txt")
+	_, why, _ := parseReason(string(reason), time.Time{})
+	e := journal.AuditEntry{User: by.Name, Role: string(by.Role), Action: actionRetry, Job: job.ID, Subject: name,
+		Detail: auditDetail{Reason: "put back into " + dir + " (it had been refused: " + why + ")"}.json()}
+	// Recorded first: an input back in its hot-folder without a record of who put it there
+	// would be a new scan nobody made.
+	if err := d.s.journal.Record(ctx, e); err != nil {
+		return err
+	}
+	moveSidecarOf(path, dir, job.SourceName)
+	if _, err := outbox.Move(path, dir, job.SourceName); err != nil {
+		return fmt.Errorf("put %s back into %s: %w", name, dir, err)
+	}
+	if err := os.Remove(path + ".error.txt"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.s.log.Warn("cannot remove the reason file of a retried input", "file", path+".error.txt", "err", err)
+	}
+	d.s.log.Info("refused input put back into its hot-folder", "file", name, "hot_folder", dir, "by", by.Name)
+	return nil
+}
+
+// moveSidecarOf moves the metadata sidecar of a scan at path (name.yaml beside it) to dir as
+// the sidecar of scanName.
+func moveSidecarOf(path, dir, scanName string) {
+	side, ok, err := docmeta.SidecarPath(path)
+	if err != nil || !ok {
+		return
+	}
+	outbox.Move(side, dir, strings.TrimSuffix(scanName, filepath.Ext(scanName))+filepath.Ext(side))
+}
+
+// Discard moves a refused input with its reason file to discarded/, with a note of who put
+// it aside and why. Nothing is deleted.
+func (d *Desk) Discard(ctx context.Context, name, reason string, by console.User) error {
+	if err := mayEdit(by); err != nil {
+		return err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return errors.New("say why the file is put aside: the reason is kept beside it")
+	}
+	path, err := d.failedPath(name)
+	if err != nil {
+		return err
+	}
+	dir := d.s.config().Folders.Discarded
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(d.s.config().Folders.Failed), "discarded")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create the discarded folder: %w", err)
+	}
+	var jobID int64
+	if jobs, err := d.s.journal.LastFailed(ctx, 500); err == nil {
+		if job := failedJob(jobs, name); job != nil {
+			jobID = job.ID
+		}
+	}
+	e := journal.AuditEntry{User: by.Name, Role: string(by.Role), Action: actionDiscard, Job: jobID, Subject: name,
+		Detail: auditDetail{Reason: reason}.json()}
+	if err := d.s.journal.Record(ctx, e); err != nil {
+		return err
+	}
+	dst, err := outbox.Move(path, dir, name)
+	if err != nil {
+		return fmt.Errorf("move %s to %s: %w", name, dir, err)
+	}
+	if exists(path + ".error.txt") {
+		if _, err := outbox.Move(path+".error.txt", dir, filepath.Base(dst)+".error.txt"); err != nil {
+			d.s.log.Warn("cannot move the reason file with its input", "file", path+".error.txt", "err", err)
+		}
+	}
+	moveSidecarOf(path, dir, filepath.Base(dst))
+	note := fmt.Sprintf("Put aside by %s (%s) on %s.\nReason: %s\nThe file was refused by the station; it is kept here and never deleted.\n",
+		by.Name, by.Role, time.Now().In(d.s.zone).Format("2006-01-02 15:04:05 -07:00"), reason)
+	if err := outbox.WriteFileAtomic(dir, filepath.Base(dst)+".discarded.txt", []byte(note), 0o640); err != nil {
+		return fmt.Errorf("write why %s was put aside: %w", name, err)
+	}
+	return nil
+}
+
+// Report is the month's figures per hot-folder, the same journal.Month `scanstation report`
+// prints.
+func (d *Desk) Report(ctx context.Context, month time.Time) (console.ReportView, error) {
+	m := month.In(d.s.zone)
+	r, err := d.s.journal.Month(ctx, m.Year(), m.Month(), d.s.zone)
+	if err != nil {
+		return console.ReportView{}, err
+	}
+	v := console.ReportView{Month: r.From.In(d.s.zone), Total: folderFigures(r.Total)}
+	for _, f := range r.Folders {
+		v.Folders = append(v.Folders, folderFigures(f))
+	}
+	return v, nil
+}
+
+func folderFigures(f journal.Figures) console.FolderFigures {
+	return console.FolderFigures{HotFolder: f.HotFolder, Received: f.Received, Digitised: f.Digitised, Pages: f.Pages,
+		Signed: f.Signed, Refused: f.Refused, RefusedBy: f.RefusedBy, ToSignature: f.ToSignature}
+}
