@@ -25,6 +25,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"path"
@@ -32,6 +33,7 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"scanstation/lang"
 	"scanstation/users"
@@ -66,6 +68,12 @@ type Options struct {
 	// session this long after its login (default 12 h).
 	IdleTimeout time.Duration
 	MaxLifetime time.Duration
+	// Desk is the station the pages show and act on; required.
+	Desk Desk
+	// Poll is how often /events asks the Desk for the queue (default 1 s); Heartbeat how
+	// often it sends a comment on a quiet stream (default 15 s), so proxies keep it open.
+	Poll      time.Duration
+	Heartbeat time.Duration
 }
 
 const (
@@ -75,6 +83,9 @@ const (
 
 type console struct {
 	users    Authenticator
+	desk     Desk
+	poll     time.Duration
+	beat     time.Duration
 	language language.Tag
 	log      *slog.Logger
 	now      func() time.Time
@@ -93,12 +104,24 @@ func New(o Options) (http.Handler, error) {
 	if o.Users == nil {
 		return nil, errors.New("console: no users store")
 	}
+	if o.Desk == nil {
+		return nil, errors.New("console: no station desk")
+	}
 	c := &console{
 		users:    o.Users,
 		language: lang.Match(o.Language),
 		log:      o.Logger,
 		now:      o.Now,
 		secure:   o.Secure,
+		desk:     o.Desk,
+		poll:     o.Poll,
+		beat:     o.Heartbeat,
+	}
+	if c.poll <= 0 {
+		c.poll = time.Second
+	}
+	if c.beat <= 0 {
+		c.beat = 15 * time.Second
 	}
 	if o.Language == (language.Tag{}) {
 		c.language = lang.Vietnamese
@@ -138,7 +161,26 @@ func (c *console) routes() {
 	m.HandleFunc("GET /lang/{code}", c.setLanguage)
 	m.HandleFunc("GET /static/{file...}", c.static)
 	m.HandleFunc("/static", c.notFound) // else the mux answers with a redirect to /static/
-	m.Handle("GET /{$}", c.requireLogin(c.home))
+	m.Handle("GET /{$}", c.requireLogin(c.queue))
+	m.Handle("GET /events", c.requireRole(users.Operator, c.events))
+
+	m.Handle("GET /doc/{id}", c.requireRole(users.Operator, c.document))
+	m.Handle("GET /doc/{id}/page/{file}", c.requireRole(users.Operator, c.documentPreview))
+	m.Handle("POST /doc/{id}/rotate", c.requireRole(users.Operator, c.rotate))
+	m.Handle("POST /doc/{id}/drop", c.requireRole(users.Operator, c.dropPage))
+	m.Handle("POST /doc/{id}/reocr", c.requireRole(users.Operator, c.reocr))
+	m.Handle("POST /doc/{id}/correct", c.requireRole(users.Operator, c.correct))
+	m.Handle("POST /doc/{id}/sendback", c.requireRole(users.Operator, c.sendBack))
+	m.Handle("POST /doc/{id}/approve", c.requireRole(users.Clerk, c.approve))
+	m.Handle("POST /doc/{id}/reject", c.requireRole(users.Clerk, c.reject))
+
+	m.Handle("GET /failed", c.requireRole(users.Operator, c.failedPage))
+	m.Handle("GET /failed/{name}/page/{file}", c.requireRole(users.Operator, c.failedPreview))
+	m.Handle("POST /failed/{name}/retry", c.requireRole(users.Operator, c.retry))
+	m.Handle("POST /failed/{name}/discard", c.requireRole(users.Operator, c.discard))
+
+	m.Handle("GET /report", c.requireRole(users.Operator, c.report))
+	m.Handle("GET /report.csv", c.requireRole(users.Operator, c.reportCSV))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 }
@@ -222,6 +264,13 @@ func parsePages() (map[string]map[string]*template.Template, error) {
 			"roleName": func(r users.Role) string {
 				return p.Sprintf(roleKey(r))
 			},
+			"msg":        func(s string) string { return say(p, s) },
+			"stateName":  func(s string) string { return say(p, stateKey(s)) },
+			"fieldName":  func(s string) string { return say(p, fieldKey(s)) },
+			"actionName": func(s string) string { return say(p, actionKey(s)) },
+			"when":       when,
+			"percent":    percent,
+			"allows":     users.Role.Allows,
 		}
 		pages[code] = map[string]*template.Template{}
 		for _, name := range names {
@@ -355,7 +404,24 @@ func (c *console) static(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, time.Time{}, rs)
 }
 
-// home is the start page. It says who is logged in; the queue will take its place.
-func (c *console) home(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "home.html", nil)
+// say prints a text the station gave: in the person's language when it is a message key,
+// as it is otherwise (never as a format: a stray % in a reason must not garble it).
+func say(p *message.Printer, s string) string {
+	if lang.Has(s) {
+		return p.Sprintf(s)
+	}
+	return s
+}
+
+// when is how the pages print a time: the station's local time, to the minute.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// percent prints a 0..1 confidence as a whole percentage.
+func percent(f float64) string {
+	return fmt.Sprintf("%d %%", int(math.Round(f*100)))
 }
