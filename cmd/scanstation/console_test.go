@@ -21,8 +21,13 @@ import (
 	"time"
 
 	"scanstation/config"
+	"scanstation/station"
 	"scanstation/users"
 )
+
+// loginOnly is a desk without a station, for tests of serving and stopping that go no further
+// than the login page, which asks nothing of the desk. TestDeskReviewThenApprove has a real one.
+func loginOnly() *station.Desk { return new(station.Desk) }
 
 func consoleConfig(t *testing.T) *config.Config {
 	t.Helper()
@@ -50,7 +55,7 @@ func addUser(t *testing.T, cfg *config.Config) {
 func TestConsoleWaitsForAUser(t *testing.T) {
 	cfg := consoleConfig(t)
 	var logs bytes.Buffer
-	addr, stop, err := serveConsole(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	addr, stop, err := serveConsole(cfg, loginOnly(), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +71,7 @@ func TestConsoleWaitsForAUser(t *testing.T) {
 func TestConsoleServesAndStops(t *testing.T) {
 	cfg := consoleConfig(t)
 	addUser(t, cfg)
-	addr, stop, err := serveConsole(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	addr, stop, err := serveConsole(cfg, loginOnly(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +97,7 @@ func TestConsoleOverTLS(t *testing.T) {
 	cfg := consoleConfig(t)
 	addUser(t, cfg)
 	cfg.Console.TLSCert, cfg.Console.TLSKey = writeSelfSigned(t, filepath.Dir(cfg.File))
-	addr, stop, err := serveConsole(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	addr, stop, err := serveConsole(cfg, loginOnly(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("metrics and health checks", "address", "http://"+addr)
 	}
 	if cfg.Console.Listen != "" {
-		_, stop, err := serveConsole(cfg, log)
+		_, stop, err := serveConsole(cfg, station.NewDesk(st, nil), log)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func serveHTTP(addr string, st *station.Station, m *metrics.Metrics) (*http.Serv
 // serveConsole starts the browser console on console.listen, once the users file has a user
 // to let in; until then it says, once, how to add one. stop ends it gracefully: requests under
 // way get a few seconds to finish.
-func serveConsole(cfg *config.Config, log *slog.Logger) (addr string, stop func(), err error) {
+func serveConsole(cfg *config.Config, desk console.Desk, log *slog.Logger) (addr string, stop func(), err error) {
 	store, err := users.Load(cfg.UsersFile())
 	if err != nil {
 		return "", nil, err
@@ -153,6 +153,7 @@ func serveConsole(cfg *config.Config, log *slog.Logger) (addr string, stop func(
 		Logger:      log,
 		Secure:      secure,
 		IdleTimeout: cfg.Console.SessionIdle,
+		Desk:        desk,
 	})
 	if err != nil {
 		return "", nil, err
