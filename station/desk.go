@@ -332,11 +332,17 @@ func (d *Desk) Failed(ctx context.Context) ([]console.FailedView, error) {
 		if info, err := os.Stat(path); err == nil {
 			v.At = info.ModTime()
 		}
-		if text, err := os.ReadFile(path + ".error.txt"); err == nil {
-			v.Stage, v.Reason, v.At = parseReason(string(text), v.At)
-		}
+		// The journal's words are the station's own (message keys the console translates);
+		// the reason file, in the station's language, serves an input the journal lost.
 		if job := failedJob(jobs, name); job != nil {
-			v.HotFolder = job.HotFolder
+			v.HotFolder, v.Stage, v.Reason, v.At = job.HotFolder, job.FailedStage, job.Reason, job.Updated
+		} else if exists(path + ".error.txt") {
+			var read journal.Job
+			readReason(&read, path+".error.txt")
+			v.Stage, v.Reason = read.FailedStage, read.Reason
+			if !read.Created.IsZero() {
+				v.At = read.Created
+			}
 		}
 		if doc, err := scan.Open(path, d.s.scanOptions()); err == nil {
 			v.Pages = doc.NumPages
@@ -384,32 +390,6 @@ func failedJob(jobs []journal.Job, name string) *journal.Job {
 		}
 	}
 	return nil
-}
-
-// parseReason reads the stage, the reason and the time out of a reason file outbox wrote.
-func parseReason(text string, at time.Time) (stage, reason string, when time.Time) {
-	when = at
-	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		switch {
-		case strings.HasPrefix(l, "Stage:"):
-			stage = strings.TrimSpace(strings.TrimPrefix(l, "Stage:"))
-		case strings.HasPrefix(l, "Reason:"):
-			r := []string{strings.TrimSpace(strings.TrimPrefix(l, "Reason:"))}
-			for _, more := range lines[i+1:] {
-				if strings.HasPrefix(more, "What to do next:") {
-					break
-				}
-				r = append(r, strings.TrimSpace(more))
-			}
-			reason = strings.TrimSpace(strings.Join(r, "\n"))
-		case strings.HasPrefix(l, "Time:"):
-			if t, err := time.Parse("2006-01-02 15:04:05 -07:00", strings.TrimSpace(strings.TrimPrefix(l, "Time:"))); err == nil {
-				when = t
-			}
-		}
-	}
-	return stage, reason, when
 }
 
 // failedPath is the path of a name Failed lists, or ErrNotFound.
@@ -461,10 +441,8 @@ func (d *Desk) Retry(ctx context.Context, name string, by console.User) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("the hot-folder %s of %s: %w", dir, name, err)
 	}
-	reason, _ := os.ReadFile(path + ".error.txt")
-	_, why, _ := parseReason(string(reason), time.Time{})
 	e := journal.AuditEntry{User: by.Name, Role: string(by.Role), Action: actionRetry, Job: job.ID, Subject: name,
-		Detail: auditDetail{Reason: "put back into " + dir + " (it had been refused: " + why + ")"}.json()}
+		Detail: auditDetail{Reason: "put back into " + dir + " (it had been refused: " + job.Reason + ")"}.json()}
 	// Recorded first: an input back in its hot-folder without a record of who put it there
 	// would be a new scan nobody made.
 	if err := d.s.journal.Record(ctx, e); err != nil {

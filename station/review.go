@@ -360,7 +360,7 @@ func (d *Desk) DropPage(ctx context.Context, id int64, page int, reason string, 
 			return journal.AuditEntry{}, err
 		}
 		if len(saved.Pages) == 1 {
-			return journal.AuditEntry{}, &console.WrongStateError{State: "one page left"}
+			return journal.AuditEntry{}, fmt.Errorf("the only page of a document cannot be left out (send it back for a new scan instead): %w", console.ErrWrongState)
 		}
 		scanPage := sp.Index + 1
 		saved.Pages = append(saved.Pages[:page-1], saved.Pages[page:]...)

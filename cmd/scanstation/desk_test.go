@@ -185,3 +185,132 @@ func TestDeskReviewThenApprove(t *testing.T) {
 	}
 	t.Logf("audit trail: %+v", trail)
 }
+
+// TestDeskSendBackRetryDiscard: a scan sent back for rescan and one refused go to failed/ with
+// their reasons; Failed lists them, the one sent back is put back into its hot-folder (and
+// waits for approval again), the refused one is put aside in discarded/ with who and why. The
+// only page of a document cannot be dropped, an operator cannot approve, and a name Failed did
+// not list is not found.
+func TestDeskSendBackRetryDiscard(t *testing.T) {
+	dir, path := newStation(t)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HotFolders[0].Approval = "required"
+	st, err := station.New(cfg, station.Options{Log: slog.New(slog.DiscardHandler), Command: "desk test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		st.Close()
+	}()
+	desk := station.NewDesk(st, nil)
+	lan := console.User{Name: "Chị Lan", Role: users.Clerk}
+	minh := console.User{Name: "Anh Minh", Role: users.Operator}
+
+	inbox := filepath.Join(dir, "inbox")
+	writeImage(t, filepath.Join(inbox, "mo.jpg"), samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
+	writeImage(t, filepath.Join(inbox, "nhap.jpg"), samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("BẢN NHÁP", "Số: 99/UBND-VP")}, "jpeg")
+	ids := map[string]int64{}
+	waiting := func(n int) func() bool {
+		return func() bool {
+			q, err := desk.Queue(ctx)
+			if err != nil || len(q.Review) != n {
+				return false
+			}
+			for _, d := range q.Review {
+				ids[d.Name] = d.ID
+			}
+			return true
+		}
+	}
+	waitFor(t, "two scans waiting for approval", 3*time.Minute, waiting(2), &strings.Builder{})
+
+	if err := desk.DropPage(ctx, ids["mo.jpg"], 1, "trang trắng", minh); !errors.Is(err, console.ErrWrongState) {
+		t.Errorf("dropping the only page: %v, want ErrWrongState", err)
+	}
+	if err := desk.Approve(ctx, ids["mo.jpg"], minh); err == nil {
+		t.Error("an operator approved a copy")
+	}
+	if err := desk.SendBack(ctx, ids["mo.jpg"], "ảnh mờ, quét lại", minh); err != nil {
+		t.Fatal(err)
+	}
+	if err := desk.Reject(ctx, ids["nhap.jpg"], "bản nháp", lan); err != nil {
+		t.Fatal(err)
+	}
+	failedDir := filepath.Join(dir, "failed")
+	waitFor(t, "both in failed/", time.Minute, func() bool { return len(glob(failedDir, "*.error.txt")) == 2 }, &strings.Builder{})
+	reason, _ := os.ReadFile(filepath.Join(failedDir, "mo.jpg.error.txt"))
+	if !strings.Contains(string(reason), "sent back for rescan by Anh Minh: ảnh mờ, quét lại") {
+		t.Errorf("the reason file of the scan sent back:\n%s", reason)
+	}
+	list, err := desk.Failed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, f := range list {
+		reasons[f.Name] = f.Stage + ": " + f.Reason
+		if f.Pages != 1 || f.HotFolder != inbox {
+			t.Errorf("%s listed with %d pages from %q", f.Name, f.Pages, f.HotFolder)
+		}
+	}
+	if len(list) != 2 || !strings.Contains(reasons["mo.jpg"], "rescan: sent back for rescan by Anh Minh") ||
+		!strings.Contains(reasons["nhap.jpg"], "approval: refused by the clerk Chị Lan: bản nháp") {
+		t.Errorf("Failed lists %v", reasons)
+	}
+	if data, ctype, err := desk.FailedPreview(ctx, "nhap.jpg", 1, 200); err != nil || ctype != "image/jpeg" || !bytes.HasPrefix(data, []byte{0xff, 0xd8}) {
+		t.Errorf("preview of a refused scan: %s, %d bytes, %v", ctype, len(data), err)
+	}
+	for _, name := range []string{"../failed/nhap.jpg", "nhap.jpg.error.txt", "none.jpg"} {
+		if _, _, err := desk.FailedPreview(ctx, name, 1, 200); !errors.Is(err, console.ErrNotFound) {
+			t.Errorf("preview of %q: %v, want ErrNotFound", name, err)
+		}
+	}
+
+	if err := desk.Discard(ctx, "nhap.jpg", "bản nháp, không cần số hóa", lan); err != nil {
+		t.Fatal(err)
+	}
+	discarded := filepath.Join(dir, "discarded")
+	note, err := os.ReadFile(filepath.Join(discarded, "nhap.jpg.discarded.txt"))
+	if err != nil || !strings.Contains(string(note), "Chị Lan") || !strings.Contains(string(note), "bản nháp, không cần số hóa") {
+		t.Errorf("the note beside the discarded scan: %v\n%s", err, note)
+	}
+	for _, name := range []string{"nhap.jpg", "nhap.jpg.error.txt"} {
+		if _, err := os.Stat(filepath.Join(discarded, name)); err != nil {
+			t.Errorf("%s is not in discarded/: %v", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(failedDir, name)); err == nil {
+			t.Errorf("%s is still in failed/", name)
+		}
+	}
+
+	if err := desk.Retry(ctx, "mo.jpg", minh); err != nil {
+		t.Fatal(err)
+	}
+	first := ids["mo.jpg"]
+	waitFor(t, "the retried scan waiting for approval again", 3*time.Minute, waiting(1), &strings.Builder{})
+	if ids["mo.jpg"] == first {
+		t.Errorf("the retried scan kept its job %d", first)
+	}
+	if left := glob(failedDir, "*"); len(left) != 0 {
+		t.Errorf("failed/ still holds %v", left)
+	}
+	trail, err := desk.Audit(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range trail {
+		got = append(got, e.Action+" by "+e.User)
+	}
+	if strings.Join(got, ", ") != "send_back by Anh Minh, retry by Anh Minh" {
+		t.Errorf("audit trail of the scan sent back: %v", got)
+	}
+}
