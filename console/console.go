@@ -221,12 +221,15 @@ func plainPath(p string) bool {
 }
 
 // setSecurityHeaders keeps pages out of frames, scripts to the console's own files (no inline
-// script, so text from a scan cannot run), and nothing of the station in other sites' logs.
+// script, so text from a scan cannot run), and the station's addresses out of other sites'
+// logs.
 func setSecurityHeaders(h http.Header, secure bool) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with a form's
+	// POST, and the CSRF check, which wants this host there, would refuse every form.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
@@ -268,6 +271,7 @@ func parsePages() (map[string]map[string]*template.Template, error) {
 			"stateName":  func(s string) string { return say(p, stateKey(s)) },
 			"fieldName":  func(s string) string { return say(p, fieldKey(s)) },
 			"actionName": func(s string) string { return say(p, actionKey(s)) },
+			"stageName":  func(s string) string { return say(p, stageKey(s)) },
 			"when":       when,
 			"percent":    percent,
 			"allows":     users.Role.Allows,
@@ -413,12 +417,13 @@ func say(p *message.Printer, s string) string {
 	return s
 }
 
-// when is how the pages print a time: the station's local time, to the minute.
+// when is how the pages print a time: to the minute, in the time zone the station gave it
+// (the office's).
 func when(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Local().Format("2006-01-02 15:04")
+	return t.Format("2006-01-02 15:04")
 }
 
 // percent prints a 0..1 confidence as a whole percentage.

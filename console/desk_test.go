@@ -146,8 +146,12 @@ func (d *desk) Rotate(ctx context.Context, id int64, page, quarterTurns int, by 
 func (d *desk) DropPage(ctx context.Context, id int64, page int, reason string, by User) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.reviewable(id); err != nil {
+	doc, err := d.reviewable(id)
+	if err != nil {
 		return err
+	}
+	if len(doc.Pages) == 1 {
+		return &WrongStateError{State: StateLastPage}
 	}
 	d.record("drop %d page %d (%s) by %s", id, page, reason, by.Name)
 	return nil
@@ -173,7 +177,8 @@ func (d *desk) Correct(ctx context.Context, id int64, fields map[string]string, 
 		return err
 	}
 	if v := fields["issued_date"]; v != "" && !isoDate.MatchString(v) {
-		return &FieldError{Field: "issued_date", Message: "write the date as yyyy-mm-dd, not " + v}
+		// As the station does: Appendix VI's reason, plain English, as the argument of "%s".
+		return &FieldError{Field: "issued_date", Message: "%s", Args: []any{"write the date as yyyy-mm-dd, not " + v}}
 	}
 	for i, f := range doc.Record {
 		if v, ok := fields[f.Name]; ok && v != f.Value {

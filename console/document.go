@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/message"
 	"golang.org/x/text/unicode/norm"
 
 	"scanstation/lang"
@@ -190,7 +192,9 @@ func (c *console) showDocument(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	pg.Prev, pg.Next = neighbours(q.Review, doc.ID)
-	pg.Review = doc.State == "awaiting_approval"
+	// A document refused or sent back waits for approval with a reason until the station has
+	// moved it to failed/: nothing more is done with it.
+	pg.Review = doc.State == "awaiting_approval" && doc.Reason == ""
 	pg.Clerk = sessionOf(r).role.Allows(users.Clerk)
 	pg.Preview = previewWidth
 	for _, name := range recordFields {
@@ -235,6 +239,15 @@ func (c *console) deskFailed(w http.ResponseWriter, r *http.Request, what string
 	switch {
 	case errors.Is(err, ErrNotFound):
 		c.notFound(w, r)
+	case errors.As(err, &ws) && ws.State == StateBusy:
+		c.fail(w, r, http.StatusConflict, "Nothing was changed",
+			"The station is working on this document right now. Try again in a moment.")
+	case errors.As(err, &ws) && ws.State == StateLastPage:
+		c.fail(w, r, http.StatusConflict, "Nothing was changed",
+			"This is the document's only page left; it cannot be dropped. Send the document back for rescanning instead.")
+	case errors.As(err, &ws) && ws.State == StateChanged:
+		c.fail(w, r, http.StatusConflict, "Nothing was changed",
+			"This document has moved on since the page was shown. Open it again to see where it is now.")
 	case errors.As(err, &ws) && ws.By != "":
 		c.fail(w, r, http.StatusConflict, "Nothing was changed",
 			"This document is already “%s” (by %s). Open it again to see where it is now.", p.Sprintf(stateKey(ws.State)), ws.By)
@@ -319,11 +332,7 @@ func (c *console) action(w http.ResponseWriter, r *http.Request, flash string,
 		c.showDocument(w, r, http.StatusUnprocessableEntity, documentPage{Doc: doc, Errors: refused}, typed)
 		return
 	case errors.As(err, &fe):
-		p := lang.Printer(c.languageOf(r))
-		msg := fe.Message
-		if lang.Has(msg) {
-			msg = p.Sprintf(msg, fe.Args...)
-		}
+		msg := fieldMessage(lang.Printer(c.languageOf(r)), fe)
 		c.showDocument(w, r, http.StatusUnprocessableEntity, documentPage{Doc: doc, Errors: map[string]string{fe.Field: msg}}, typed)
 		return
 	case errors.Is(err, errPageNotThere):
@@ -335,6 +344,22 @@ func (c *console) action(w http.ResponseWriter, r *http.Request, flash string,
 	}
 	c.log.Info("console: action", "action", flash, "document", id, "user", by.Name, "role", by.Role)
 	http.Redirect(w, r, docHref(id)+"?done="+url.QueryEscape(flash), http.StatusSeeOther)
+}
+
+// fieldMessage is a FieldError in the person's language: its message and its text arguments
+// translated where the catalogue has them, English otherwise.
+func fieldMessage(p *message.Printer, fe *FieldError) string {
+	args := make([]any, len(fe.Args))
+	for i, a := range fe.Args {
+		if s, ok := a.(string); ok {
+			a = say(p, s)
+		}
+		args[i] = a
+	}
+	if lang.Has(fe.Message) {
+		return p.Sprintf(fe.Message, args...)
+	}
+	return fmt.Sprintf(fe.Message, args...)
 }
 
 var errPageNotThere = errors.New("no such page in the document")

@@ -10,6 +10,41 @@ import (
 	"scanstation/lang"
 )
 
+// stageKey is the message key that names a stage that refused a scan.
+func stageKey(stage string) string {
+	switch stage {
+	case "receive":
+		return "receiving"
+	case "duplicate":
+		return "the duplicate check"
+	case "decode":
+		return "reading the file"
+	case "ocr":
+		return "recognition"
+	case "quality":
+		return "the quality check"
+	case "metadata":
+		return "reading the record"
+	case "mark":
+		return "placing the certification mark"
+	case "approval":
+		return "the clerk's approval"
+	case "rescan":
+		return "review (sent back for rescanning)"
+	case "build":
+		return "building the PDF/A"
+	case "sign":
+		return "signing"
+	case "validate":
+		return "validation"
+	case "deliver":
+		return "delivery"
+	case "archive":
+		return "archiving"
+	}
+	return stage
+}
+
 // failedPage is the data of failed.html.
 type failedPage struct {
 	Inputs []failedInput

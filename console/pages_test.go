@@ -167,6 +167,9 @@ func TestOperatorActions(t *testing.T) {
 	if !hasCall(d, "correct 1 code_number=2418 by Minh") || !hasCall(d, "correct 1 type_name=Quyết định by Minh") {
 		t.Errorf("corrections: %v", d.called())
 	}
+	if a := post("/doc/2/drop", url.Values{"page": {"1"}, "reason": {"trắng"}}); a.status != http.StatusConflict || !strings.Contains(a.body, "trang duy nhất còn lại") {
+		t.Errorf("dropping the last page: %d", a.status)
+	}
 	if a := post("/doc/99/reocr", url.Values{"page": {"1"}}); a.status != http.StatusNotFound {
 		t.Errorf("reocr of an unknown document: %d", a.status)
 	}

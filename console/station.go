@@ -82,7 +82,7 @@ var ErrWrongState = errors.New("the document's state does not allow this")
 // WrongStateError is an ErrWrongState that says where the document is now, so the console
 // can tell the person in plain words: "already approved by Lan".
 type WrongStateError struct {
-	State string    // the journal state the document is in now
+	State string    // the journal state the document is in now, or one of the State constants
 	By    string    // who put it there, when a person did
 	At    time.Time // when; zero when not known
 }
@@ -95,6 +95,13 @@ func (e *WrongStateError) Error() string {
 }
 
 func (e *WrongStateError) Is(target error) bool { return target == ErrWrongState }
+
+// WrongStateError.State values that are not journal states.
+const (
+	StateBusy     = "busy"          // the station (or another person's edit) holds the document now
+	StateChanged  = "changed"       // it changed under the action and could not be read again
+	StateLastPage = "one page left" // the page to drop is the document's last
+)
 
 // FieldError is Correct's refusal of one field's value.
 type FieldError struct {
