@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"scanstation/config"
 	"scanstation/console"
 	"scanstation/internal/samplescan"
+	"scanstation/journal"
 	"scanstation/station"
 	"scanstation/users"
 )
@@ -312,5 +314,42 @@ func TestDeskSendBackRetryDiscard(t *testing.T) {
 	}
 	if strings.Join(got, ", ") != "send_back by Anh Minh, retry by Anh Minh" {
 		t.Errorf("audit trail of the scan sent back: %v", got)
+	}
+}
+
+// TestApproveAndRejectCommandsAreAudited: a decision at the command line is in the audit trail
+// with the name given by --by, as one made in the console, and a refusal keeps its reason.
+func TestApproveAndRejectCommandsAreAudited(t *testing.T) {
+	cfg, state := writeConfig(t)
+	j, err := journal.Open(filepath.Join(state, "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	var ids []string
+	for _, name := range []string{"duyet.jpg", "tu-choi.jpg"} {
+		job := &journal.Job{Source: "/inbox/" + name, SourceName: name, State: journal.AwaitingApproval}
+		if err := j.Add(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, strconv.FormatInt(job.ID, 10))
+	}
+	if out, err := runCommand(t, "approve", "--config", cfg, ids[0], "--by", "Chị Lan"); err != nil {
+		t.Fatalf("approve: %v\n%s", err, out)
+	}
+	if out, err := runCommand(t, "reject", "--config", cfg, ids[1], "--by", "Anh Minh", "--reason", "thiếu trang 2"); err != nil {
+		t.Fatalf("reject: %v\n%s", err, out)
+	}
+	for i, want := range []struct{ action, user, detail string }{{"approve", "Chị Lan", ""}, {"reject", "Anh Minh", "thiếu trang 2"}} {
+		id, _ := strconv.ParseInt(ids[i], 10, 64)
+		trail, err := j.AuditOf(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(trail) != 1 || trail[0].Action != want.action || trail[0].User != want.user || trail[0].Role != "clerk (command line)" ||
+			!strings.Contains(trail[0].Detail, want.detail) {
+			t.Errorf("audit trail of document %d: %+v, want %s by %s", id, trail, want.action, want.user)
+		}
 	}
 }
