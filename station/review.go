@@ -39,7 +39,7 @@ func (d *Desk) editable(ctx context.Context, id int64) (job *journal.Job, releas
 	wait, cancel := context.WithTimeout(ctx, claimTimeout)
 	defer cancel()
 	if !d.s.claimWait(wait, jobKey(id)) {
-		return nil, nil, &console.WrongStateError{State: "busy"}
+		return nil, nil, &console.WrongStateError{State: console.StateBusy}
 	}
 	release = func() { d.s.release(jobKey(id)) }
 	job, err = d.job(ctx, id)
@@ -69,7 +69,7 @@ func (d *Desk) recorded(ctx context.Context, id int64, err error) error {
 		if job, gerr := d.s.journal.Get(ctx, id); gerr == nil {
 			return wrongState(job)
 		}
-		return &console.WrongStateError{State: "changed"}
+		return &console.WrongStateError{State: console.StateChanged}
 	}
 	return err
 }
@@ -360,7 +360,7 @@ func (d *Desk) DropPage(ctx context.Context, id int64, page int, reason string, 
 			return journal.AuditEntry{}, err
 		}
 		if len(saved.Pages) == 1 {
-			return journal.AuditEntry{}, fmt.Errorf("the only page of a document cannot be left out (send it back for a new scan instead): %w", console.ErrWrongState)
+			return journal.AuditEntry{}, &console.WrongStateError{State: console.StateLastPage}
 		}
 		scanPage := sp.Index + 1
 		saved.Pages = append(saved.Pages[:page-1], saved.Pages[page:]...)
