@@ -38,14 +38,17 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 	beat := time.NewTicker(c.beat)
 	defer beat.Stop()
 	var last []byte
+	failing := false // said once in the log, not every second
 	send := func() bool {
 		q, err := c.desk.Queue(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Warn("console: the queue for the events stream", "err", err)
+			if ctx.Err() == nil && !failing {
+				c.log.Warn("console: the station does not answer for the queue's events; trying every poll", "err", err)
 			}
+			failing = true
 			return ctx.Err() == nil // a station error now may pass; the next poll tries again
 		}
+		failing = false
 		b, err := json.Marshal(snapshotOf(q, p))
 		if err != nil {
 			c.log.Error("console: cannot encode the queue", "err", err)

@@ -342,6 +342,16 @@ func TestEventsSendTheQueue(t *testing.T) {
 	if review(q) != 4 || q.Review[3].Name != "<b>mới</b>.pdf" {
 		t.Errorf("after a new document: %+v", q)
 	}
+	// Logging out (in another tab) ends the stream: an open page keeps no session alive.
+	home := s.do(c, "GET", "/", nil, nil)
+	if a := s.do(c, "POST", "/logout", url.Values{"csrf": {csrfOf(t, home.body)}}, nil); a.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", a.status)
+	}
+	for lines.Scan() {
+	}
+	if ctx.Err() != nil {
+		t.Error("the stream went on after the logout")
+	}
 }
 
 func TestReportChartAndCSV(t *testing.T) {
