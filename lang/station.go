@@ -72,13 +72,15 @@ var stationMessages = []pair{
 	{"%s does not meet the scanning rules:\n%s", "%s không đạt yêu cầu quét:\n%s"},
 	{"%s has only blank pages", "%s chỉ có trang trắng"},
 	{"document %d of %s: %s", "văn bản %d của %s: %s"},
+	{"%s waits for approval: scanstation approve %s --by NAME", "%s đang chờ văn thư duyệt: scanstation approve %s --by TÊN"},
 
-	// Log lines an operator reads; their keys stay English.
-	{"received", "đã nhận tệp"},
+	// Log lines an operator reads; their keys stay English. "received", "delivered", "failed"
+	// and "awaiting approval" are also states in scanstation status.
+	{"received", "đã nhận"},
 	{"waiting", "đang chờ"},
 	{"same scan taken again", "bản quét đã được nhận trước đó"},
-	{"delivered", "đã chuyển bản sao điện tử vào thư mục đầu ra"},
-	{"failed", "không xử lý được, tệp đã chuyển vào failed/"},
+	{"delivered", "đã chuyển vào thư mục đầu ra"},
+	{"failed", "không xử lý được"},
 	{"wrote again the reason file a stop had lost", "đã ghi lại tệp lý do bị mất khi trạm dừng"},
 	{"the original changed after its copy was certified; the copy stays delivered, the changed file is kept in failed/ and not archived",
 		"bản gốc bị thay đổi sau khi đã tạo bản sao điện tử; bản sao vẫn giữ trong thư mục đầu ra, tệp đã thay đổi được giữ trong failed/ và không được lưu trữ"},

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ type Outcome struct {
 	Failed    string // the input in failed/, when it went there
 	Waiting   bool   // not finished, not failed: it waits (approval, token, shutdown) and resumes later
 	Err       error  // why it did not reach the outbox (nil when Delivered)
+
+	// Name, Stage and Reason say why a failed input was refused: Reason in the station's
+	// language, as its reason file says it, Stage as the journal names it.
+	Name, Stage, Reason string
 
 	// Documents are the outcomes of the documents a batch was divided into by this call.
 	Documents []Outcome
@@ -197,7 +202,8 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 				}
 			}
 		case journal.AwaitingApproval:
-			out.Err = fmt.Errorf("%s waits for approval: scanstation approve %d --by NAME", job.SourceName, job.ID)
+			// The job number is a string: printed as a number, it would be grouped (1.234).
+			out.Err = errors.New(s.printer().Sprintf("%s waits for approval: scanstation approve %s --by NAME", job.SourceName, strconv.FormatInt(job.ID, 10)))
 			out.Waiting = true
 			return out
 		case journal.Approved:
@@ -260,6 +266,7 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 	s.diskOK()
 	if job.State == journal.Failed {
 		out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
+		out.Name, out.Stage, out.Reason = job.SourceName, job.FailedStage, job.Reason
 		return out
 	}
 	out.Delivered = filepath.Join(s.config().Folders.Outbox, job.OutName+".pdf")
@@ -599,6 +606,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	s.metrics.Stage(job.FailedStage, "failed", job.Pages, 0)
 	s.log.Warn(p.Sprintf("failed"), "job", job.ID, "file", job.SourceName, "stage", job.FailedStage, "reason", job.Reason, "moved_to", out.Failed)
 	out.Err = fmt.Errorf("%s failed at %s: %s", job.SourceName, job.FailedStage, job.Reason)
+	out.Name, out.Stage, out.Reason = job.SourceName, job.FailedStage, f.Reason
 	return out
 }
 
@@ -787,6 +795,14 @@ func (s *Station) printer() *message.Printer {
 		tag = lang.Vietnamese
 	}
 	return lang.Printer(tag)
+}
+
+// StageWords names a stage as p's language does; the journal's name in English.
+func StageWords(p *message.Printer, stage string) string {
+	if w := p.Sprintf(stage); w != stage {
+		return w
+	}
+	return stage
 }
 
 // stageWords names a stage in the reason file: in Vietnamese its words with the stage's own

@@ -254,34 +254,40 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 
+	p := printerFor(cfg)
 	progress := func(source string, page, pages int, confidence float64) {
-		fmt.Fprintf(stdout, "%s: page %d of %d recognised (OCR confidence %.0f%%)\n", filepath.Base(source), page, pages, confidence)
+		p.Fprintf(stdout, "%s: page %d of %d recognised (OCR confidence %.0f%%)\n", filepath.Base(source), page, pages, confidence)
 	}
 	failed := 0
 	report := func(o station.Outcome, name string) {
+		why := fmt.Sprint(o.Err)
+		if o.Reason != "" {
+			// The reason as its file in failed/ says it, in the station's language.
+			why = p.Sprintf("%s failed at %s: %s", o.Name, station.StageWords(p, o.Stage), o.Reason)
+		}
 		switch {
 		case o.Err == nil && o.Delivered == "":
 			// A batch whose documents are all finished: each is told above.
-			fmt.Fprintf(stdout, "%s: every document finished; the original and its batch record are in the archive\n", name)
+			p.Fprintf(stdout, "%s: every document finished; the original and its batch record are in the archive\n", name)
 		case o.Err == nil:
-			fmt.Fprintf(stdout, "%s: signed and delivered → %s\n", name, o.Delivered)
+			p.Fprintf(stdout, "%s: signed and delivered → %s\n", name, o.Delivered)
 		case o.Waiting:
 			failed++
-			fmt.Fprintf(stdout, "%s: NOT YET DELIVERED: %v\n  it resumes when the station runs (scanstation run)\n", name, o.Err)
+			p.Fprintf(stdout, "%s: NOT YET DELIVERED: %s\n  it resumes when the station runs (scanstation run)\n", name, why)
 		case o.Failed != "":
 			failed++
-			fmt.Fprintf(stdout, "%s: FAILED: %v\n  the file and the reason are in %s\n", name, o.Err, filepath.Dir(o.Failed))
+			p.Fprintf(stdout, "%s: FAILED: %s\n  the file and the reason are in %s\n", name, why, filepath.Dir(o.Failed))
 		default:
 			failed++
-			fmt.Fprintf(stdout, "%s: FAILED: %v\n", name, o.Err)
+			p.Fprintf(stdout, "%s: FAILED: %s\n", name, why)
 		}
 	}
 	for _, o := range st.Process(ctx, inputs, progress) {
 		name := filepath.Base(o.Source)
 		if len(o.Documents) > 0 {
-			fmt.Fprintf(stdout, "%s: divided into %d documents\n", name, len(o.Documents))
+			p.Fprintf(stdout, "%s: divided into %d documents\n", name, len(o.Documents))
 			for i, d := range o.Documents {
-				report(d, fmt.Sprintf("%s, document %d", name, i+1))
+				report(d, p.Sprintf("%s, document %d", name, i+1))
 			}
 		}
 		report(o, name)

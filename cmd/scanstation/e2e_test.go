@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"scanstation/config"
 	"scanstation/internal/judge"
 	"scanstation/internal/samplescan"
 	"scanstation/station"
@@ -42,6 +43,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building scanstation:", err)
 		os.Exit(1)
 	}
+	// The tests read what the station says in English, the language they are written in; the
+	// default, Vietnamese, has its own tests (lang_test.go), which set it back. Set here, it
+	// reaches the binaries the tests start and the commands run in this process alike.
+	os.Setenv(config.EnvPrefix+"_STATION_LANGUAGE", "en")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -13,9 +13,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/message"
 
 	"scanstation/config"
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/station"
 )
 
@@ -72,24 +76,36 @@ const (
 )
 
 // waitWords says a duration the way a clerk reads it: "45 s", "12 min", "3 h 05 min", "2 d 4 h".
-func waitWords(d time.Duration) string {
+func waitWords(d time.Duration) string { return waitText(d).String() }
+
+// waitText is waitWords kept for any language: "3 giờ 05 phút".
+func waitText(d time.Duration) lang.Text {
 	switch {
 	case d < 0:
 		d = 0
 		fallthrough
 	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d/time.Second))
+		return lang.T("%d s", int(d/time.Second))
 	case d < time.Hour:
 		m, s := int(d/time.Minute), int(d%time.Minute/time.Second)
 		if s == 0 {
-			return fmt.Sprintf("%d min", m)
+			return lang.T("%d min", m)
 		}
-		return fmt.Sprintf("%d min %02d s", m, s)
+		return lang.T("%d min %02d s", m, s)
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%d h %02d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
+		return lang.T("%d h %02d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	default:
-		return fmt.Sprintf("%d d %d h", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+		return lang.T("%d d %d h", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 	}
+}
+
+// printerFor prints what people read in the station's language (station.language).
+func printerFor(cfg *config.Config) *message.Printer {
+	tag, err := lang.Parse(cfg.Station.Language)
+	if err != nil {
+		tag = lang.Vietnamese // loadConfigLoose lets a wrong value through; the default then
+	}
+	return lang.Printer(tag)
 }
 
 // oneLine shortens a reason for a table: one line, at most n characters.
@@ -122,20 +138,20 @@ const statusFresh = 30 * time.Second
 
 // daemonState reads the running daemon's state/status.json: the token's state as the daemon's
 // Keeper sees it, and whether the station takes files. Without a fresh file the token's state
-// is "unknown" and note says why.
-func daemonState(cfg *config.Config, now time.Time) (st station.Status, note string) {
+// is "unknown" and note says why; its Format is "" when the station runs.
+func daemonState(cfg *config.Config, now time.Time) (st station.Status, note lang.Text) {
 	data, err := os.ReadFile(filepath.Join(cfg.Folders.State, "status.json"))
 	if err != nil {
-		return station.Status{Token: "unknown"}, "is the station running?"
+		return station.Status{Token: "unknown"}, lang.T("is the station running?")
 	}
 	if err := json.Unmarshal(data, &st); err != nil || st.Token == "" || st.Updated.IsZero() {
-		return station.Status{Token: "unknown"}, "the station's status file cannot be read; is the station running?"
+		return station.Status{Token: "unknown"}, lang.T("the station's status file cannot be read; is the station running?")
 	}
 	if age := now.Sub(st.Updated); age > statusFresh {
-		note = fmt.Sprintf("the station last said %q %s ago; is the station running?", st.Token, waitWords(age))
+		note = lang.T("the station last said %q %s ago; is the station running?", st.Token, waitText(age))
 		return station.Status{Token: "unknown", Updated: st.Updated}, note
 	}
-	return st, ""
+	return st, lang.Text{}
 }
 
 type statusQueue struct {
@@ -206,12 +222,15 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	r.FinishedToday.Date = today.Format(time.DateOnly)
 	r.LastErrors = []statusError{}
 	daemon, note := daemonState(cfg, now)
-	r.Token.State, r.Token.Note = daemon.Token, note
+	r.Token.State = daemon.Token
+	if note.Format != "" {
+		r.Token.Note = note.String()
+	}
 	if !daemon.Updated.IsZero() {
 		reported := daemon.Updated.In(loc)
 		r.Token.Reported = &reported
 	}
-	r.Station.Running = note == ""
+	r.Station.Running = note.Format == ""
 	r.Station.Ready, r.Station.Why = daemon.Ready, daemon.Why
 	r.Waiting = []station.Waiting{}
 	if r.Station.Running {
@@ -261,59 +280,71 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return writeJSON(stdout, r)
 	}
 
+	// The table is for people, in the station's language; the JSON above is for programs.
+	p := printerFor(cfg)
 	fmt.Fprintf(stdout, "%s, %s (%s)\n\n", cfg.Station.Name, now.Format(timeFormat), officeZone)
-	// The labels are ours and ASCII, so fixed widths align them.
-	line := func(label string, n int, oldest, waiting string) {
-		fmt.Fprintln(stdout, strings.TrimRight(fmt.Sprintf("%-34s %9d  %-16s  %s", label, n, oldest, waiting), " "))
+	// The labels are ours, in NFC: widths in characters align them, as wide as the language's
+	// longest label needs.
+	archived, failed := "  "+p.Sprintf("archived (signed and delivered)"), "  "+p.Sprintf("failed (in the failed folder)")
+	labels, counts := 34, max(9, utf8.RuneCountInString(p.Sprintf("documents")))
+	for _, l := range []string{archived, failed} {
+		labels = max(labels, utf8.RuneCountInString(l))
 	}
-	fmt.Fprintf(stdout, "%-34s %9s  %-16s  %s\n", "Not finished", "documents", "oldest received", "waiting for")
+	for _, q := range r.Queue {
+		labels = max(labels, 2+utf8.RuneCountInString(p.Sprintf(q.State)))
+	}
+	line := func(label string, n int, oldest, waiting string) {
+		fmt.Fprintln(stdout, strings.TrimRight(fmt.Sprintf("%-*s %*d  %-16s  %s", labels, label, counts, n, oldest, waiting), " "))
+	}
+	fmt.Fprintf(stdout, "%-*s %*s  %-16s  %s\n", labels, p.Sprintf("Not finished"), counts, p.Sprintf("documents"), p.Sprintf("oldest received"), p.Sprintf("waiting for"))
 	var oldest *time.Time
 	for _, q := range r.Queue {
+		state := "  " + p.Sprintf(q.State)
 		if q.Documents == 0 {
-			line("  "+q.State, 0, "", "")
+			line(state, 0, "", "")
 			continue
 		}
 		if oldest == nil || q.OldestReceived.Before(*oldest) {
 			oldest = q.OldestReceived
 		}
-		line("  "+q.State, q.Documents, q.OldestReceived.Format(timeFormat), waitWords(time.Duration(*q.WaitingSeconds)*time.Second))
+		line(state, q.Documents, q.OldestReceived.Format(timeFormat), waitText(time.Duration(*q.WaitingSeconds)*time.Second).In(p))
 	}
 	if oldest != nil {
-		line("  all", r.Unfinished, oldest.Format(timeFormat), waitWords(now.Sub(*oldest)))
+		line("  "+p.Sprintf("all"), r.Unfinished, oldest.Format(timeFormat), waitText(now.Sub(*oldest)).In(p))
 	} else {
-		line("  all", r.Unfinished, "", "")
+		line("  "+p.Sprintf("all"), r.Unfinished, "", "")
 	}
-	fmt.Fprintf(stdout, "\nFinished today (%s)\n", today.Format(dayFormat))
-	line("  archived (signed and delivered)", r.FinishedToday.Archived, "", "")
-	line("  failed (in the failed folder)", r.FinishedToday.Failed, "", "")
+	fmt.Fprint(stdout, "\n", p.Sprintf("Finished today (%s)", today.Format(dayFormat)), "\n")
+	line(archived, r.FinishedToday.Archived, "", "")
+	line(failed, r.FinishedToday.Failed, "", "")
 
 	fmt.Fprintln(stdout)
 	switch {
-	case r.Token.Note != "":
-		fmt.Fprintf(stdout, "token: %s (%s)\n", r.Token.State, r.Token.Note)
+	case note.Format != "":
+		p.Fprintf(stdout, "token: %s (%s)\n", p.Sprintf(r.Token.State), note.In(p))
 	case r.Station.Ready:
-		fmt.Fprintf(stdout, "token: %s\nstation: running, takes files\n", r.Token.State)
+		p.Fprintf(stdout, "token: %s\nstation: running, takes files\n", p.Sprintf(r.Token.State))
 	default:
-		fmt.Fprintf(stdout, "token: %s\nstation: running, NOT taking files: %s\n", r.Token.State, orDash(r.Station.Why))
+		p.Fprintf(stdout, "token: %s\nstation: running, NOT taking files: %s\n", p.Sprintf(r.Token.State), orDash(r.Station.Why))
 	}
 	for _, w := range r.Waiting {
-		fmt.Fprintf(stdout, "waiting: %s since %s (%s); documents wait, nothing is lost\n", w.What, w.Since.In(loc).Format(timeFormat), oneLine(w.Err, 100))
+		p.Fprintf(stdout, "waiting: %s since %s (%s); documents wait, nothing is lost\n", w.What, w.Since.In(loc).Format(timeFormat), oneLine(w.Err, 100))
 	}
 
 	fmt.Fprintln(stdout)
 	if j == nil {
-		fmt.Fprintf(stdout, "No document has been received yet (the journal %s does not exist).\n", filepath.Join(cfg.Folders.State, "journal.db"))
+		p.Fprintf(stdout, "No document has been received yet (the journal %s does not exist).\n", filepath.Join(cfg.Folders.State, "journal.db"))
 		return nil
 	}
 	if len(r.LastErrors) == 0 {
-		fmt.Fprintln(stdout, "Last errors: none")
+		p.Fprintf(stdout, "Last errors: none\n")
 		return nil
 	}
-	fmt.Fprintln(stdout, "Last errors (newest first; the files and reasons are in "+cfg.Folders.Failed+"):")
+	p.Fprintf(stdout, "Last errors (newest first; the files and reasons are in %s):\n", cfg.Folders.Failed)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  id\tfailed at\tfile\tstage\treason\n")
+	fmt.Fprint(tw, p.Sprintf("  id\tfailed at\tfile\tstage\treason\n"))
 	for _, e := range r.LastErrors {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", e.ID, e.FailedAt.Format(timeFormat), e.Source, e.Stage, oneLine(e.Reason, 100))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", e.ID, e.FailedAt.Format(timeFormat), e.Source, station.StageWords(p, e.Stage), oneLine(e.Reason, 100))
 	}
 	return tw.Flush()
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+
+	"scanstation/internal/samplescan"
+)
+
+// vietnamese is the environment of a station that speaks its default language; the other
+// tests set English (TestMain).
+var vietnamese = []string{"SCANSTATION_STATION_LANGUAGE=vi"}
+
+// refuseThree gives process three scans it must refuse (an empty file, a JPEG cut in half, a
+// text file named .tif) and returns the station's folder and process's output.
+func refuseThree(t *testing.T, env []string) (dir, cfg, out string) {
+	t.Helper()
+	dir, cfg = newStation(t)
+	good := filepath.Join(dir, "good.jpg")
+	writeImage(t, good, samplescan.Options{DPI: 200, Paper: "A5"}, "jpeg")
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	for name, content := range map[string][]byte{
+		"trong.jpg":   nil,
+		"half.jpg":    data[:len(data)/2],
+		"ghi-chu.tif": []byte("Danh sách văn bản cần số hóa\nCông văn số 12/UBND\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(in, name), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code := scanstation(t, env, "process", "--config", cfg,
+		filepath.Join(in, "trong.jpg"), filepath.Join(in, "half.jpg"), filepath.Join(in, "ghi-chu.tif"))
+	if code != 1 {
+		t.Fatalf("process of three bad scans exits %d, want 1:\n%s", code, out)
+	}
+	return dir, cfg, out
+}
+
+func reasonFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "failed", name+".error.txt"))
+	if err != nil {
+		matches, _ := filepath.Glob(filepath.Join(dir, "failed", "*"))
+		t.Fatalf("no reason file for %s in failed/ (%v): %v", name, matches, err)
+	}
+	return string(data)
+}
+
+// A refused scan's reason file reads in Vietnamese, with its diacritics in NFC: the headings,
+// the stage, the reason in the words of package scan and what to do. process says so too.
+func TestRefusedScanReasonInVietnamese(t *testing.T) {
+	dir, _, out := refuseThree(t, vietnamese)
+	want := map[string][]string{
+		"trong.jpg": {
+			"Bước:      đọc tệp quét (decode)\n",
+			"Lý do:     trong.jpg: tệp rỗng (0 byte); bản quét chưa được lưu đầy đủ, vui lòng quét lại văn bản\n",
+			"Cách xử lý: Vui lòng kiểm tra tệp có mở được trên máy tính nối với máy quét không.",
+		},
+		"half.jpg": {
+			"Bước:      đọc tệp quét (decode)\n",
+			"Lý do:     half.jpg chưa hoàn chỉnh: ",
+			"; máy quét chưa lưu xong tệp\n",
+		},
+		"ghi-chu.tif": {
+			"Bước:      đọc tệp quét (decode)\n",
+			"Lý do:     ghi-chu.tif: đây là tệp văn bản chữ, không phải ảnh quét; trạm chỉ nhận bản quét lưu dưới dạng JPEG, PNG, TIFF hoặc PDF\n",
+		},
+	}
+	for name, phrases := range want {
+		reason := reasonFile(t, dir, name)
+		if !norm.NFC.IsNormalString(reason) {
+			t.Errorf("the reason file of %s is not NFC:\n%s", name, reason)
+		}
+		for _, p := range append(phrases,
+			"Trạm số hóa không xử lý được tệp này.\n\nTệp:       "+name+"\n",
+			"\nThời điểm: ",
+			"\nBản gốc được giữ lại trong thư mục này với tên: "+name+"\n") {
+			if !strings.Contains(reason, p) {
+				t.Errorf("the reason file of %s does not say %q:\n%s", name, p, reason)
+			}
+		}
+		for _, english := range []string{"Reason:", "What to do", "the file is empty", "not a scan", "incomplete"} {
+			if strings.Contains(reason, english) {
+				t.Errorf("the reason file of %s has English (%q):\n%s", name, english, reason)
+			}
+		}
+	}
+	for _, p := range []string{
+		"trong.jpg: KHÔNG XỬ LÝ ĐƯỢC: trong.jpg không xử lý được ở bước đọc tệp quét: trong.jpg: tệp rỗng (0 byte);",
+		"  tệp và lý do nằm trong " + filepath.Join(dir, "failed") + "\n",
+	} {
+		if !strings.Contains(out, p) {
+			t.Errorf("process does not say %q:\n%s", p, out)
+		}
+	}
+}
+
+// With station.language en the same refusals read in English, as before.
+func TestRefusedScanReasonInEnglish(t *testing.T) {
+	dir, _, out := refuseThree(t, []string{"SCANSTATION_STATION_LANGUAGE=en"})
+	for name, p := range map[string]string{
+		"trong.jpg":   "Reason:    trong.jpg: the file is empty (0 bytes); the scan was not saved completely, scan the document again\n",
+		"half.jpg":    "Reason:    half.jpg is incomplete: ",
+		"ghi-chu.tif": "Reason:    ghi-chu.tif: this is a text file, not a scanned image; the station accepts scans saved as JPEG, PNG, TIFF or PDF\n",
+	} {
+		reason := reasonFile(t, dir, name)
+		for _, p := range []string{p, "The station could not process this file.\n", "Stage:     decode\n", "What to do next: Check that the file opens"} {
+			if !strings.Contains(reason, p) {
+				t.Errorf("the reason file of %s does not say %q:\n%s", name, p, reason)
+			}
+		}
+	}
+	if p := "trong.jpg: FAILED: trong.jpg failed at decode: trong.jpg: the file is empty (0 bytes)"; !strings.Contains(out, p) {
+		t.Errorf("process does not say %q:\n%s", p, out)
+	}
+}
+
+// status speaks Vietnamese: its labels, the stage and the reason of the last refusals.
+func TestStatusInVietnamese(t *testing.T) {
+	_, cfg, _ := refuseThree(t, vietnamese)
+	out, code := scanstation(t, vietnamese, "status", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("status exits %d:\n%s", code, out)
+	}
+	for _, p := range []string{
+		"Chưa xong", "số văn bản", "  đã nhận ", "  tổng cộng ",
+		"Đã xong hôm nay (",
+		"thiết bị ký số (token): không rõ (trạm có đang chạy không?)\n",
+		"Lỗi gần đây (mới nhất trước; tệp và lý do nằm trong ",
+		"đọc tệp quét  ghi-chu.tif: đây là tệp văn bản chữ, không phải ảnh quét;",
+	} {
+		if !strings.Contains(out, p) {
+			t.Errorf("status does not say %q:\n%s", p, out)
+		}
+	}
+	failed := false
+	for _, l := range strings.Split(out, "\n") {
+		failed = failed || strings.HasPrefix(l, "  không xử lý được (trong thư mục failed) ") && strings.HasSuffix(l, " 3")
+	}
+	if !failed {
+		t.Errorf("status does not count the three refused today:\n%s", out)
+	}
+	if !norm.NFC.IsNormalString(out) {
+		t.Errorf("status is not NFC:\n%s", out)
+	}
+}
