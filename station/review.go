@@ -342,7 +342,11 @@ func (d *Desk) reread(ctx context.Context, id int64, page, turn int, action stri
 		}
 		job.Warnings = strings.Join(kept, "\n")
 		job.MeanConfidence = savedConfidence(saved)
-		return entry(by, action, auditDetail{Page: page, ScanPage: sp.Index + 1, Before: &before, After: &after}), nil
+		detail := auditDetail{Page: page, ScanPage: sp.Index + 1}
+		if after != before {
+			detail.Before, detail.After = &before, &after
+		}
+		return entry(by, action, detail), nil
 	})
 }
 

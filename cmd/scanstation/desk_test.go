@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,8 +65,12 @@ func TestDeskReviewThenApprove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	third, err := samplescan.Render(samplescan.Options{DPI: 200, Lines: wordy("PHỤ LỤC", "Bản sao trùng của trang trước")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
-	if err := samplescan.WriteTIFF(&buf, []image.Image{first, second}, 200); err != nil {
+	if err := samplescan.WriteTIFF(&buf, []image.Image{first, second, third}, 200); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "inbox", "ke-hoach.tif"), buf.Bytes(), 0o644); err != nil {
@@ -85,8 +90,8 @@ func TestDeskReviewThenApprove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Pages) != 2 {
-		t.Fatalf("the document shows %d pages, want 2", len(doc.Pages))
+	if len(doc.Pages) != 3 {
+		t.Fatalf("the document shows %d pages, want 3", len(doc.Pages))
 	}
 	if o := doc.Pages[1].Orientation; o == 180 {
 		// OCR found the way up itself: the clerk turns it wrong first, then right, so the
@@ -108,6 +113,18 @@ func TestDeskReviewThenApprove(t *testing.T) {
 	}
 	if p := doc.Pages[1]; p.Orientation != 180 || !strings.Contains(p.Text, "Trần Thị Bình") {
 		t.Fatalf("page 2 after the turn: %d°, text %q", p.Orientation, p.Text)
+	}
+	if err := desk.Reocr(ctx, id, 1, lan); err != nil {
+		t.Fatal(err)
+	}
+	if err := desk.DropPage(ctx, id, 3, "phụ lục trùng", lan); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err = desk.Document(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Pages) != 2 || !strings.Contains(doc.Pages[0].Text, "2417") || doc.Pages[1].Orientation != 180 {
+		t.Fatalf("after re-reading page 1 and dropping page 3: %+v", doc.Pages)
 	}
 
 	var fe *console.FieldError
@@ -159,6 +176,12 @@ func TestDeskReviewThenApprove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s := string(side); !strings.Contains(s, "page 3 of the scan left out of the copy by Chị Lan: phụ lục trùng") || !strings.Contains(s, `"pages": 2,`) {
+		t.Errorf("the sidecar does not say page 3 was left out, or counts the pages wrong:\n%s", side)
+	}
+	if info := tool(t, "pdfinfo", pdf); !regexp.MustCompile(`Pages:\s+2\n`).MatchString(info) {
+		t.Errorf("the signed copy does not have 2 pages:\n%s", info)
+	}
 	if s := string(side); !strings.Contains(s, `"value": "4242"`) || !strings.Contains(s, `"by": "Chị Lan"`) || !strings.Contains(s, `"source": "console"`) {
 		t.Errorf("the sidecar lacks the corrected number with who typed it:\n%s", side)
 	}
@@ -182,7 +205,7 @@ func TestDeskReviewThenApprove(t *testing.T) {
 		}
 	}
 	got := strings.Join(actions, " ")
-	if !strings.HasPrefix(got, "rotate") || !strings.HasSuffix(got, "rotate correct approve") {
+	if !strings.HasPrefix(got, "rotate") || !strings.HasSuffix(got, "rotate reocr drop correct approve") {
 		t.Errorf("audit trail %q, want the turn(s), the correction and the approval", got)
 	}
 	t.Logf("audit trail: %+v", trail)
