@@ -193,6 +193,16 @@ func TestDeskReviewThenApprove(t *testing.T) {
 		t.Errorf("the edXML lacks the corrected number")
 	}
 
+	waitFor(t, "the document archived", time.Minute, func() bool {
+		doc, err = desk.Document(ctx, id)
+		return err == nil && doc.State == "archived"
+	}, &strings.Builder{})
+	// The dev token's copy is B-T without revocation data: offline, EU DSS says INDETERMINATE
+	// for that, and so does the station; a broken signature or copy would be TOTAL_FAILED.
+	if v := doc.Verify; v == nil || v.Indication != "INDETERMINATE" || !strings.Contains(v.Words, "no revocation data") {
+		t.Errorf("the signed copy's verification on the document page: %+v", v)
+	}
+
 	trail, err := desk.Audit(ctx, id)
 	if err != nil {
 		t.Fatal(err)
