@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/outbox"
 )
 
@@ -37,9 +38,10 @@ func (s *Station) diskFull(err error) {
 		return
 	}
 	s.diskPaused = true
-	s.log.Error("the disk is full: the station pauses and writes nothing half-done; documents wait where they are and nothing is lost. Free some space (outbox, archive, state folder); the station resumes by itself",
+	p := s.printer()
+	s.log.Error(p.Sprintf("the disk is full: the station pauses and writes nothing half-done; documents wait where they are and nothing is lost. Free some space (outbox, archive, state folder); the station resumes by itself"),
 		"err", err, "retry_every", retryWords)
-	s.waits.add(s, Waiting{Key: "disk", Place: "disk", What: "the disk is full", Since: time.Now(), Err: err.Error()})
+	s.waits.add(s, Waiting{Key: "disk", Place: "disk", What: p.Sprintf("the disk is full"), Since: time.Now(), Err: err.Error()})
 }
 
 // diskOK notes that writing works again after a pause.
@@ -48,7 +50,7 @@ func (s *Station) diskOK() {
 	defer s.diskMu.Unlock()
 	if s.diskPaused {
 		s.diskPaused = false
-		s.log.Info("there is disk space again; the station resumes")
+		s.log.Info(s.printer().Sprintf("there is disk space again; the station resumes"))
 		s.waits.remove(s, "disk")
 	}
 }
@@ -82,9 +84,18 @@ func transient(err error) bool {
 type Waiting struct {
 	Key   string    `json:"-"`
 	Place string    `json:"place"` // archive, outbox, failed, hot-folder, state, journal, disk, source
-	What  string    `json:"what"`  // in plain words, said once in the log
+	What  string    `json:"what"`  // in plain words, in the station's language, said once in the log
 	Since time.Time `json:"since"`
 	Err   string    `json:"error,omitempty"`
+
+	name lang.Text // the folder waited for, for the line that says it is back
+}
+
+// placeWait is a wait for the folder of place.
+func (s *Station) placeWait(place, folder string, err error) Waiting {
+	name := lang.T(placeWords[place], folder)
+	return Waiting{Key: place, Place: place, Since: time.Now(), Err: err.Error(),
+		What: lang.T("%s unavailable", name).In(s.printer()), name: name}
 }
 
 // waitingFile is where the daemon lists what it waits for, for `scanstation status`.
@@ -250,14 +261,14 @@ func (s *Station) waitCause(job *journal.Job, state journal.State, err error) (W
 	if errors.As(err, &stays) {
 		return Waiting{
 			Key: "source " + stays.Source, Place: "source", Since: now, Err: err.Error(),
-			What: fmt.Sprintf("cannot remove %s after copying it (%s); the document waits so it is not taken twice",
+			What: s.printer().Sprintf("cannot remove %s after copying it (%s); the document waits so it is not taken twice",
 				s.shortPath(job, stays.Source), errnoWords(stays.Err)),
 		}, true
 	}
 	var je *journalError
 	if errors.As(err, &je) {
 		return Waiting{Key: "journal", Place: "journal", Since: now, Err: err.Error(),
-			What: "the journal cannot record progress"}, true
+			What: s.printer().Sprintf("the journal cannot record progress")}, true
 	}
 	place := placeOf(state)
 	if p := s.vanished(job); p != "" && (errors.Is(err, fs.ErrNotExist) || transient(err)) {
@@ -266,13 +277,13 @@ func (s *Station) waitCause(job *journal.Job, state journal.State, err error) (W
 		return Waiting{}, false
 	}
 	// After delivery nothing un-delivers: whatever the archive says, the document waits.
-	return Waiting{Key: place, Place: place, Since: now, Err: err.Error(),
-		What: fmt.Sprintf("%s %s unavailable", placeWords[place], s.folderOf(place, job))}, true
+	return s.placeWait(place, s.folderOf(place, job), err), true
 }
 
+// placeWords name a place's folder (package lang has them as keys).
 var placeWords = map[string]string{
-	"hot-folder": "hot-folder", "state": "state folder", "outbox": "outbox",
-	"archive": "archive", "failed": "failed folder",
+	"hot-folder": "hot-folder %s", "state": "state folder %s", "outbox": "outbox %s",
+	"archive": "archive %s", "failed": "failed folder %s",
 }
 
 // waitFor says once that documents wait for c, and since when.
@@ -284,19 +295,25 @@ func (s *Station) waitFor(c Waiting, err error) {
 		s.log.Error(c.What, "err", err, "retry_every", retryWords)
 		return
 	}
-	s.log.Error(fmt.Sprintf("%s since %s; documents wait where they are and nothing is lost; the station tries again after %s (once one gets through, the others follow at once)",
-		c.What, c.Since.In(s.zone).Format("15:04"), retryWords), "err", err)
+	p := s.printer()
+	s.log.Error(p.Sprintf("%s since %s; documents wait where they are and nothing is lost; the station tries again after %s (once one gets through, the others follow at once)",
+		c.What, c.Since.In(s.zone).Format("15:04"), p.Sprintf(retryWords)), "err", err)
 }
 
 // waitOver notes that a step of place (or of one original: key) worked again.
 func (s *Station) waitOver(key string) {
+	p := s.printer()
 	for _, c := range s.waits.remove(s, key) {
 		if c.Place == "source" {
-			s.log.Info("the original is removed at last; the document goes on", "file", strings.TrimPrefix(c.Key, "source "))
+			s.log.Info(p.Sprintf("the original is removed at last; the document goes on"), "file", strings.TrimPrefix(c.Key, "source "))
 			continue
 		}
-		s.log.Info(fmt.Sprintf("%s is available again (it was not from %s); the waiting documents go on",
-			strings.TrimSuffix(c.What, " unavailable"), c.Since.In(s.zone).Format("15:04")))
+		what := c.What
+		if c.name.Format != "" {
+			what = c.name.In(p)
+		}
+		s.log.Info(p.Sprintf("%s is available again (it was not from %s); the waiting documents go on",
+			what, c.Since.In(s.zone).Format("15:04")))
 	}
 }
 

@@ -544,8 +544,7 @@ func (s *Station) fail(ctx context.Context, job *journal.Job, keepSource bool, o
 	waitErr := func(err error) Outcome {
 		c, ok := s.waitCause(job, journal.Failed, err)
 		if !ok {
-			c = Waiting{Key: "failed", Place: "failed", Since: time.Now(), Err: err.Error(),
-				What: "failed folder " + failedDir + " unavailable"}
+			c = s.placeWait("failed", failedDir, err)
 		}
 		s.waitFor(c, err)
 		out.Err = fmt.Errorf("%s failed at %s (%s) and waits to be moved to %s: %w", job.SourceName, job.FailedStage, job.Reason, failedDir, err)

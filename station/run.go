@@ -42,7 +42,7 @@ func (s *Station) Run(ctx context.Context) error {
 		return err
 	}
 	if len(unfinished) > 0 {
-		s.log.Info("resuming unfinished documents from the last run", "count", len(unfinished))
+		s.log.Info(s.printer().Sprintf("resuming unfinished documents from the last run"), "count", len(unfinished))
 	}
 
 	queue := make(chan work)
@@ -190,7 +190,7 @@ func (s *Station) Run(ctx context.Context) error {
 		}()
 	}
 	close(s.running)
-	s.log.Info("station running", "hot_folders", dirs, "outbox", s.config().Folders.Outbox, "ocr_workers", s.config().OCRWorkers(),
+	s.log.Info(s.printer().Sprintf("station running"), "hot_folders", dirs, "outbox", s.config().Folders.Outbox, "ocr_workers", s.config().OCRWorkers(),
 		"token", s.keeper.State())
 
 	<-ctx.Done()
@@ -198,7 +198,7 @@ func (s *Station) Run(ctx context.Context) error {
 	close(queue)
 	wg.Wait()
 	finishing.Wait()
-	s.log.Info("station stopped")
+	s.log.Info(s.printer().Sprintf("station stopped"))
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (s *Station) watch(ctx context.Context, w *watcher.Watcher, feed func(work)
 				continue
 			}
 			w = next
-			s.log.Info("watching the hot-folders of the new configuration", "hot_folders", dirs)
+			s.log.Info(s.printer().Sprintf("watching the hot-folders of the new configuration"), "hot_folders", dirs)
 		}
 	}
 }
@@ -380,8 +380,7 @@ func (s *Station) runOne(ctx context.Context, item work, handOff func(*journal.J
 			}
 			if transient(err) {
 				// The watcher does not report it again: it is tried again later.
-				s.waitFor(Waiting{Key: "hot-folder", Place: "hot-folder", Since: time.Now(), Err: err.Error(),
-					What: "hot-folder " + s.hotFolderOf(source) + " unavailable"}, err)
+				s.waitFor(s.placeWait("hot-folder", s.hotFolderOf(source), err), err)
 				return Outcome{Source: source, Waiting: true, retry: true}
 			}
 			s.log.Error("cannot take file", "file", source, "err", err)

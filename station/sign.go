@@ -110,10 +110,10 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	}
 	// Only now: a crash before the record above must find the built copy to sign again.
 	s.removeWork(job)
-	s.log.Info("signed", "job", job.ID, "file", job.SourceName, "pages", job.Pages, "level", job.Level,
+	s.log.Info(s.printer().Sprintf("signed"), "job", job.ID, "file", job.SourceName, "pages", job.Pages, "level", job.Level,
 		"ocr_confidence", fmt.Sprintf("%.1f", job.MeanConfidence), "mark", job.MarkPlace)
 	if job.TimestampNote != "" {
-		s.log.Warn("signed without timestamp", "job", job.ID, "file", job.SourceName, "why", job.TimestampNote)
+		s.log.Warn(s.printer().Sprintf("signed without timestamp"), "job", job.ID, "file", job.SourceName, "why", job.TimestampNote)
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func (s *Station) keepSigned(ctx context.Context, job *journal.Job, signed *cert
 		return err
 	}
 	s.removeWork(job)
-	s.log.Warn("signed, but not yet at the level configured; the signed copy waits in the state folder and is finished when the service answers",
+	s.log.Warn(s.printer().Sprintf("signed, but not yet at the level configured; the signed copy waits in the state folder and is finished when the service answers"),
 		"job", job.ID, "file", job.SourceName, "level", job.Level, "want", short.Want, "why", short.Err, "retry_in", s.config().Timestamp.RetryEvery)
 	return &waitError{short}
 }
@@ -207,10 +207,10 @@ func (s *Station) finishLevel(ctx context.Context, job *journal.Job) error {
 		return err
 	}
 	if note != "" {
-		s.log.Warn("signed copy delivered at the level it reached (timestamp.on_unavailable is sign_without)", "job", job.ID, "file", job.SourceName,
+		s.log.Warn(s.printer().Sprintf("signed copy delivered at the level it reached (timestamp.on_unavailable is sign_without)"), "job", job.ID, "file", job.SourceName,
 			"level", job.Level, "why", note)
 	} else {
-		s.log.Info("signed copy completed", "job", job.ID, "file", job.SourceName, "level", job.Level, "was", waited)
+		s.log.Info(s.printer().Sprintf("signed copy completed"), "job", job.ID, "file", job.SourceName, "level", job.Level, "was", waited)
 	}
 	return nil
 }
@@ -312,10 +312,10 @@ func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish 
 			}()
 		case errors.As(err, &wait) && (errors.Is(err, certify.ErrTSAUnavailable) || errors.Is(err, certify.ErrValidationDataUnavailable)):
 			if job.State == journal.AwaitingValidation {
-				s.log.Warn("time-stamping authority, OCSP responder or CRL unreachable; the signed copy waits", "job", job.ID, "file", job.SourceName,
+				s.log.Warn(s.printer().Sprintf("time-stamping authority, OCSP responder or CRL unreachable; the signed copy waits"), "job", job.ID, "file", job.SourceName,
 					"level", job.Level, "why", err, "retry_in", s.config().Timestamp.RetryEvery)
 			} else {
-				s.log.Warn("time-stamping authority, OCSP responder or CRL unreachable; the document waits", "job", job.ID, "file", job.SourceName,
+				s.log.Warn(s.printer().Sprintf("time-stamping authority, OCSP responder or CRL unreachable; the document waits"), "job", job.ID, "file", job.SourceName,
 					"why", err, "retry_in", s.config().Timestamp.RetryEvery)
 			}
 			go func() {
@@ -354,7 +354,7 @@ func (s *Station) signingStopped(err error) {
 		return
 	}
 	s.stopReason = err.Error()
-	s.log.Error("signing stopped; documents wait unsigned in the state folder and nothing is lost. Fix the cause, then restart the service",
+	s.log.Error(s.printer().Sprintf("signing stopped; documents wait unsigned in the state folder and nothing is lost. Fix the cause, then restart the service"),
 		"why", err)
 }
 
