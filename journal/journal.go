@@ -81,6 +81,9 @@ type Job struct {
 	Spool        string // where the original waits while processed
 	Work         string // the unsigned (built) or signed PDF before delivery
 	OutName      string // the outbox base name, recorded before delivery
+	// OCRFile names the file in the work folder holding the reading of a document waiting for
+	// approval; "" for the first reading, <id>.ocr.json. A review edit writes a new one.
+	OCRFile string
 
 	// The identity of the file the station hashed: with SourceSize and SourceSHA256 it is
 	// what the job certifies. A file at the same path with another identity is another input.

@@ -134,6 +134,21 @@ func TestUpgradeFromVersion4KeepsEveryJob(t *testing.T) {
 		t.Errorf("schema version %d after the upgrade, want %d", version, len(migrations))
 	}
 	afterRows, afterColumns, afterIndexes := dump(t, j.db)
+	// Columns added by later migrations come last, with their default in every old row.
+	added := []string{"ocr_file TEXT notnull=1 default='' pk=0"}
+	if n := len(afterColumns) - len(added); n < 0 || !reflect.DeepEqual(afterColumns[n:], added) {
+		t.Errorf("the columns added after version 5: %q, want %q", afterColumns, added)
+	} else {
+		afterColumns = afterColumns[:n]
+		for i, row := range afterRows {
+			for _, v := range row[n:] {
+				if s, ok := v.(string); !ok || s != "" {
+					t.Errorf("row %d: a column added after version 5 holds %v, want ''", i+1, v)
+				}
+			}
+			afterRows[i] = row[:n]
+		}
+	}
 	if !reflect.DeepEqual(afterColumns, beforeColumns) {
 		t.Errorf("the columns changed:\nbefore %q\nafter  %q", beforeColumns, afterColumns)
 	}

@@ -46,6 +46,7 @@ func rowOf(job *Job) row {
 			"failed_stage", "reason", "duplicate_of", "metadata",
 			"source_dev", "source_inode", "source_mtime",
 			"batch", "batch_document", "batch_pages", "documents",
+			"ocr_file",
 		},
 		values: []any{
 			job.Source, job.SourceName, job.HotFolder, job.SourceSize, job.SourceSHA256,
@@ -56,6 +57,7 @@ func rowOf(job *Job) row {
 			// SQLite integers are signed; the bits survive the round trip.
 			int64(job.SourceDev), int64(job.SourceInode), nullTime(job.SourceMtime),
 			job.Batch, job.BatchDocument, formatPages(job.BatchPages), job.Documents,
+			job.OCRFile,
 		},
 	}
 	for _, c := range stageColumns {
@@ -113,6 +115,7 @@ func scanJob(rows *sql.Rows) (Job, error) {
 		&job.FailedStage, &job.Reason, &job.DuplicateOf, &job.Metadata,
 		&dev, &inode, &mtime,
 		&job.Batch, &job.BatchDocument, &batchPages, &job.Documents,
+		&job.OCRFile,
 	}
 	for i := range stageNS {
 		dest = append(dest, &stageNS[i])

@@ -152,6 +152,11 @@ var migrations = []string{
 		detail  TEXT    NOT NULL DEFAULT ''
 	);
 	CREATE INDEX audit_by_job ON audit (job);`,
+	// Which reading in the work folder a document waiting for approval is built from, once a
+	// review edit wrote a new one ('' is the first, <id>.ocr.json): a new file is written
+	// beside the old and recorded with the edit's audit entry in one transaction, so an edit
+	// and its entry land together or not at all (station/review.go).
+	`ALTER TABLE jobs ADD COLUMN ocr_file TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to the newest version in one transaction.
