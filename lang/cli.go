@@ -41,6 +41,22 @@ var cliMessages = []pair{
 	{"%d h %02d min", "%d giờ %02d phút"},
 	{"%d d %d h", "%d ngày %d giờ"},
 
+	// approve and reject.
+	{"no document is waiting for approval\n", "không có văn bản nào đang chờ duyệt\n"},
+	{"%d document(s) wait for approval (review copies in %s):\n", "%d văn bản đang chờ duyệt (bản xem trước trong %s):\n"},
+	{"  %s  %s  %d page(s)  scanned %s\n", "  %s  %s  %d trang  quét lúc %s\n"},
+	{"%s: %s was NOT approved: %s\n", "%s: %s KHÔNG được duyệt: %s\n"},
+	{"%s: %s approved by %s; the station signs it now\n", "%s: %s đã được %s duyệt; trạm tiến hành ký số ngay\n"},
+	{"document %s (%s) was NOT refused: %s", "văn bản %s (%s) KHÔNG bị từ chối: %s"},
+	{"refused by the clerk: %s", "văn thư từ chối: %s"},
+	{"refused by the clerk %s: %s", "văn thư %s từ chối: %s"},
+	{"%s: %s refused; the station moves it to %s with the reason\n", "%s: %s đã bị từ chối; trạm chuyển văn bản vào %s kèm lý do\n"},
+	{"it changed meanwhile and cannot be read now: %v", "văn bản vừa thay đổi và hiện không đọc được: %v"},
+	{"it was already refused (%s)", "văn bản đã bị từ chối trước đó (%s)"},
+	{"it is in failed/ (%s)", "văn bản đang nằm trong failed/ (%s)"},
+	{"it was already approved by %s and is now %s", "văn bản đã được %s duyệt trước đó và hiện ở trạng thái %s"},
+	{"it is not waiting for approval (it is %s)", "văn bản không ở trạng thái chờ duyệt (hiện ở trạng thái %s)"},
+
 	// The states of a document, as status says them.
 	{"spooled", "đã tiếp nhận vào hàng đợi"},
 	{"approved", "đã duyệt"},

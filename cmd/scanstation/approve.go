@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/message"
+
 	"scanstation/config"
 	"scanstation/journal"
 )
@@ -38,6 +40,7 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer j.Close()
+	p := printerFor(cfg)
 
 	if fs.NArg() == 0 {
 		waiting, err := j.InState(ctx, journal.AwaitingApproval)
@@ -45,12 +48,13 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		if len(waiting) == 0 {
-			fmt.Fprintln(stdout, "no document is waiting for approval")
+			p.Fprintf(stdout, "no document is waiting for approval\n")
 			return nil
 		}
-		fmt.Fprintf(stdout, "%d document(s) wait for approval (review copies in %s):\n", len(waiting), cfg.Folders.Review)
+		p.Fprintf(stdout, "%d document(s) wait for approval (review copies in %s):\n", len(waiting), cfg.Folders.Review)
 		for _, job := range waiting {
-			fmt.Fprintf(stdout, "  %d  %s  %d page(s)  scanned %s\n", job.ID, job.SourceName, job.Pages, job.ConvertedAt.Local().Format("02.01.2006 15:04"))
+			// The number as a string: it is typed back (approve 1234), never grouped (1.234).
+			p.Fprintf(stdout, "  %s  %s  %d page(s)  scanned %s\n", strconv.FormatInt(job.ID, 10), job.SourceName, job.Pages, job.ConvertedAt.Local().Format("02.01.2006 15:04"))
 			// What to look at on the review copy: a page turned with doubt, a blank page kept.
 			for _, w := range strings.Split(job.Warnings, "\n") {
 				if w != "" {
@@ -76,7 +80,7 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 			continue
 		}
 		if job.State != journal.AwaitingApproval || job.Reason != "" {
-			fmt.Fprintf(stdout, "%d: %s was NOT approved: %s\n", id, job.SourceName, decided(job))
+			p.Fprintf(stdout, "%s: %s was NOT approved: %s\n", strconv.FormatInt(id, 10), job.SourceName, decided(p, job))
 			failed = true
 			continue
 		}
@@ -86,11 +90,11 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 			if !errors.Is(err, journal.ErrChanged) {
 				return err
 			}
-			fmt.Fprintf(stdout, "%d: %s was NOT approved: %s\n", id, job.SourceName, decidedMeanwhile(ctx, j, id))
+			p.Fprintf(stdout, "%s: %s was NOT approved: %s\n", strconv.FormatInt(id, 10), job.SourceName, decidedMeanwhile(ctx, p, j, id))
 			failed = true
 			continue
 		}
-		fmt.Fprintf(stdout, "%d: %s approved by %s; the station signs it now\n", id, job.SourceName, d.ApprovedBy)
+		p.Fprintf(stdout, "%s: %s approved by %s; the station signs it now\n", strconv.FormatInt(id, 10), job.SourceName, d.ApprovedBy)
 	}
 	if failed {
 		return exitError(1)
@@ -127,18 +131,20 @@ func cmdReject(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer j.Close()
+	p := printerFor(cfg)
 	job, err := j.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	if job.State != journal.AwaitingApproval || job.Reason != "" {
-		return fmt.Errorf("document %d (%s) was NOT refused: %s", id, job.SourceName, decided(job))
+		return errors.New(p.Sprintf("document %s (%s) was NOT refused: %s", strconv.FormatInt(id, 10), job.SourceName, decided(p, job)))
 	}
-	d := journal.Decision{State: journal.AwaitingApproval, FailedStage: "approval", Reason: "refused by the clerk"}
+	// The reason goes into the reason file in failed/: in the station's language.
+	d := journal.Decision{State: journal.AwaitingApproval, FailedStage: "approval",
+		Reason: p.Sprintf("refused by the clerk: %s", strings.TrimSpace(*reason))}
 	if *by != "" {
-		d.Reason += " " + strings.TrimSpace(*by)
+		d.Reason = p.Sprintf("refused by the clerk %s: %s", strings.TrimSpace(*by), strings.TrimSpace(*reason))
 	}
-	d.Reason += ": " + strings.TrimSpace(*reason)
 	who := strings.TrimSpace(*by)
 	if who == "" {
 		who = "(not named at the command line)"
@@ -150,36 +156,36 @@ func cmdReject(ctx context.Context, args []string, stdout io.Writer) error {
 	e := journal.AuditEntry{User: who, Role: cliRole, Action: "reject", Detail: string(detail)}
 	if err := j.DecideAudited(ctx, id, journal.AwaitingApproval, d, e); err != nil {
 		if errors.Is(err, journal.ErrChanged) {
-			return fmt.Errorf("document %d (%s) was NOT refused: %s", id, job.SourceName, decidedMeanwhile(ctx, j, id))
+			return errors.New(p.Sprintf("document %s (%s) was NOT refused: %s", strconv.FormatInt(id, 10), job.SourceName, decidedMeanwhile(ctx, p, j, id)))
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%d: %s refused; the station moves it to %s with the reason\n", id, job.SourceName, cfg.Folders.Failed)
+	p.Fprintf(stdout, "%s: %s refused; the station moves it to %s with the reason\n", strconv.FormatInt(id, 10), job.SourceName, cfg.Folders.Failed)
 	return nil
 }
 
 // decidedMeanwhile says what became of a document someone else decided on between our reading
 // and our writing.
-func decidedMeanwhile(ctx context.Context, j *journal.Journal, id int64) string {
+func decidedMeanwhile(ctx context.Context, p *message.Printer, j *journal.Journal, id int64) string {
 	job, err := j.Get(ctx, id)
 	if err != nil {
-		return "it changed meanwhile and cannot be read now: " + err.Error()
+		return p.Sprintf("it changed meanwhile and cannot be read now: %v", err)
 	}
-	return decided(job)
+	return decided(p, job)
 }
 
 // decided says, in the clerk's words, why a document no longer waits for a decision: another
 // clerk decided on it, or the station has moved it on.
-func decided(job *journal.Job) string {
+func decided(p *message.Printer, job *journal.Job) string {
 	switch {
 	case job.State == journal.AwaitingApproval && job.Reason != "":
-		return "it was already refused (" + job.Reason + ")"
+		return p.Sprintf("it was already refused (%s)", job.Reason)
 	case job.State == journal.Failed:
-		return "it is in failed/ (" + job.Reason + ")"
+		return p.Sprintf("it is in failed/ (%s)", job.Reason)
 	case job.ApprovedBy != "":
-		return "it was already approved by " + job.ApprovedBy + " and is now " + string(job.State)
+		return p.Sprintf("it was already approved by %s and is now %s", job.ApprovedBy, stateIn(p, job.State))
 	}
-	return "it is not waiting for approval (it is " + string(job.State) + ")"
+	return p.Sprintf("it is not waiting for approval (it is %s)", stateIn(p, job.State))
 }
 
 // reorder puts flags before arguments, so `approve 12 13 --by Lan` works as people type it.

@@ -152,3 +152,42 @@ func TestStatusInVietnamese(t *testing.T) {
 		t.Errorf("status is not NFC:\n%s", out)
 	}
 }
+
+// The clerk's refusal at the command line is said, and written into the reason file, in
+// Vietnamese: approve lists the document, reject records it, and the next process moves it to
+// failed/ with the clerk's words under the heading of the approval stage.
+func TestRejectInVietnamese(t *testing.T) {
+	dir, cfg := newStation(t)
+	replaceInConfig(t, cfg, `approval: "none"`, `approval: "required"`)
+	in := filepath.Join(t.TempDir(), "to-trinh.jpg")
+	writeImage(t, in, samplescan.Options{DPI: 200, Paper: "A5", Lines: wordy("TỜ TRÌNH")}, "jpeg")
+	out, _ := scanstation(t, vietnamese, "process", "--config", cfg, in)
+	if want := "to-trinh.jpg: CHƯA CHUYỂN ĐI: to-trinh.jpg đang chờ văn thư duyệt: scanstation approve 1 --by TÊN\n"; !strings.Contains(out, want) {
+		t.Fatalf("process does not say %q:\n%s", want, out)
+	}
+	out, code := scanstation(t, vietnamese, "approve", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "1 văn bản đang chờ duyệt (bản xem trước trong ") || !strings.Contains(out, "  1  to-trinh.jpg  1 trang  quét lúc ") {
+		t.Errorf("approve lists (%d):\n%s", code, out)
+	}
+	out, code = scanstation(t, vietnamese, "reject", "--config", cfg, "1", "--by", "Chị Lan", "--reason", "trang 1 bị mờ")
+	if code != 0 || !strings.Contains(out, "1: to-trinh.jpg đã bị từ chối; trạm chuyển văn bản vào "+filepath.Join(dir, "failed")+" kèm lý do\n") {
+		t.Errorf("reject says (%d):\n%s", code, out)
+	}
+	out, code = scanstation(t, vietnamese, "approve", "--config", cfg, "1", "--by", "Chị Lan")
+	if code == 0 || !strings.Contains(out, "1: to-trinh.jpg KHÔNG được duyệt: văn bản đã bị từ chối trước đó (văn thư Chị Lan từ chối: trang 1 bị mờ)\n") {
+		t.Errorf("approve after the refusal says (%d):\n%s", code, out)
+	}
+	if out, _ = scanstation(t, vietnamese, "process", "--config", cfg, in); !strings.Contains(out, "to-trinh.jpg: KHÔNG XỬ LÝ ĐƯỢC: ") {
+		t.Errorf("the refused document is not moved to failed/:\n%s", out)
+	}
+	reason := reasonFile(t, dir, "to-trinh.jpg")
+	for _, p := range []string{
+		"Bước:      văn thư duyệt (approval)\n",
+		"Lý do:     văn thư Chị Lan từ chối: trang 1 bị mờ\n",
+		"Cách xử lý: Văn thư đã từ chối ký số bản sao này. Vui lòng khắc phục theo lý do nêu trên, rồi quét lại vào thư mục quét.\n",
+	} {
+		if !strings.Contains(reason, p) {
+			t.Errorf("the reason file does not say %q:\n%s", p, reason)
+		}
+	}
+}

@@ -54,6 +54,14 @@ func stateWords(s journal.State) string {
 	return strings.ReplaceAll(string(s), "_", " ")
 }
 
+// stateIn is a state in p's language: stateWords translated, or the journal's name in English.
+func stateIn(p *message.Printer, s journal.State) string {
+	if w := stateWords(s); p.Sprintf(w) != w {
+		return p.Sprintf(w)
+	}
+	return string(s)
+}
+
 // parseState takes a state as people type it: "awaiting approval", "awaiting-approval" or
 // "awaiting_approval"; and as stateWords says it ("signed, awaiting validation").
 func parseState(s string) (journal.State, error) {
