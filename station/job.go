@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"scanstation/certify/pdfa"
+	"scanstation/config"
 	"scanstation/internal/crashpoint"
 	"scanstation/journal"
 	"scanstation/lang"
@@ -786,8 +787,10 @@ func (e *refusal) Error() string { return e.text.String() }
 func refuse(format string, args ...any) error { return &refusal{lang.T(format, args...)} }
 
 // printer prints what people at the station read in its language (station.language).
-func (s *Station) printer() *message.Printer {
-	tag, err := lang.Parse(s.config().Station.Language)
+func (s *Station) printer() *message.Printer { return printerOf(s.config()) }
+
+func printerOf(cfg *config.Config) *message.Printer {
+	tag, err := lang.Parse(cfg.Station.Language)
 	if err != nil {
 		// Validated when loaded: only an unset language (a configuration built in code) is
 		// left, which is the default.

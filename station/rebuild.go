@@ -164,7 +164,9 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 			rep.Finished++
 			continue
 		}
-		dst, err := box.Fail(path, name, outbox.Failure{File: name, Stage: "journal", Reason: lostReason, Advice: lostAdvice})
+		p := printerOf(cfg)
+		dst, err := box.Fail(path, name, outbox.Failure{File: name, Stage: stageWords(p, "journal"), Reason: p.Sprintf(lostReason),
+			Advice: p.Sprintf(lostAdvice), Printer: p})
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +175,7 @@ func Rebuild(cfg *config.Config, command string) (*RebuildReport, error) {
 		}
 		job := restoredJob(dst, f, journal.Failed)
 		job.Created = time.Now()
-		job.FailedStage, job.Reason = "journal", lostReason
+		job.FailedStage, job.Reason = "journal", p.Sprintf(lostReason)
 		jobs = append(jobs, job)
 		rep.Unmatched++
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,5 +190,38 @@ func TestRejectInVietnamese(t *testing.T) {
 		if !strings.Contains(reason, p) {
 			t.Errorf("the reason file does not say %q:\n%s", p, reason)
 		}
+	}
+}
+
+// journal rebuild reads a Vietnamese reason file back: the stage by its journal name, the
+// reason in the words the operator read.
+func TestJournalRebuildReadsVietnameseReasons(t *testing.T) {
+	dir, cfg, _ := refuseThree(t, vietnamese)
+	state := filepath.Join(dir, "state")
+	for _, s := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(state, "journal.db"+s))
+	}
+	if out, code := scanstation(t, vietnamese, "journal", "rebuild", "--config", cfg); code != 0 || !strings.Contains(out, "3 failed") {
+		t.Fatalf("journal rebuild exits %d:\n%s", code, out)
+	}
+	out, code := scanstation(t, vietnamese, "history", "--config", cfg, "--format", "json")
+	if code != 0 {
+		t.Fatalf("history exits %d:\n%s", code, out)
+	}
+	var rows []historyLine
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("history --format json: %v\n%s", err, out)
+	}
+	found := false
+	for _, r := range rows {
+		if r.SourceName == "trong.jpg" {
+			found = true
+			if r.FailedStage != "decode" || r.Reason != "trong.jpg: tệp rỗng (0 byte); bản quét chưa được lưu đầy đủ, vui lòng quét lại văn bản" {
+				t.Errorf("after the rebuild trong.jpg failed at %q: %q", r.FailedStage, r.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("history after the rebuild has no trong.jpg:\n%s", out)
 	}
 }
