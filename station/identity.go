@@ -67,7 +67,7 @@ type Leftover struct {
 }
 
 // FindLeftovers lists the files in the state folder's spool/ and work/ that are named by a job
-// ID ("7-scan.jpg", "7.ocr.json"), in order of job ID then name.
+// ID ("7-scan.jpg", "7.ocr.json", "7.ocr.2.json" of a review edit), in order of job ID then name.
 func FindLeftovers(stateDir string) ([]Leftover, error) {
 	var found []Leftover
 	for _, sub := range []string{"spool", "work"} {
@@ -160,12 +160,16 @@ func checkIdentity(ctx context.Context, j *journal.Journal, stateDir, cfgFile st
 		return err
 	}
 	var unknown []string
+	var stale []string
 	for _, l := range leftovers {
-		if _, err := j.Get(ctx, l.Job); errors.Is(err, journal.ErrNotFound) {
+		job, err := j.Get(ctx, l.Job)
+		if errors.Is(err, journal.ErrNotFound) {
 			rel, _ := filepath.Rel(stateDir, l.Path)
 			unknown = append(unknown, rel)
 		} else if err != nil {
 			return err
+		} else if filepath.Base(filepath.Dir(l.Path)) == "work" && staleReading(job, filepath.Base(l.Path)) {
+			stale = append(stale, l.Path)
 		}
 	}
 	if len(unknown) > 0 {
@@ -177,6 +181,14 @@ func checkIdentity(ctx context.Context, j *journal.Journal, stateDir, cfgFile st
 			why = "the journal " + j.Path() + " was replaced by one without this station's identity"
 		}
 		return refuse(why, unknown)
+	}
+	// A review edit's reading the journal does not name: the one it replaced, or a new one
+	// whose edit was never recorded (review.go). Either way the station stopped in between.
+	for _, path := range stale {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s, a reading of a document no longer in use: %w", path, err)
+		}
+		log.Info("removed a reading of a document left by a review edit the station stopped in", "file", path)
 	}
 
 	switch {

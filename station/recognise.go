@@ -437,7 +437,8 @@ func (s *Station) reviewName(job *journal.Job) string {
 // rebuild builds an approved document from its spooled scan and the OCR kept for approval,
 // now with the approver in the conversion record.
 func (s *Station) rebuild(ctx context.Context, job *journal.Job) error {
-	data, err := os.ReadFile(filepath.Join(s.workDir, fmt.Sprintf("%d.ocr.json", job.ID)))
+	// The reading the journal names: the one the audit trail's last edit wrote (review.go).
+	data, err := os.ReadFile(s.ocrPath(job))
 	if err != nil {
 		return &stageError{"build", fmt.Errorf("read the recognised text kept for approval: %w", err)}
 	}

@@ -9,11 +9,13 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"scanstation/console"
 	"scanstation/docmeta"
+	"scanstation/internal/crashpoint"
 	"scanstation/journal"
 	"scanstation/ocr"
 	"scanstation/outbox"
@@ -94,8 +96,12 @@ func mayDecide(by console.User) error {
 	return nil
 }
 
-// ocrPath is where a document waiting for approval keeps its OCR.
+// ocrPath is where a document waiting for approval keeps its OCR: the file the journal names
+// (job.OCRFile, written by a review edit), or the first reading, <id>.ocr.json.
 func (s *Station) ocrPath(job *journal.Job) string {
+	if job.OCRFile != "" && filepath.Base(job.OCRFile) == job.OCRFile {
+		return filepath.Join(s.workDir, job.OCRFile)
+	}
 	return filepath.Join(s.workDir, fmt.Sprintf("%d.ocr.json", job.ID))
 }
 
@@ -106,17 +112,71 @@ func (s *Station) loadSaved(job *journal.Job) (*savedRecognition, error) {
 	}
 	var saved savedRecognition
 	if err := json.Unmarshal(data, &saved); err != nil {
-		return nil, fmt.Errorf("%s: %w", s.ocrPath(job), err)
+		return nil, fmt.Errorf("the recognised text kept for approval of %s, %s, is damaged: %w", job.SourceName, s.ocrPath(job), err)
 	}
 	return &saved, nil
 }
 
-func (s *Station) storeSaved(job *journal.Job, saved *savedRecognition) error {
-	data, err := json.Marshal(saved)
-	if err != nil {
-		return err
+// nextReading is the name of the reading an edit writes: <id>.ocr.<n>.json, n one more than the
+// current one's. A leftover of an edit that was never recorded may have the name; it is
+// replaced whole, and nothing points to it.
+func nextReading(job *journal.Job) string {
+	n := 0
+	if g, ok := readingGeneration(job.ID, job.OCRFile); ok {
+		n = g
 	}
-	return outbox.WriteFileAtomic(s.workDir, filepath.Base(s.ocrPath(job)), data, 0o600)
+	return fmt.Sprintf("%d.ocr.%d.json", job.ID, n+1)
+}
+
+// readingGeneration reads n of a reading's name <id>.ocr.<n>.json; the first reading,
+// <id>.ocr.json, is generation 0.
+func readingGeneration(id int64, name string) (int, bool) {
+	prefix := fmt.Sprintf("%d.ocr.", id)
+	if name == prefix+"json" {
+		return 0, true
+	}
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	digits, ok := strings.CutSuffix(rest, ".json")
+	n, err := strconv.Atoi(digits)
+	if !ok || err != nil || n < 1 || strconv.Itoa(n) != digits {
+		return 0, false
+	}
+	return n, true
+}
+
+// staleReading reports whether name, a file in the work folder, is a reading of job that job
+// no longer uses: the one an edit replaced (left when the station stopped between the edit's
+// record and the old file's removal), or a new one whose edit was never recorded. The first
+// reading of a job that was never edited, and a batch's own reading (<batch>.ocr.json, where
+// the batch's job has no edit), are in use.
+func staleReading(job *journal.Job, name string) bool {
+	if _, ok := readingGeneration(job.ID, name); !ok {
+		return false
+	}
+	current := job.OCRFile
+	if current == "" {
+		current = fmt.Sprintf("%d.ocr.json", job.ID)
+	}
+	return name != current
+}
+
+// removeReadings removes the readings of job it no longer uses, or, with all, every one an
+// edit wrote (the first, <id>.ocr.json, is removeWork's, as before edits had readings of their
+// own).
+func (s *Station) removeReadings(job *journal.Job, all bool) {
+	names, _ := filepath.Glob(filepath.Join(s.workDir, fmt.Sprintf("%d.ocr.*.json", job.ID)))
+	for _, path := range names {
+		name := filepath.Base(path)
+		if g, ok := readingGeneration(job.ID, name); !ok || g == 0 || (!all && !staleReading(job, name)) {
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("cannot remove a reading no document uses", "file", path, "err", err)
+		}
+	}
 }
 
 // pageOf checks page (from 1) against the saved pages.
@@ -128,9 +188,15 @@ func pageOf(saved *savedRecognition, page int) (*savedPage, error) {
 }
 
 // edit is one change to a waiting document's pages: change alters the saved recognition and
-// the job, then the review copy is built again and the change recorded with its entry; if
-// anything fails, or the job was decided meanwhile, the OCR file and the review copy are put
-// back as they were.
+// the job; the new reading is written under a new name beside the one in use (never over it),
+// then the job, naming the new reading, and the change's audit entry are recorded in one
+// transaction, only if the job still waits for approval. So a stop at any moment leaves
+// either the old reading in use and no entry, or the new one and its entry: the edit and its
+// audit entry land together or not at all. The reading left unused is removed after the
+// record (or at the next start, identity.go). The review copy in review/ is made from the
+// reading after the record: it is a convenience for a clerk who opens the folder, never what
+// is signed (approval builds again from the reading the journal names), so a stop before it is
+// written leaves the previous copy there until the next edit.
 func (d *Desk) edit(ctx context.Context, id int64, by console.User, change func(job *journal.Job, saved *savedRecognition) (journal.AuditEntry, error)) error {
 	if err := mayEdit(by); err != nil {
 		return err
@@ -141,56 +207,57 @@ func (d *Desk) edit(ctx context.Context, id int64, by console.User, change func(
 	}
 	defer release()
 	s := d.s
-	oldOCR, err := os.ReadFile(s.ocrPath(job))
-	if err != nil {
-		return fmt.Errorf("read the recognised text kept for approval of %s: %w", job.SourceName, err)
-	}
-	reviewDir := s.config().Folders.Review
-	oldReview, reviewErr := os.ReadFile(filepath.Join(reviewDir, s.reviewName(job)))
 	saved, err := s.loadSaved(job)
 	if err != nil {
 		return err
 	}
+	old := s.ocrPath(job)
 	e, err := change(job, saved)
 	if err != nil {
 		return err
 	}
-	undo := func() {
-		if err := outbox.WriteFileAtomic(s.workDir, filepath.Base(s.ocrPath(job)), oldOCR, 0o600); err != nil {
-			s.log.Error("cannot put back the recognised text after a refused edit", "job", job.ID, "err", err)
-		}
-		if reviewErr == nil {
-			outbox.WriteFileAtomic(reviewDir, s.reviewName(job), oldReview, 0o640)
-		}
-	}
-	if err := s.storeSaved(job, saved); err != nil {
-		return fmt.Errorf("save the recognised text of %s: %w", job.SourceName, err)
-	}
-	if err := s.buildReview(ctx, job, saved); err != nil {
-		undo()
+	// Built before anything is written: a reading the copy cannot be built from is refused
+	// here rather than at approval.
+	pdf, err := s.reviewPDF(ctx, job, saved)
+	if err != nil {
 		return err
 	}
+	data, err := json.Marshal(saved)
+	if err != nil {
+		return err
+	}
+	s.removeReadings(job, false)
+	name := nextReading(job)
+	if err := outbox.WriteFileAtomic(s.workDir, name, data, 0o600); err != nil {
+		return fmt.Errorf("save the recognised text of %s: %w", job.SourceName, err)
+	}
+	job.OCRFile = name
 	if err := s.journal.UpdateAudited(ctx, job, journal.AwaitingApproval, e); err != nil {
-		undo()
+		os.Remove(filepath.Join(s.workDir, name))
 		return d.recorded(ctx, id, err)
+	}
+	if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("cannot remove the reading an edit replaced", "job", job.ID, "file", old, "err", err)
+	}
+	crashpoint.Hit("review.remove replaced reading")
+	if err := outbox.WriteFileAtomic(s.config().Folders.Review, s.reviewName(job), pdf, 0o640); err != nil {
+		s.log.Warn("the edit is recorded, but the copy for review in the review folder could not be made again; the console shows the edit",
+			"job", job.ID, "err", err)
 	}
 	return nil
 }
 
-// buildReview builds the review copy again from the saved recognition.
-func (s *Station) buildReview(ctx context.Context, job *journal.Job, saved *savedRecognition) error {
+// reviewPDF builds the review copy from the saved recognition.
+func (s *Station) reviewPDF(ctx context.Context, job *journal.Job, saved *savedRecognition) ([]byte, error) {
 	rec, err := s.recogniseSaved(ctx, job, saved)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pdf, err := s.buildPDF(job, rec)
 	if err != nil {
-		return fmt.Errorf("build the review copy of %s: %w", job.SourceName, err)
+		return nil, fmt.Errorf("build the review copy of %s: %w", job.SourceName, err)
 	}
-	if err := outbox.WriteFileAtomic(s.config().Folders.Review, s.reviewName(job), pdf, 0o640); err != nil {
-		return fmt.Errorf("save the copy for review: %w", err)
-	}
-	return nil
+	return pdf, nil
 }
 
 // recogniseSaved decodes a waiting document's pages and takes their words from saved, as

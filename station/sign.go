@@ -220,6 +220,7 @@ func (s *Station) removeWork(job *journal.Job) {
 	for _, name := range []string{"built.pdf", "page1.json", "page1.png", "ocr.json"} {
 		os.Remove(filepath.Join(s.workDir, fmt.Sprintf("%d.%s", job.ID, name)))
 	}
+	s.removeReadings(job, true)
 	crashpoint.Hit("work.remove built files")
 	os.Remove(filepath.Join(s.config().Folders.Review, s.reviewName(job)))
 }
