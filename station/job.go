@@ -150,8 +150,13 @@ func (s *Station) receive(ctx context.Context, source string) (*journal.Job, err
 		// The watcher waited for this file to be whole until it stopped changing; a file
 		// still unfinished is refused, whole, rather than certified as the pages it has.
 		if ok, why := watcher.Whole(source); !ok {
+			p := s.printer()
+			if lang.Has(why) {
+				// The watcher's fixed words; the TIFF's, which name pages and sizes, stay English.
+				why = p.Sprintf(why)
+			}
 			job.FailedStage = "decode"
-			job.Reason = s.printer().Sprintf("%s is incomplete: %s; the scanner did not finish saving it", job.SourceName, why)
+			job.Reason = p.Sprintf("%s is incomplete: %s; the scanner did not finish saving it", job.SourceName, why)
 		}
 	}
 	f.recordIn(job)

@@ -67,8 +67,7 @@ func TestRefusedScanReasonInVietnamese(t *testing.T) {
 		},
 		"half.jpg": {
 			"Bước:      đọc tệp quét (decode)\n",
-			"Lý do:     half.jpg chưa hoàn chỉnh: ",
-			"; máy quét chưa lưu xong tệp\n",
+			"Lý do:     half.jpg chưa hoàn chỉnh: tệp JPEG không có dấu kết thúc (EOI); máy quét chưa lưu xong tệp\n",
 		},
 		"ghi-chu.tif": {
 			"Bước:      đọc tệp quét (decode)\n",
