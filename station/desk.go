@@ -116,7 +116,11 @@ func (d *Desk) Queue(ctx context.Context) (console.QueueView, error) {
 			continue // refused: on its way to failed/
 		}
 		v.Review = append(v.Review, console.DocumentItem{ID: j.ID, Name: j.SourceName, State: string(j.State),
-			HotFolder: j.HotFolder, Pages: j.Pages, Updated: j.Updated})
+			HotFolder: j.HotFolder, Pages: j.Pages, Updated: j.Updated.In(s.zone)})
+	}
+	// The console prints times in the zone it is given: the office's, as on the document page.
+	for i := range v.Errors {
+		v.Errors[i].At = v.Errors[i].At.In(s.zone)
 	}
 	return v, nil
 }
@@ -348,6 +352,7 @@ func (d *Desk) Failed(ctx context.Context) ([]console.FailedView, error) {
 			v.Pages = doc.NumPages
 			doc.Close()
 		}
+		v.At = v.At.In(d.s.zone)
 		out = append(out, v)
 	}
 	slices.SortStableFunc(out, func(a, b console.FailedView) int { return b.At.Compare(a.At) })
