@@ -80,7 +80,7 @@ func drawChart(rows []reportRow, p *message.Printer) chart {
 	scale := func(n int) int { return n * chartBars / most }
 	for i, r := range rows {
 		y := chartTop + i*chartRow
-		b := chartBarRow{Y: y, TextY: y + chartBar/2 + 5, Name: r.Name, Value: r.Received,
+		b := chartBarRow{Y: y, TextY: y + chartBar/2 + 5, Name: chartName(r.Name), Value: r.Received,
 			Title: p.Sprintf("%s: %d received, %d digitised, %d refused", r.Name, r.Received, r.Digitised, r.Refused)}
 		x := chartLabel
 		rest := max(r.Received-r.Digitised-r.Refused, 0)
@@ -103,6 +103,19 @@ func drawChart(rows []reportRow, p *message.Printer) chart {
 		ch.Ticks = append(ch.Ticks, chartTick{X: chartLabel + scale(v), Value: v})
 	}
 	return ch
+}
+
+// chartNameRunes is about as many letters as the label column holds at the chart's font size.
+const chartNameRunes = 28
+
+// chartName is a hot-folder's name as the chart's label column holds it: a longer one keeps its
+// end, where paths differ, and the bar's title and the table below give it whole.
+func chartName(name string) string {
+	r := []rune(name)
+	if len(r) <= chartNameRunes {
+		return name
+	}
+	return "…" + string(r[len(r)-chartNameRunes+1:])
 }
 
 // niceStep is a step of 1, 2 or 5 times a power of ten giving about four ticks up to most.
