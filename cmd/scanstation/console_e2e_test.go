@@ -259,6 +259,15 @@ func TestConsoleScanToSignedCopy(t *testing.T) {
 	if got := b.Text(`[data-count="review"]`); got != "2" {
 		t.Errorf("the queue counts %s waiting for review, want 2", got)
 	}
+	// Times are the office's (mark.time_zone), on the queue as on the document page.
+	office, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := p.textOf("#review td:nth-child(4)")[0]
+	if at, err := time.ParseInLocation("2006-01-02 15:04", updated, office); err != nil || time.Since(at).Abs() > 5*time.Minute {
+		t.Errorf("the queue says a document was updated at %q, want about %s (office time)", updated, time.Now().In(office).Format("15:04"))
+	}
 	shot("queue")
 
 	// 5. The record field carrying a script is text on the document page.
