@@ -36,6 +36,31 @@ done
 # timestamp.url and signing.level in its scanstation.yaml (docs/trust.md).
 export SCANSTATION_TIMESTAMP_URL="http://$listen/tsa" SCANSTATION_SIGNING_LEVEL=B-LTA SCANSTATION_TIMESTAMP_ON_UNAVAILABLE=wait
 
+# The console: a second hot-folder whose scans wait for the clerk's approval, and two DEMO
+# users. Their passwords are printed below and known to anyone who reads this script: they
+# are for this demo folder only (its users file, demo/state/users.json), never for a station
+# that certifies real documents.
+review="$(cd "$demo" && pwd)/cho-duyet"
+mkdir -p "$review"
+if ! grep -q "path: \"$review\"" "$demo/scanstation.yaml"; then
+  echo "==> adding the hot-folder $review, whose scans wait for the clerk's approval in the console"
+  awk -v path="$review" '/^folders:/ { print "  - path: \"" path "\"\n    approval: \"required\"    # the clerk approves each scan in the console\n" } { print }' \
+    "$demo/scanstation.yaml" >"$demo/scanstation.yaml.tmp"
+  cat "$demo/scanstation.yaml.tmp" >"$demo/scanstation.yaml" # keeps the file's owner and mode
+  rm "$demo/scanstation.yaml.tmp"
+  bin/scanstation config check --config "$demo/scanstation.yaml" >/dev/null
+fi
+demo_operator=nhapmay demo_operator_password=demo-nhapmay
+demo_clerk=vanthu demo_clerk_password=demo-vanthu
+users=$(bin/scanstation user list --config "$demo/scanstation.yaml")
+for u in "$demo_operator:operator:$demo_operator_password" "$demo_clerk:clerk:$demo_clerk_password"; do
+  IFS=: read -r name role password <<<"$u"
+  if ! grep -q "^$name " <<<"$users"; then
+    echo "==> adding the DEMO console user $name ($role), password $password: for this demo only"
+    printf '%s\n' "$password" | bin/scanstation user add "$name" --role "$role" --password-stdin --config "$demo/scanstation.yaml" >/dev/null
+  fi
+done
+
 echo "==> making the sample scans"
 go run ./scripts/gensamples -out "$demo/samples"
 
@@ -50,4 +75,10 @@ echo "Done. The signed PDF/A (PAdES B-LTA) is $out; its record is ${out%.pdf}.js
 echo "Run the daemon at B-LTA with the test PKI:"
 echo "  bin/scanstation dev-pki serve --dir $demo &"
 echo "  SCANSTATION_TIMESTAMP_URL=$SCANSTATION_TIMESTAMP_URL SCANSTATION_SIGNING_LEVEL=B-LTA bin/scanstation run --config $demo/scanstation.yaml"
-echo "and drop scans into $demo/inbox."
+echo "and drop scans into $demo/inbox (signed at once) or $demo/cho-duyet (they wait for the clerk), e.g."
+echo "  cp $demo/samples/sample-upside-down.jpg $demo/cho-duyet/"
+echo
+echo "The console: http://127.0.0.1:9470 (console.listen) while the daemon runs. DEMO logins, for this"
+echo "demo folder only (anyone who reads scripts/demo.sh knows these passwords):"
+echo "  $demo_operator / $demo_operator_password   operator (nhập máy): review, turn pages, correct the record"
+echo "  $demo_clerk / $demo_clerk_password     clerk (văn thư): also approve and sign, reject"
