@@ -454,7 +454,6 @@ func TestConsoleScanToSignedCopy(t *testing.T) {
 	if got := strings.Join(steps, " "); got != "rotate correct approve" && got != "rotate rotate correct approve" {
 		t.Errorf("the audit trail reads %q", trail)
 	}
-	shot("document-signed")
 
 	p.open("/report")
 	b.WaitVisible("svg.chart")
