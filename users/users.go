@@ -4,7 +4,9 @@
 // The file is JSON, written whole to a temporary name and renamed, so a crash leaves either the
 // old list or the new one. A Store notices when another process (the `scanstation user`
 // command) has rewritten the file and reads it again before it answers, so a user added,
-// removed or given a new role takes effect at once in the running daemon.
+// removed or given a new role takes effect at once in the running daemon. Both the command and
+// the daemon's console write the file: a change holds an exclusive flock on a sibling lock file
+// (users.json.lock) and reads the file again under it, so two writers never undo each other.
 package users
 
 import (
@@ -85,6 +87,10 @@ var ErrBadLogin = errors.New("wrong name or password")
 
 // ErrNotFound is returned when a change names a user who does not exist.
 var ErrNotFound = errors.New("no such user")
+
+// ErrLastAdmin refuses a change that would leave the file without an admin, when it had one:
+// nobody could manage the users from the console any more.
+var ErrLastAdmin = errors.New("this is the last administrator; make another user an administrator first")
 
 // Params are the argon2id costs of new hashes. Each hash keeps the costs it was made with, so
 // they can be raised later without invalidating the passwords already set.
@@ -434,8 +440,63 @@ func (s *Store) SetRole(name string, role Role) error {
 	return s.update(name, func(r *record) { r.Role = role })
 }
 
+// RemoveKeepingAdmin is Remove, refused with ErrLastAdmin when it would take the file's last
+// admin. The check and the change are one step under the file's lock, so two admins removing
+// each other at once cannot both succeed.
+func (s *Store) RemoveKeepingAdmin(name string) error {
+	name = normName(name)
+	return s.change(keepingAdmin(func(users []record) ([]record, error) {
+		i := slices.IndexFunc(users, func(r record) bool { return r.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+		}
+		return slices.Delete(users, i, i+1), nil
+	}))
+}
+
+// SetRoleKeepingAdmin is SetRole, refused with ErrLastAdmin when it would take the file's last
+// admin.
+func (s *Store) SetRoleKeepingAdmin(name string, role Role) error {
+	name = normName(name)
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	return s.change(keepingAdmin(s.edit(name, func(r *record) { r.Role = role })))
+}
+
+// keepingAdmin wraps edit with the refusal to go from some admins to none. A file that never
+// had an admin (a station managed from the command line alone) is left to its owners.
+func keepingAdmin(edit func([]record) ([]record, error)) func([]record) ([]record, error) {
+	return func(users []record) ([]record, error) {
+		before := admins(users)
+		after, err := edit(users)
+		if err != nil {
+			return nil, err
+		}
+		if before > 0 && admins(after) == 0 {
+			return nil, ErrLastAdmin
+		}
+		return after, nil
+	}
+}
+
+func admins(users []record) int {
+	n := 0
+	for _, u := range users {
+		if u.Role == Admin {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Store) update(name string, edit func(*record)) error {
-	return s.change(func(users []record) ([]record, error) {
+	return s.change(s.edit(name, edit))
+}
+
+// edit is the change that applies edit to the user called name and marks them changed now.
+func (s *Store) edit(name string, edit func(*record)) func([]record) ([]record, error) {
+	return func(users []record) ([]record, error) {
 		i := slices.IndexFunc(users, func(r record) bool { return r.Name == name })
 		if i < 0 {
 			return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
@@ -443,19 +504,29 @@ func (s *Store) update(name string, edit func(*record)) error {
 		edit(&users[i])
 		users[i].Changed = s.Now().UTC().Truncate(time.Second)
 		return users, nil
-	})
+	}
 }
 
-// change applies edit to the current list (read again if another process wrote the file)
-// and writes the result.
+// change applies edit to the current list and writes the result, holding the file's lock
+// from the reading to the rename, so another process's change made meanwhile is either in the
+// list edit sees or waits for this one to be written.
 func (s *Store) change(edit func([]record) ([]record, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refresh()
-	if s.err != nil {
-		return s.err
+	unlock, err := lockFile(s.path + ".lock")
+	if err != nil {
+		return err
 	}
-	users, err := edit(slices.Clone(s.users))
+	defer unlock()
+	// Read under the lock whatever the stamp says: a file rewritten within the clock's
+	// granularity, at the same size, would look unchanged.
+	users, st, err := read(s.path)
+	if err != nil {
+		s.err = err
+		return err
+	}
+	s.users, s.stamp, s.err = users, st, nil
+	users, err = edit(slices.Clone(s.users))
 	if err != nil {
 		return err
 	}
@@ -480,6 +551,35 @@ func (s *Store) change(edit func([]record) ([]record, error)) error {
 	}
 	s.users, s.stamp = users, stampOf(fi)
 	return nil
+}
+
+// lockFile takes an exclusive flock on path, made if missing, and returns its release. The
+// lock file stays: removing it would let a process that opened the old one and one that made
+// a new one both hold "the" lock.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock users file: %w", err)
+	}
+	// Made by root (`sudo scanstation user add`), it must stay openable by the daemon.
+	if err := giveToFolderOwner(path, filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock users file: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock users file %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // giveToFolderOwner hands a file written by root (`sudo scanstation user add`) to the owner of

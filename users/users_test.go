@@ -2,9 +2,11 @@ package users
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -250,5 +252,91 @@ func TestRoleAllows(t *testing.T) {
 		if got := c.r.Allows(c.need); got != c.want {
 			t.Errorf("%s.Allows(%s) = %v", c.r, c.need, got)
 		}
+	}
+}
+
+// Two Stores on one file (the daemon's console and `scanstation user`) writing at the same
+// time both keep their changes: each change reads the file again under the lock.
+func TestTwoWritersLoseNothing(t *testing.T) {
+	a := newStore(t)
+	b, err := Load(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cheap hashes, so the writes, not the hashing, take the time and overlap.
+	for _, s := range []*Store{a, b} {
+		s.Params = Params{Memory: 8, Time: 1, Threads: 1}
+	}
+	const each = 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for prefix, s := range map[string]*Store{"a": a, "b": b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := s.Add(fmt.Sprintf("%s%02d", prefix, i), Operator, "0123456789"); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	fresh, err := Load(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := fresh.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2*each {
+		t.Errorf("the file holds %d users after %d adds from two stores", len(list), 2*each)
+	}
+	if _, err := os.Stat(a.Path() + ".lock"); err != nil {
+		t.Errorf("no lock file beside the users file: %v", err)
+	}
+}
+
+// The console's changes never leave the file without an admin once it has one.
+func TestLastAdminKept(t *testing.T) {
+	s := newStore(t)
+	s.Params = Params{Memory: 8, Time: 1, Threads: 1}
+	for name, role := range map[string]Role{"boss": Admin, "lan": Clerk} {
+		if err := s.Add(name, role, "0123456789"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RemoveKeepingAdmin("boss"); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("removing the last admin gives %v", err)
+	}
+	if err := s.SetRoleKeepingAdmin("boss", Clerk); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("demoting the last admin gives %v", err)
+	}
+	if r, ok := s.Role("boss"); !ok || r != Admin {
+		t.Errorf("after the refusals boss is %q %v", r, ok)
+	}
+	if err := s.SetRoleKeepingAdmin("lan", Admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveKeepingAdmin("boss"); err != nil {
+		t.Errorf("with another admin, removing one gives %v", err)
+	}
+	if err := s.RemoveKeepingAdmin("ghost"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removing nobody gives %v", err)
+	}
+	// A file without admins stays manageable: the rule is about losing the last one.
+	if err := s.Add("hoa", Operator, "0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRoleKeepingAdmin("lan", Clerk); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("demoting the only admin left gives %v", err)
+	}
+	if err := s.RemoveKeepingAdmin("hoa"); err != nil {
+		t.Errorf("removing an operator gives %v", err)
 	}
 }
