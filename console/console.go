@@ -3,7 +3,8 @@
 //
 // This file holds the frame every page shares: the routes, the templates in the person's
 // language, the embedded assets, the security headers and the error pages. auth.go holds the
-// logins, the sessions, the CSRF tokens and the role checks.
+// logins, the sessions, the CSRF tokens and the role checks; admin.go the administrator's
+// users and configuration pages.
 //
 // Adding a page: write templates/NAME.html defining "title" and "content" (the layout is
 // base.html), register its route in routes behind requireRole, and render it with
@@ -74,6 +75,14 @@ type Options struct {
 	// often it sends a comment on a quiet stream (default 15 s), so proxies keep it open.
 	Poll      time.Duration
 	Heartbeat time.Duration
+	// Manage changes the users on the administrator's users page; nil: Users, when it can
+	// (a *users.Store can), else the page is not there.
+	Manage UserManager
+	// Recorder keeps the administrator's changes in the audit trail; nil: in the log only.
+	Recorder Recorder
+	// Config renders the running configuration as YAML for the administrator's page; what
+	// could be a secret is masked before it is shown. nil: the page says it is not available.
+	Config func() ([]byte, error)
 }
 
 const (
@@ -90,6 +99,9 @@ type console struct {
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
+	manage   UserManager
+	recorder Recorder
+	config   func() ([]byte, error)
 
 	sessions *sessionStore
 	limiter  *limiter
@@ -116,6 +128,12 @@ func New(o Options) (http.Handler, error) {
 		desk:     o.Desk,
 		poll:     o.Poll,
 		beat:     o.Heartbeat,
+		manage:   o.Manage,
+		recorder: o.Recorder,
+		config:   o.Config,
+	}
+	if c.manage == nil {
+		c.manage, _ = o.Users.(UserManager)
 	}
 	if c.poll <= 0 {
 		c.poll = time.Second
@@ -161,7 +179,7 @@ func (c *console) routes() {
 	m.HandleFunc("GET /lang/{code}", c.setLanguage)
 	m.HandleFunc("GET /static/{file...}", c.static)
 	m.HandleFunc("/static", c.notFound) // else the mux answers with a redirect to /static/
-	m.Handle("GET /{$}", c.requireLogin(c.queue))
+	m.Handle("GET /{$}", c.requireLogin(c.start))
 	m.Handle("GET /events", c.requireRole(users.Operator, c.events))
 
 	m.Handle("GET /doc/{id}", c.requireRole(users.Operator, c.document))
@@ -181,6 +199,10 @@ func (c *console) routes() {
 
 	m.Handle("GET /report", c.requireRole(users.Operator, c.report))
 	m.Handle("GET /report.csv", c.requireRole(users.Operator, c.reportCSV))
+
+	m.Handle("GET /admin/users", c.requireRole(users.Admin, c.usersPage))
+	m.Handle("POST /admin/users/{action}", c.requireRole(users.Admin, c.changeUser))
+	m.Handle("GET /admin/config", c.requireRole(users.Admin, c.configPage))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 }

@@ -147,14 +147,23 @@ func serveConsole(cfg *config.Config, desk console.Desk, log *slog.Logger) (addr
 		return "", nil, fmt.Errorf("station.language: %w", err)
 	}
 	secure := cfg.Console.TLSCert != ""
-	h, err := console.New(console.Options{
+	o := console.Options{
 		Users:       store,
+		Manage:      store,
 		Language:    language,
 		Logger:      log,
 		Secure:      secure,
 		IdleTimeout: cfg.Console.SessionIdle,
 		Desk:        desk,
-	})
+		Config:      func() ([]byte, error) { return config.Render(cfg) },
+	}
+	// The station's desk keeps the administrator's changes in the journal's audit trail and
+	// knows the configuration a reload put in force; a test's desk does neither.
+	if d, ok := desk.(*station.Desk); ok {
+		o.Recorder = d
+		o.Config = func() ([]byte, error) { return config.Render(d.RunningConfig()) }
+	}
+	h, err := console.New(o)
 	if err != nil {
 		return "", nil, err
 	}

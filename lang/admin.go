@@ -1,0 +1,51 @@
+package lang
+
+// adminMessages are the administrator's pages: the users and the configuration.
+var adminMessages = []pair{
+	{"Users", "Người dùng"},
+	{"Configuration", "Cấu hình"},
+	{"Who may log in to the console, and what each may do. A change applies at the person's next click; every change is kept in the audit trail.",
+		"Những người được đăng nhập vào bảng điều khiển và quyền của từng người. Thay đổi có hiệu lực từ thao tác tiếp theo của người đó; mọi thay đổi đều được ghi vào nhật ký kiểm tra."},
+	{"Role", "Vai trò"},
+	{"Created", "Ngày tạo"},
+	{"Changed", "Thay đổi lần cuối"},
+	{"Change", "Thay đổi"},
+	{"you", "bạn"},
+	{"New role for %s", "Vai trò mới của %s"},
+	{"Change role", "Đổi vai trò"},
+	{"New password for %s", "Mật khẩu mới của %s"},
+	{"New password", "Mật khẩu mới"},
+	{"The new password again", "Nhập lại mật khẩu mới"},
+	{"Again", "Nhập lại"},
+	{"Set password", "Đặt mật khẩu"},
+	{"Remove", "Xóa"},
+	{"Add a user", "Thêm người dùng"},
+	{"Password (at least %d characters)", "Mật khẩu (ít nhất %d ký tự)"},
+	{"The password again", "Nhập lại mật khẩu"},
+	{"Add the user", "Thêm người dùng này"},
+
+	// After a change, and the refusals.
+	{"%s was added.", "Đã thêm %s."},
+	{"%s has a new role.", "Đã đổi vai trò của %s."},
+	{"%s has a new password.", "Đã đặt mật khẩu mới cho %s."},
+	{"%s was removed.", "Đã xóa %s."},
+	{"The form could not be read.", "Không đọc được biểu mẫu."},
+	{"A user name is letters, digits, dot, underscore and hyphen, at most %d characters.",
+		"Tên đăng nhập chỉ gồm chữ cái, chữ số, dấu chấm, gạch dưới và gạch ngang, tối đa %d ký tự."},
+	{"Choose a role.", "Hãy chọn vai trò."},
+	{"The two passwords differ. Type the same password twice.", "Hai mật khẩu không giống nhau. Hãy nhập cùng một mật khẩu hai lần."},
+	{"The password needs at least %d characters.", "Mật khẩu cần ít nhất %d ký tự."},
+	{"The password is too long.", "Mật khẩu quá dài."},
+	{"A user called %s exists already.", "Đã có người dùng tên %s."},
+	{"You cannot change your own role; another administrator can.", "Bạn không thể tự đổi vai trò của mình; hãy nhờ một quản trị viên khác."},
+	{"You cannot remove yourself; another administrator can.", "Bạn không thể tự xóa mình; hãy nhờ một quản trị viên khác."},
+	{"%s is the last administrator. Make another user an administrator first.",
+		"%s là quản trị viên cuối cùng. Hãy cấp quyền quản trị viên cho một người dùng khác trước."},
+	{"There is no user called %s.", "Không có người dùng tên %s."},
+	{"The users file could not be changed: %s", "Không thay đổi được tệp người dùng: %s"},
+
+	// The configuration.
+	{"The configuration the station runs with, read-only. Change it in the configuration file, then reload the station (systemctl reload scanstation). Values that could be secrets are shown as ********; the signing PIN is only named by its file.",
+		"Cấu hình trạm đang chạy, chỉ để xem. Muốn thay đổi, hãy sửa tệp cấu hình rồi nạp lại trạm (systemctl reload scanstation). Các giá trị có thể là bí mật được hiện thành ********; mã PIN ký số chỉ được nêu bằng đường dẫn tệp chứa nó."},
+	{"The configuration is not available here.", "Cấu hình không xem được tại đây."},
+}
