@@ -357,7 +357,10 @@ func (c *Cache) sweep() error {
 
 // render decodes the page and draws its preview.
 func (c *Cache) render(src Source, req Request) (*Preview, error) {
-	doc, err := scan.Open(src.Path, c.Scan)
+	// A preview is drawn from the page's pixels; the samples a PDF would embed are not made.
+	opt := c.Scan
+	opt.PixelsOnly = true
+	doc, err := scan.Open(src.Path, opt)
 	if err != nil {
 		return nil, err
 	}

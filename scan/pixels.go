@@ -224,10 +224,12 @@ func (d *Document) rasterPage(p *Page, r *raster) (*Page, error) {
 		p.BitsPerComponent = 1
 	}
 	var err error
-	if d.opt.LosslessAsJPEG && !r.bilevel {
+	switch {
+	case d.opt.PixelsOnly:
+	case d.opt.LosslessAsJPEG && !r.bilevel:
 		p.Filter = "DCTDecode"
 		p.Data, err = r.jpeg(d.opt.JPEGQuality)
-	} else {
+	default:
 		p.Filter = "FlateDecode"
 		p.Data, err = r.flate()
 	}

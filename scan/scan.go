@@ -83,6 +83,13 @@ type Options struct {
 
 	// JPEGQuality is the quality for LosslessAsJPEG, 1 to 100; zero means 85.
 	JPEGQuality int
+
+	// PixelsOnly leaves out what only a PDF needs: a page decoded from lossless samples gets
+	// no Data (its Filter is ""), which saves recompressing them (on a 300 dpi A4 colour
+	// page, about a third of the page's decoding). For a caller that wants the pixels alone
+	// (OCRImage, Thumb), such as a preview. Pages kept byte for byte (JPEG, JBIG2, JPEG 2000)
+	// still carry their bytes, which cost nothing to keep.
+	PixelsOnly bool
 }
 
 func (o Options) withDefaults() Options {

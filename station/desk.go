@@ -277,6 +277,61 @@ func (d *Desk) Preview(ctx context.Context, id int64, page, width int) ([]byte, 
 	return p.Data, preview.ContentType, nil
 }
 
+// warmEvery is how often Warm looks for documents newly waiting for review.
+const warmEvery = 2 * time.Second
+
+// Warm makes the previews the document page shows (every page at screen width, the mark on
+// page 1) of each document waiting for review, soon after it starts waiting and again after
+// an edit, until ctx ends. The first preview of a 300 dpi colour page costs about half a
+// second of decoding (docs/benchmarks.md), better spent before anyone looks than while a
+// clerk waits for the page. One page at a time, in one goroutine, so OCR keeps the other
+// CPUs; the preview cache's Workers bound the decodes it shares with the console's requests.
+func (d *Desk) Warm(ctx context.Context) {
+	warmed := map[int64]time.Time{} // by job, its Updated when its previews were made
+	tick := time.NewTicker(warmEvery)
+	defer tick.Stop()
+	for {
+		waiting, err := d.s.journal.InState(ctx, journal.AwaitingApproval)
+		if err != nil && ctx.Err() == nil {
+			d.s.log.Warn("cannot list the documents waiting for review to make their previews", "err", err)
+		}
+		next := make(map[int64]time.Time, len(waiting))
+		for i := range waiting {
+			job := &waiting[i]
+			if job.Reason != "" {
+				continue // refused: on its way to failed/
+			}
+			if at, ok := warmed[job.ID]; !ok || !at.Equal(job.Updated) {
+				d.warm(ctx, job)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			next[job.ID] = job.Updated
+		}
+		warmed = next
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// warm makes the previews of one waiting document. A page that cannot be shown is shown with
+// its reason when asked for; nothing is said here.
+func (d *Desk) warm(ctx context.Context, job *journal.Job) {
+	pages := job.Pages
+	if saved, err := d.s.loadSaved(job); err == nil {
+		pages = len(saved.Pages)
+	}
+	for page := 1; page <= pages && ctx.Err() == nil; page++ {
+		if _, _, err := d.Preview(ctx, job.ID, page, preview.Screen); err != nil {
+			d.s.log.Debug("cannot make a preview ahead", "job", job.ID, "page", page, "err", err)
+		}
+	}
+}
+
 // markOf is where the mark will go on page 1 (scan page index, turned as given), as the
 // certifier of the job's hot-folder places it now.
 func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.Rect, error) {
@@ -287,7 +342,10 @@ func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.
 	if ok {
 		return r, nil
 	}
-	doc, err := scan.Open(job.Spool, d.s.scanOptions())
+	// Only the page's size and ink are wanted, not the samples a PDF embeds.
+	opt := d.s.scanOptions()
+	opt.PixelsOnly = true
+	doc, err := scan.Open(job.Spool, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -56,11 +56,14 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("metrics and health checks", "address", "http://"+addr)
 	}
 	if cfg.Console.Listen != "" {
-		_, stop, err := serveConsole(cfg, station.NewDesk(st, nil), log)
+		desk := station.NewDesk(st, nil)
+		_, stop, err := serveConsole(cfg, desk, log)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		// The pages of a document waiting for review are drawn before anyone opens it.
+		go desk.Warm(ctx)
 	}
 	go notifySystemd(ctx, st, log)
 	go reloadOnHangup(ctx, *path, st, log)
