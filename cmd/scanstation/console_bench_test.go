@@ -40,7 +40,7 @@ type benchConsole struct {
 
 const reviewDocs = 12
 
-func newBenchConsole(b *testing.B) *benchConsole {
+func newBenchConsole(b testing.TB) *benchConsole {
 	b.Helper()
 	dir := b.TempDir()
 	if out, err := exec.Command(binary, "init", "--dir", dir, "--dev-token").CombinedOutput(); err != nil {
@@ -154,7 +154,7 @@ func newBenchConsole(b *testing.B) *benchConsole {
 }
 
 // get fetches path and checks its status (0: any).
-func (bc *benchConsole) get(b *testing.B, path string, want int) []byte {
+func (bc *benchConsole) get(b testing.TB, path string, want int) []byte {
 	b.Helper()
 	resp, err := bc.client.Get(bc.srv.URL + path)
 	if err != nil {
@@ -230,14 +230,7 @@ func BenchmarkConsolePreview(b *testing.B) {
 		defer cancel()
 		started := time.Now()
 		go bc.desk.Warm(ctx)
-		for made := 0; made < len(bc.review); {
-			if time.Since(started) > 5*time.Minute {
-				b.Fatalf("the desk made %d of %d previews in 5 minutes", made, len(bc.review))
-			}
-			time.Sleep(20 * time.Millisecond)
-			names, _ := filepath.Glob(filepath.Join(bc.previews, "*.jpg"))
-			made = len(names)
-		}
+		bc.untilWarm(b)
 		perPage := time.Since(started) / time.Duration(len(bc.review))
 		i := 0
 		for b.Loop() {
@@ -246,4 +239,47 @@ func BenchmarkConsolePreview(b *testing.B) {
 		}
 		b.ReportMetric(float64(perPage.Milliseconds()), "warm-ms/page")
 	})
+}
+
+// untilWarm waits until the desk's cache holds a preview of each document waiting for
+// review, and returns their names.
+func (bc *benchConsole) untilWarm(b testing.TB) []string {
+	b.Helper()
+	for started := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		names, _ := filepath.Glob(filepath.Join(bc.previews, "*.jpg"))
+		if len(names) >= len(bc.review) {
+			return names
+		}
+		if time.Since(started) > 5*time.Minute {
+			b.Fatalf("the desk made %d of %d previews in 5 minutes", len(names), len(bc.review))
+		}
+	}
+}
+
+// TestDeskWarmsWaitingDocuments: the desk draws the preview of each document waiting for
+// review before anyone asks, and it is the very picture the document page then asks for
+// (same width, turn and mark): served from the cache, no picture drawn again.
+func TestDeskWarmsWaitingDocuments(t *testing.T) {
+	bc := newBenchConsole(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go bc.desk.Warm(ctx)
+	warmed := bc.untilWarm(t)
+	cancel()
+	made := map[string]bool{}
+	for _, name := range warmed {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		made[string(data)] = true
+	}
+	for _, id := range bc.review {
+		if body := bc.get(t, fmt.Sprintf("/doc/%d/page/1.jpg?w=900", id), http.StatusOK); !made[string(body)] {
+			t.Errorf("document %d: the page served is not one the desk made ahead", id)
+		}
+	}
+	if names, _ := filepath.Glob(filepath.Join(bc.previews, "*.jpg")); len(names) != len(warmed) {
+		t.Errorf("the cache holds %d previews after the document pages were shown, %d before: pages were drawn again", len(names), len(warmed))
+	}
 }
