@@ -130,6 +130,12 @@ type Request struct {
 	// Mark, when set, is where the certification mark will be stamped,
 	// drawn as a tinted box.
 	Mark *Rect
+
+	// Decoded is the page when the caller has just decoded it (to place
+	// the mark), read from the same file with the cache's Scan limits: a
+	// preview made now is drawn from it rather than decoded a second time.
+	// It is no part of what the preview is, only of how it is made.
+	Decoded *scan.Page
 }
 
 // Rect is a rectangle on a page in PDF points, in the page's default user
@@ -357,26 +363,13 @@ func (c *Cache) sweep() error {
 
 // render decodes the page and draws its preview.
 func (c *Cache) render(src Source, req Request) (*Preview, error) {
-	// A preview is drawn from the page's pixels; the samples a PDF would embed are not made.
-	opt := c.Scan
-	opt.PixelsOnly = true
-	doc, err := scan.Open(src.Path, opt)
-	if err != nil {
-		return nil, err
-	}
-	defer doc.Close()
-	if req.Page > doc.NumPages {
-		pages := fmt.Sprintf("%d pages", doc.NumPages)
-		if doc.NumPages == 1 {
-			pages = "one page"
+	page := req.Decoded
+	if page == nil || page.Number != req.Page || len(page.OCRImage) == 0 {
+		var err error
+		if page, err = c.decode(src, req.Page); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("the scan has %s, so there is no page %d", pages, req.Page)
 	}
-	page, err := doc.Page(req.Page - 1)
-	if err != nil {
-		return nil, err
-	}
-	c.decoded.Add(1)
 
 	rotate := req.Rotate
 	if !req.IgnorePageRotate {
@@ -408,6 +401,31 @@ func (c *Cache) render(src Source, req Request) (*Preview, error) {
 		return nil, fmt.Errorf("encoding the preview: %w", err)
 	}
 	return &Preview{Data: buf.Bytes(), Width: img.Rect.Dx(), Height: img.Rect.Dy()}, nil
+}
+
+// decode reads page (from 1) of src.
+func (c *Cache) decode(src Source, page int) (*scan.Page, error) {
+	// A preview is drawn from the page's pixels; the samples a PDF would embed are not made.
+	opt := c.Scan
+	opt.PixelsOnly = true
+	doc, err := scan.Open(src.Path, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer doc.Close()
+	if page > doc.NumPages {
+		pages := fmt.Sprintf("%d pages", doc.NumPages)
+		if doc.NumPages == 1 {
+			pages = "one page"
+		}
+		return nil, fmt.Errorf("the scan has %s, so there is no page %d", pages, page)
+	}
+	p, err := doc.Page(page - 1)
+	if err != nil {
+		return nil, err
+	}
+	c.decoded.Add(1)
+	return p, nil
 }
 
 // MarkPixels is where a rectangle on the page (points, the page's default

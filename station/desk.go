@@ -264,8 +264,9 @@ func (d *Desk) Preview(ctx context.Context, id int64, page, width int) ([]byte, 
 	req.Page = index + 1
 	req.Rotate, req.IgnorePageRotate = turn, turned
 	if page == 1 {
-		if r, err := d.markOf(job, index, turn, turned); err == nil {
-			req.Mark = r
+		// A page decoded to place the mark is drawn from too, not decoded again.
+		if r, decoded, err := d.markOf(job, index, turn, turned); err == nil {
+			req.Mark, req.Decoded = r, decoded
 		} else {
 			s.log.Warn("cannot place the mark on the preview", "job", job.ID, "err", err)
 		}
@@ -333,26 +334,27 @@ func (d *Desk) warm(ctx context.Context, job *journal.Job) {
 }
 
 // markOf is where the mark will go on page 1 (scan page index, turned as given), as the
-// certifier of the job's hot-folder places it now.
-func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.Rect, error) {
+// certifier of the job's hot-folder places it now, and the page when it was decoded for it
+// (nil when the place was known).
+func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.Rect, *scan.Page, error) {
 	key := markKey{job: job.ID, index: index, turn: turn}
 	d.marksMu.Lock()
 	r, ok := d.marks[key]
 	d.marksMu.Unlock()
 	if ok {
-		return r, nil
+		return r, nil, nil
 	}
 	// Only the page's size and ink are wanted, not the samples a PDF embeds.
 	opt := d.s.scanOptions()
 	opt.PixelsOnly = true
 	doc, err := scan.Open(job.Spool, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer doc.Close()
 	p, err := doc.Page(index)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rotate := p.Rotate
 	if turned {
@@ -364,7 +366,7 @@ func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.
 	certifier.Mark.Profile = markProfile(prof.Mark)
 	place, err := certifier.MarkPlacement(certify.Page1{WidthPt: float64(p.Width) / p.DPIX * 72, HeightPt: float64(p.Height) / p.DPIY * 72, Rotate: rotate, Ink: p.Thumb})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rect := preview.Corners(place.Rect)
 	d.marksMu.Lock()
@@ -373,7 +375,7 @@ func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.
 	}
 	d.marks[key] = &rect
 	d.marksMu.Unlock()
-	return &rect, nil
+	return &rect, p, nil
 }
 
 // Failed lists the refused inputs in failed/, newest first.
