@@ -15,6 +15,10 @@ var cliMessages = []pair{
 	{"%s failed at %s: %s", "%s không xử lý được ở bước %s: %s"},
 	{"%s: divided into %d documents\n", "%s: đã tách thành %d văn bản\n"},
 	{"%s, document %d", "%s, văn bản %d"},
+	{"%s: %d of %d documents not finished yet; the batch is archived once they are",
+		"%s: %d trong %d văn bản chưa xử lý xong; tập quét được lưu trữ khi các văn bản này xong"},
+	{"%s: %d of %d documents refused (the batch record is in the archive: %s.batch.json)",
+		"%s: %d trong %d văn bản bị từ chối (biên bản tách tập quét nằm trong thư mục lưu trữ: %s.batch.json)"},
 
 	// status.
 	{"Not finished", "Chưa xong"},

@@ -326,7 +326,7 @@ func (d *Document) pdfJBIG2(page int, sd *types.StreamDict, w, h int) (*raster, 
 		return nil, nil, d.inputError(page, err, "the page's JBIG2 image cannot be decoded (%v); scan the document again", err)
 	}
 	if r.width != w || r.height != h {
-		return nil, nil, d.inputError(page, nil, "the page's JBIG2 image decodes to %d×%d pixels but the PDF says %d×%d (the file is damaged); scan the document again", r.width, r.height, w, h)
+		return nil, nil, d.inputError(page, nil, "the page's JBIG2 image decodes to %s pixels but the PDF says %s (the file is damaged); scan the document again", dims(r.width, r.height), dims(w, h))
 	}
 	return r, &keptImage{filter: "JBIG2Decode", data: sd.Raw, globals: globals, symbols: symbols}, nil
 }
@@ -346,7 +346,7 @@ func (d *Document) pdfJPX(page int, sd *types.StreamDict, w, h int) (*raster, *k
 		want = cs.components
 	}
 	if jw, jh, ok := jpxSize(sd.Raw); !ok || jw != w || jh != h {
-		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image is damaged or is not %d×%d pixels as the PDF says; scan the document again", w, h)
+		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image is damaged or is not %s pixels as the PDF says; scan the document again", dims(w, h))
 	}
 	r, err := decodeJPX(sd.Raw)
 	if errors.Is(err, errNoDecoder) {
@@ -363,7 +363,7 @@ func (d *Document) pdfJPX(page int, sd *types.StreamDict, w, h int) (*raster, *k
 		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image has %d colour components but the PDF says %d (the file is damaged); scan the document again", got, want)
 	}
 	if r.width != w || r.height != h {
-		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image decodes to %d×%d pixels but the PDF says %d×%d (the file is damaged); scan the document again", r.width, r.height, w, h)
+		return nil, nil, d.inputError(page, nil, "the page's JPEG 2000 image decodes to %s pixels but the PDF says %s (the file is damaged); scan the document again", dims(r.width, r.height), dims(w, h))
 	}
 	return r, &keptImage{filter: "JPXDecode", data: sd.Raw}, nil
 }

@@ -27,6 +27,7 @@ import (
 	"image"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 
@@ -351,11 +352,11 @@ func (d *Document) Close() error {
 // limit, before anything is allocated for it.
 func (d *Document) checkPixels(page, w, h int) error {
 	if w <= 0 || h <= 0 {
-		return d.inputError(page, nil, "the image is empty (%d×%d pixels); scan the page again", w, h)
+		return d.inputError(page, nil, "the image is empty (%s pixels); scan the page again", dims(w, h))
 	}
 	if int64(w)*int64(h) > d.opt.Limits.MaxPixels {
-		return d.inputError(page, nil, "the image claims %d×%d pixels (%s), more than the %s this station accepts per page; the file is damaged or was scanned at far too high a resolution, scan it again at 300 dpi",
-			w, h, pixelCount(int64(w)*int64(h)), pixelCount(d.opt.Limits.MaxPixels))
+		return d.inputError(page, nil, "the image claims %s pixels (%s), more than the %s this station accepts per page; the file is damaged or was scanned at far too high a resolution, scan it again at 300 dpi",
+			dims(w, h), pixelCount(int64(w)*int64(h)), pixelCount(d.opt.Limits.MaxPixels))
 	}
 	return nil
 }
@@ -388,9 +389,13 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// pixelCount and dims give their numbers as text: a printer in a language would group their
+// digits (100.000), which no scanner's settings show.
 func pixelCount(n int64) lang.Text {
 	if n >= 1e6 {
-		return lang.T("%.0f million pixels", float64(n)/1e6)
+		return lang.T("%s million pixels", strconv.FormatFloat(float64(n)/1e6, 'f', 0, 64))
 	}
-	return lang.T("%d pixels", n)
+	return lang.T("%s pixels", strconv.FormatInt(n, 10))
 }
+
+func dims(w, h int) string { return strconv.Itoa(w) + "×" + strconv.Itoa(h) }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/message"
+
 	"scanstation/capture"
 	"scanstation/capture/separator"
 	"scanstation/docmeta"
@@ -306,7 +308,7 @@ func (s *Station) settleBatch(ctx context.Context, batchID int64) {
 }
 
 // batchOutcome sums up a finished or waiting batch for `process` and the logs.
-func batchOutcome(out Outcome, job *journal.Job, docs []journal.Job, pending int) Outcome {
+func batchOutcome(p *message.Printer, out Outcome, job *journal.Job, docs []journal.Job, pending int) Outcome {
 	failed := 0
 	for _, d := range docs {
 		if d.State == journal.Failed {
@@ -316,9 +318,9 @@ func batchOutcome(out Outcome, job *journal.Job, docs []journal.Job, pending int
 	switch {
 	case pending > 0:
 		out.Waiting = true
-		out.Err = fmt.Errorf("%s: %d of %d documents not finished yet; the batch is archived once they are", job.SourceName, pending, len(docs))
+		out.Err = errors.New(p.Sprintf("%s: %d of %d documents not finished yet; the batch is archived once they are", job.SourceName, pending, len(docs)))
 	case failed > 0:
-		out.Err = fmt.Errorf("%s: %d of %d documents refused (the batch record is in the archive: %s.batch.json)", job.SourceName, failed, len(docs), job.OutName)
+		out.Err = errors.New(p.Sprintf("%s: %d of %d documents refused (the batch record is in the archive: %s.batch.json)", job.SourceName, failed, len(docs), job.OutName))
 	}
 	return out
 }

@@ -192,11 +192,11 @@ func (s *Station) advance(ctx context.Context, job *journal.Job, keepSource bool
 				var docs []journal.Job
 				var pending int
 				if docs, pending, err = s.finishBatch(ctx, job); err == nil && pending > 0 {
-					return batchOutcome(out, job, docs, pending)
+					return batchOutcome(s.printer(), out, job, docs, pending)
 				}
 				if err == nil {
 					s.diskOK()
-					return batchOutcome(out, job, docs, 0)
+					return batchOutcome(s.printer(), out, job, docs, 0)
 				}
 			case s.divides(job):
 				if err = s.checkDuplicate(ctx, job); err == nil {
