@@ -154,7 +154,7 @@ var scanMessages = []pair{
 	{"an RTF document", "tài liệu RTF"},
 	{"this is a WebP image, not a scan", "đây là ảnh WebP, không phải bản quét"},
 	{"this is a HEIC/HEIF or video file, not a scan", "đây là tệp HEIC/HEIF hoặc tệp video, không phải bản quét"},
-	{"this is a text file, not a scanned image", "đây là tệp văn bản chữ, không phải ảnh quét"},
+	{"this is a text file, not a scanned image", "đây là tệp văn bản thuần (text), không phải ảnh quét"},
 	{"this file is not an image or PDF the station recognises", "tệp này không phải là ảnh hoặc PDF mà trạm nhận biết được"},
 	{"the image is empty (%s pixels); scan the page again", "ảnh rỗng (%s điểm ảnh); vui lòng quét lại trang"},
 	{"the image claims %s pixels (%s), more than the %s this station accepts per page; the file is damaged or was scanned at far too high a resolution, scan it again at 300 dpi",

@@ -71,7 +71,7 @@ func TestRefusedScanReasonInVietnamese(t *testing.T) {
 		},
 		"ghi-chu.tif": {
 			"Bước:      đọc tệp quét (decode)\n",
-			"Lý do:     ghi-chu.tif: đây là tệp văn bản chữ, không phải ảnh quét; trạm chỉ nhận bản quét lưu dưới dạng JPEG, PNG, TIFF hoặc PDF\n",
+			"Lý do:     ghi-chu.tif: đây là tệp văn bản thuần (text), không phải ảnh quét; trạm chỉ nhận bản quét lưu dưới dạng JPEG, PNG, TIFF hoặc PDF\n",
 		},
 	}
 	for name, phrases := range want {
@@ -135,7 +135,7 @@ func TestStatusInVietnamese(t *testing.T) {
 		"Đã xong hôm nay (",
 		"thiết bị ký số (token): không rõ (trạm có đang chạy không?)\n",
 		"Lỗi gần đây (mới nhất trước; tệp và lý do nằm trong ",
-		"đọc tệp quét  ghi-chu.tif: đây là tệp văn bản chữ, không phải ảnh quét;",
+		"đọc tệp quét  ghi-chu.tif: đây là tệp văn bản thuần (text), không phải ảnh quét;",
 	} {
 		if !strings.Contains(out, p) {
 			t.Errorf("status does not say %q:\n%s", p, out)
