@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -33,8 +34,9 @@ type Desk struct {
 	s        *Station
 	previews *preview.Cache
 
-	marksMu sync.Mutex
-	marks   map[markKey]*preview.Rect // where the mark goes on page 1, by job and turn
+	marksMu  sync.Mutex
+	marks    map[markKey]*preview.Rect // where the mark goes on page 1, by job and turn
+	archived map[int64]string          // where a delivered document's original was found in the archive
 }
 
 type markKey struct {
@@ -48,7 +50,7 @@ func NewDesk(s *Station, previews *preview.Cache) *Desk {
 	if previews == nil {
 		previews = &preview.Cache{Dir: filepath.Join(s.config().Folders.State, "previews"), Scan: s.scanOptions(), Workers: 1}
 	}
-	return &Desk{s: s, previews: previews, marks: map[markKey]*preview.Rect{}}
+	return &Desk{s: s, previews: previews, marks: map[markKey]*preview.Rect{}, archived: map[int64]string{}}
 }
 
 var _ console.Desk = (*Desk)(nil)
@@ -116,13 +118,22 @@ func (d *Desk) Queue(ctx context.Context) (console.QueueView, error) {
 			continue // refused: on its way to failed/
 		}
 		v.Review = append(v.Review, console.DocumentItem{ID: j.ID, Name: j.SourceName, State: string(j.State),
-			HotFolder: j.HotFolder, Pages: j.Pages, Updated: j.Updated.In(s.zone)})
+			HotFolder: folderName(j.HotFolder), Pages: j.Pages, Updated: j.Updated.In(s.zone)})
 	}
 	// The console prints times in the zone it is given: the office's, as on the document page.
 	for i := range v.Errors {
 		v.Errors[i].At = v.Errors[i].At.In(s.zone)
 	}
 	return v, nil
+}
+
+// folderName is how the console names a hot-folder: by its folder's name, not its path on the
+// station, which is the administrator's business.
+func folderName(path string) string {
+	if path == "" {
+		return ""
+	}
+	return filepath.Base(path)
 }
 
 // tokenView maps the keeper's words onto the console's token states.
@@ -149,13 +160,17 @@ func (d *Desk) Document(ctx context.Context, id int64) (*console.DocumentView, e
 	if err != nil {
 		return nil, err
 	}
-	v := &console.DocumentView{ID: job.ID, Name: job.SourceName, State: string(job.State), HotFolder: job.HotFolder,
+	v := &console.DocumentView{ID: job.ID, Name: job.SourceName, State: string(job.State), HotFolder: folderName(job.HotFolder),
 		Received: job.Created.In(s.zone), ApprovedBy: job.ApprovedBy, Reason: job.Reason, Warnings: warningLines(job)}
 	if saved, err := s.loadSaved(job); err == nil {
-		for k, p := range saved.Pages {
-			res := &ocr.Result{Words: p.Words}
+		for k, p := range pagesOf(saved, job).Pages {
 			v.Pages = append(v.Pages, console.PageView{Number: k + 1, Orientation: p.Orientation,
-				OrientationConfidence: p.OrientationConfidence, Text: res.Text(), MeanConfidence: meanConfidence([]*ocr.Result{res})})
+				OrientationConfidence: p.OrientationConfidence, Text: p.Text, MeanConfidence: p.MeanConfidence})
+		}
+	} else if kept, err := s.loadPages(job); err == nil {
+		for k, p := range kept.Pages {
+			v.Pages = append(v.Pages, console.PageView{Number: k + 1, Orientation: p.Orientation,
+				OrientationConfidence: p.OrientationConfidence, Text: p.Text, MeanConfidence: p.MeanConfidence})
 		}
 	} else {
 		for k := range job.Pages {
@@ -239,20 +254,22 @@ func (d *Desk) Preview(ctx context.Context, id int64, page, width int) ([]byte, 
 	if err != nil {
 		return nil, "", err
 	}
-	if job.Spool == "" || !exists(job.Spool) {
-		return nil, "", fmt.Errorf("document %d: the scan is no longer in the spool (it was archived or refused): %w", id, console.ErrNotFound)
+	src, err := d.original(ctx, job)
+	if err != nil {
+		return nil, "", err
 	}
 	req := preview.Request{Page: page, Width: width}
 	index, turn, turned := page-1, 0, false
-	if saved, err := s.loadSaved(job); err == nil {
-		sp, err := pageOf(saved, page)
-		if err != nil {
-			return nil, "", err
+	kept, err := s.loadPages(job)
+	if saved, serr := s.loadSaved(job); serr == nil {
+		kept, err = pagesOf(saved, job), nil
+	}
+	if err == nil {
+		if page < 1 || page > len(kept.Pages) {
+			return nil, "", fmt.Errorf("the document has %d page(s), not a page %d: %w", len(kept.Pages), page, console.ErrNotFound)
 		}
-		index = sp.Index
-		if len(sp.Words) > 0 || sp.OrientationConfidence == 1 {
-			turn, turned = sp.Orientation, true
-		}
+		kp := kept.Pages[page-1]
+		index, turn, turned = kp.Index, kp.Orientation, kp.Turned
 	} else {
 		if page < 1 || page > max(job.Pages, 1) {
 			return nil, "", fmt.Errorf("document %d has %d page(s), not a page %d: %w", id, job.Pages, page, console.ErrNotFound)
@@ -265,17 +282,144 @@ func (d *Desk) Preview(ctx context.Context, id int64, page, width int) ([]byte, 
 	req.Rotate, req.IgnorePageRotate = turn, turned
 	if page == 1 {
 		// A page decoded to place the mark is drawn from too, not decoded again.
-		if r, decoded, err := d.markOf(job, index, turn, turned); err == nil {
+		if r, decoded, err := d.markOf(job, src.Path, index, turn, turned); err == nil {
 			req.Mark, req.Decoded = r, decoded
 		} else {
 			s.log.Warn("cannot place the mark on the preview", "job", job.ID, "err", err)
 		}
 	}
-	p, err := d.previews.Page(ctx, preview.Source{Path: job.Spool, SHA256: job.SourceSHA256}, req)
+	p, err := d.previews.Page(ctx, src, req)
 	if err != nil {
 		return nil, "", err
 	}
 	return p.Data, preview.ContentType, nil
+}
+
+// original is the scan a document's pages are drawn from: in the spool while the station has
+// it, in the archive once it was delivered (outbox.Move names it as the scan was named, or
+// name-N.ext beside one of that name: the one of the job's size and SHA-256).
+func (d *Desk) original(ctx context.Context, job *journal.Job) (preview.Source, error) {
+	if job.Spool != "" && exists(job.Spool) {
+		return preview.Source{Path: job.Spool, SHA256: job.SourceSHA256}, nil
+	}
+	// A batch's document is drawn from the batch's original, archived under the batch's name.
+	name, size, sum := job.SourceName, job.SourceSize, job.SourceSHA256
+	if job.Batch != 0 {
+		batch, err := d.s.journal.Get(ctx, job.Batch)
+		if err != nil {
+			return preview.Source{}, fmt.Errorf("the batch of document %d: %w", job.ID, err)
+		}
+		name, size, sum = batch.SourceName, batch.SourceSize, batch.SourceSHA256
+	}
+	d.marksMu.Lock()
+	path, ok := d.archived[job.ID]
+	d.marksMu.Unlock()
+	if ok && exists(path) {
+		return preview.Source{Path: path, SHA256: sum}, nil
+	}
+	dir := d.s.config().Folders.Archive
+	if dir != "" && name != "" && sum != "" {
+		ext := filepath.Ext(name)
+		others, _ := filepath.Glob(filepath.Join(dir, globEscape(strings.TrimSuffix(name, ext))+"-*"+globEscape(ext)))
+		for _, path := range append([]string{filepath.Join(dir, name)}, others...) {
+			info, err := os.Stat(path)
+			if err != nil || !info.Mode().IsRegular() || info.Size() != size {
+				continue
+			}
+			if f, err := fileDigest(path); err == nil && f.sum == sum {
+				d.marksMu.Lock()
+				if len(d.archived) > 1000 {
+					clear(d.archived)
+				}
+				d.archived[job.ID] = path
+				d.marksMu.Unlock()
+				return preview.Source{Path: path, SHA256: sum}, nil
+			}
+		}
+	}
+	return preview.Source{}, fmt.Errorf("document %d: its scan is neither in the spool nor in the archive as %s: %w", job.ID, name, console.ErrNotFound)
+}
+
+// globEscape keeps a file name's glob characters literal.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// keptPages is what the document page shows of a document's pages once its work files are
+// gone (removeWork): per page, what the reading held but the word boxes. Kept as
+// <id>.pages.json in the state folder's pages/, outside the spool and work folders the
+// journal's identity check and rebuild look at; SourceSHA256 tells a record of another
+// journal's job of the same number (after a rebuild) from this job's.
+type keptPages struct {
+	SourceSHA256 string     `json:"source_sha256"`
+	Pages        []keptPage `json:"pages"`
+}
+
+type keptPage struct {
+	Index                 int     `json:"index"` // 0-based page of the scan
+	Orientation           int     `json:"orientation"`
+	OrientationConfidence float64 `json:"orientation_confidence"`
+	Turned                bool    `json:"turned"` // Orientation was decided (by OCR or a person), not the file's own
+	Text                  string  `json:"text"`
+	MeanConfidence        float64 `json:"mean_confidence"` // of the words, 0..100
+}
+
+// pagesOf is a reading as the document page shows it.
+func pagesOf(saved *savedRecognition, job *journal.Job) *keptPages {
+	k := &keptPages{SourceSHA256: job.SourceSHA256}
+	for _, p := range saved.Pages {
+		res := &ocr.Result{Words: p.Words}
+		k.Pages = append(k.Pages, keptPage{Index: p.Index, Orientation: p.Orientation, OrientationConfidence: p.OrientationConfidence,
+			Turned: len(p.Words) > 0 || p.OrientationConfidence == 1, Text: res.Text(), MeanConfidence: meanConfidence([]*ocr.Result{res})})
+	}
+	return k
+}
+
+func (s *Station) pagesDir() string { return filepath.Join(s.config().Folders.State, "pages") }
+
+// keepPages writes the pages record of a signed job from its reading, before removeWork
+// removes the reading. A document never signed has nothing to show later.
+func (s *Station) keepPages(job *journal.Job) {
+	if job.SignedAt.IsZero() || exists(filepath.Join(s.pagesDir(), fmt.Sprintf("%d.pages.json", job.ID))) {
+		return
+	}
+	saved, err := s.loadSaved(job)
+	if err != nil {
+		return // removed by an earlier removeWork: the record was written then
+	}
+	data, err := json.Marshal(pagesOf(saved, job))
+	if err == nil {
+		if err = os.MkdirAll(s.pagesDir(), 0o700); err == nil {
+			err = outbox.WriteFileAtomic(s.pagesDir(), fmt.Sprintf("%d.pages.json", job.ID), data, 0o600)
+		}
+	}
+	if err != nil {
+		s.log.Warn("cannot keep the recognised text of a signed document for the console", "job", job.ID, "err", err)
+	}
+}
+
+// loadPages reads the pages record keepPages wrote for job.
+func (s *Station) loadPages(job *journal.Job) (*keptPages, error) {
+	path := filepath.Join(s.pagesDir(), fmt.Sprintf("%d.pages.json", job.ID))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var k keptPages
+	if err := json.Unmarshal(data, &k); err != nil {
+		return nil, fmt.Errorf("the pages record %s is damaged: %w", path, err)
+	}
+	if k.SourceSHA256 != job.SourceSHA256 {
+		return nil, fmt.Errorf("the pages record %s is of another scan (an older journal's job %d)", path, job.ID)
+	}
+	return &k, nil
 }
 
 // warmEvery is how often Warm looks for documents newly waiting for review.
@@ -336,7 +480,7 @@ func (d *Desk) warm(ctx context.Context, job *journal.Job) {
 // markOf is where the mark will go on page 1 (scan page index, turned as given), as the
 // certifier of the job's hot-folder places it now, and the page when it was decoded for it
 // (nil when the place was known).
-func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.Rect, *scan.Page, error) {
+func (d *Desk) markOf(job *journal.Job, path string, index, turn int, turned bool) (*preview.Rect, *scan.Page, error) {
 	key := markKey{job: job.ID, index: index, turn: turn}
 	d.marksMu.Lock()
 	r, ok := d.marks[key]
@@ -347,7 +491,7 @@ func (d *Desk) markOf(job *journal.Job, index, turn int, turned bool) (*preview.
 	// Only the page's size and ink are wanted, not the samples a PDF embeds.
 	opt := d.s.scanOptions()
 	opt.PixelsOnly = true
-	doc, err := scan.Open(job.Spool, opt)
+	doc, err := scan.Open(path, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -399,7 +543,7 @@ func (d *Desk) Failed(ctx context.Context) ([]console.FailedView, error) {
 		// The journal's words are the station's own (message keys the console translates);
 		// the reason file, in the station's language, serves an input the journal lost.
 		if job := failedJob(jobs, name); job != nil {
-			v.HotFolder, v.Stage, v.Reason, v.At = job.HotFolder, job.FailedStage, job.Reason, job.Updated
+			v.HotFolder, v.Stage, v.Reason, v.At = folderName(job.HotFolder), job.FailedStage, job.Reason, job.Updated
 		} else if exists(path + ".error.txt") {
 			var read journal.Job
 			readReason(&read, path+".error.txt")
@@ -600,6 +744,6 @@ func (d *Desk) Report(ctx context.Context, month time.Time) (console.ReportView,
 }
 
 func folderFigures(f journal.Figures) console.FolderFigures {
-	return console.FolderFigures{HotFolder: f.HotFolder, Received: f.Received, Digitised: f.Digitised, Pages: f.Pages,
+	return console.FolderFigures{HotFolder: folderName(f.HotFolder), Received: f.Received, Digitised: f.Digitised, Pages: f.Pages,
 		Signed: f.Signed, Refused: f.Refused, RefusedBy: f.RefusedBy, ToSignature: f.ToSignature}
 }

@@ -68,6 +68,9 @@ type Leftover struct {
 
 // FindLeftovers lists the files in the state folder's spool/ and work/ that are named by a job
 // ID ("7-scan.jpg", "7.ocr.json", "7.ocr.2.json" of a review edit), in order of job ID then name.
+// pages/ is not looked at: its <id>.pages.json (the console's record of a signed document's
+// pages, desk.go) are kept for good, not work in progress, and each names the scan it is of,
+// so one left by another journal's job of the same number is never taken for this one's.
 func FindLeftovers(stateDir string) ([]Leftover, error) {
 	var found []Leftover
 	for _, sub := range []string{"spool", "work"} {

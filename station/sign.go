@@ -217,6 +217,8 @@ func (s *Station) finishLevel(ctx context.Context, job *journal.Job) error {
 
 // removeWork removes a job's files in the work and review folders, except the signed copy.
 func (s *Station) removeWork(job *journal.Job) {
+	// The console still shows a signed document's pages: what it needs of the reading is kept.
+	s.keepPages(job)
 	for _, name := range []string{"built.pdf", "page1.json", "page1.png", "ocr.json"} {
 		os.Remove(filepath.Join(s.workDir, fmt.Sprintf("%d.%s", job.ID, name)))
 	}

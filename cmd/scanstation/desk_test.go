@@ -93,6 +93,9 @@ func TestDeskReviewThenApprove(t *testing.T) {
 	if len(doc.Pages) != 3 {
 		t.Fatalf("the document shows %d pages, want 3", len(doc.Pages))
 	}
+	if doc.HotFolder != "inbox" {
+		t.Errorf("the document page names its hot-folder %q, want its folder's name, inbox (not the path)", doc.HotFolder)
+	}
 	if o := doc.Pages[1].Orientation; o == 180 {
 		// OCR found the way up itself: the clerk turns it wrong first, then right, so the
 		// turn the clerk forces is what the copy gets either way.
@@ -197,6 +200,17 @@ func TestDeskReviewThenApprove(t *testing.T) {
 		doc, err = desk.Document(ctx, id)
 		return err == nil && doc.State == "archived"
 	}, &strings.Builder{})
+	// Signed and archived: the work files are gone and the original is in archive/, yet the
+	// page shows the pages as they were certified.
+	if len(doc.Pages) != 2 || !strings.Contains(doc.Pages[0].Text, "2417") ||
+		doc.Pages[1].Orientation != 180 || !strings.Contains(doc.Pages[1].Text, "Trần Thị Bình") || doc.Pages[0].MeanConfidence < 50 {
+		t.Errorf("the archived document's pages: %+v", doc.Pages)
+	}
+	for page := 1; page <= 2; page++ {
+		if data, _, err := desk.Preview(ctx, id, page, 200); err != nil || len(data) == 0 {
+			t.Errorf("preview of page %d of the archived document: %v", page, err)
+		}
+	}
 	// The dev token's copy is B-T without revocation data: offline, EU DSS says INDETERMINATE
 	// for that, and so does the station; a broken signature or copy would be TOTAL_FAILED.
 	if v := doc.Verify; v == nil || v.Indication != "INDETERMINATE" || !strings.Contains(v.Words, "no revocation data") {
