@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"golang.org/x/text/message"
 
@@ -115,7 +116,8 @@ func snapshotOf(q QueueView, p *message.Printer) queueSnapshot {
 		s.Token.Text = p.Sprintf("Signing device not checked yet")
 	}
 	for _, e := range q.Errors {
-		l := errorLine{At: when(e.At), Name: e.Name, Reason: say(p, e.Reason)}
+		// A reason about the file starts with its name, which the line shows already.
+		l := errorLine{At: when(e.At), Name: e.Name, Reason: strings.TrimPrefix(say(p, e.Reason), e.Name+": ")}
 		if e.Document > 0 {
 			l.Href = docHref(e.Document)
 		}
