@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/text/message"
+
 	"scanstation/console"
 	"scanstation/docmeta"
 	"scanstation/journal"
@@ -49,18 +51,19 @@ func (d auditDetail) json() string {
 	return string(data)
 }
 
-// words says an entry's detail as the console shows it.
-func (d auditDetail) words() string {
+// words says an entry's detail as the console shows it, printed by p (the station's language:
+// the console shows it as it is). A field is named by its label on the record form.
+func (d auditDetail) words(p *message.Printer) string {
 	var parts []string
 	if d.Page > 0 {
-		p := fmt.Sprintf("page %d", d.Page)
 		if d.ScanPage > 0 && d.ScanPage != d.Page {
-			p += fmt.Sprintf(" (page %d of the scan)", d.ScanPage)
+			parts = append(parts, p.Sprintf("page %d (page %d of the scan)", d.Page, d.ScanPage))
+		} else {
+			parts = append(parts, p.Sprintf("page %d", d.Page))
 		}
-		parts = append(parts, p)
 	}
 	if d.Before != nil && d.After != nil {
-		parts = append(parts, fmt.Sprintf("turned from %d° to %d°", *d.Before, *d.After))
+		parts = append(parts, p.Sprintf("turned from %d° to %d°", *d.Before, *d.After))
 	}
 	names := make([]string, 0, len(d.Fields))
 	for name := range d.Fields {
@@ -69,12 +72,27 @@ func (d auditDetail) words() string {
 	slices.Sort(names)
 	for _, name := range names {
 		c := d.Fields[name]
-		parts = append(parts, fmt.Sprintf("%s: %q → %q", name, c.Before.Value, c.After.Value))
+		label := name
+		if key, ok := fieldLabels[name]; ok {
+			label = p.Sprintf(key)
+		}
+		parts = append(parts, fmt.Sprintf("%s: %q → %q", label, c.Before.Value, c.After.Value))
 	}
 	if d.Reason != "" {
 		parts = append(parts, d.Reason)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// fieldLabels are the record form's labels of the fields a person corrects (lang's keys, as
+// the console's form names them).
+var fieldLabels = map[string]string{
+	"code_number":   "Number",
+	"code_notation": "Notation",
+	"issued_date":   "Date issued",
+	"organ_name":    "Issuing organ",
+	"type_name":     "Document type",
+	"subject":       "Summary",
 }
 
 // entry is an audit entry of user by.
@@ -95,12 +113,13 @@ func (d *Desk) Audit(ctx context.Context, id int64) ([]console.AuditEntry, error
 	if err != nil {
 		return nil, err
 	}
+	p := d.s.printer()
 	out := make([]console.AuditEntry, 0, len(trail))
 	for _, e := range trail {
 		words := e.Detail
 		var detail auditDetail
 		if json.Unmarshal([]byte(e.Detail), &detail) == nil {
-			words = detail.words()
+			words = detail.words(p)
 		}
 		out = append(out, console.AuditEntry{At: e.At.In(d.s.zone), User: e.User, Role: e.Role, Action: e.Action, Detail: words})
 	}

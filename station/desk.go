@@ -15,10 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/text/message"
+
 	"scanstation/certify"
 	"scanstation/console"
 	"scanstation/docmeta"
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/ocr"
 	"scanstation/outbox"
 	"scanstation/preview"
@@ -89,7 +92,7 @@ func (d *Desk) Queue(ctx context.Context) (console.QueueView, error) {
 	stopped := s.stopReason
 	s.stopMu.Unlock()
 	if stopped != "" {
-		v.Errors = append(v.Errors, console.ErrorView{At: now, Reason: "signing stopped: " + stopped})
+		v.Errors = append(v.Errors, console.ErrorView{At: now, Reason: s.printer().Sprintf("signing stopped: %s", stopped)})
 	}
 	s.waits.mu.Lock()
 	for _, w := range s.waits.now {
@@ -199,14 +202,17 @@ func (d *Desk) Document(ctx context.Context, id int64) (*console.DocumentView, e
 	return v, nil
 }
 
-// verify judges the signed copy in the outbox against the station's own CA.
+// verify judges the signed copy in the outbox against the station's own CA. Its words are a
+// lang key where one says it all (the console prints it in the reader's language), else
+// printed in the station's.
 func (d *Desk) verify(ctx context.Context, path string) *console.VerifyView {
+	p := d.s.printer()
 	pdf, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &console.VerifyView{Indication: string(verify.Indeterminate), Words: "the signed copy is no longer in the outbox (sent or moved on); verify the copy where it is now"}
 	}
 	if err != nil {
-		return &console.VerifyView{Indication: string(verify.Indeterminate), Words: "cannot read the signed copy: " + err.Error()}
+		return &console.VerifyView{Indication: string(verify.Indeterminate), Words: p.Sprintf("cannot read the signed copy: %s", err.Error())}
 	}
 	cfg := d.s.config()
 	opt := verify.Options{Anchors: d.s.anchors(), Inspect: certify.InspectOptions{TimeFormat: cfg.Mark.TimeFormat, Zone: d.s.zone, MaxClockSkew: cfg.Timestamp.MaxClockSkew}}
@@ -214,14 +220,47 @@ func (d *Desk) verify(ctx context.Context, path string) *console.VerifyView {
 	if err != nil {
 		return &console.VerifyView{Indication: string(verify.TotalFailed), Words: err.Error()}
 	}
+	return &console.VerifyView{Indication: string(r.Indication), Words: verifyWords(p, r)}
+}
+
+// verifyWords says a verdict in plain words: what its sub-indication means (verify's own words
+// about the certificate, in English, when it is none of the common ones), and what the copy
+// lacks of the station's promises.
+func verifyWords(p *message.Printer, r *verify.Report) string {
 	words := r.Why
-	if r.Indication == verify.TotalPassed {
+	switch {
+	case r.Indication == verify.TotalPassed:
 		words = "the signature is valid and the copy is as the station certified it"
+	case r.SubIndication == verify.NoChainFound:
+		words = "no trust anchor: the signer's certificate does not lead to a certificate the station trusts"
+	case r.SubIndication == verify.ChainGeneralFailure && strings.Contains(r.Why, "no revocation data"):
+		words = "no revocation data: the copy carries no proof that the signing certificate was not revoked (a B-LT copy does)"
+	case r.SubIndication == verify.OutOfBoundsNoPOE:
+		words = "no proof of time: the signing certificate has expired and no timestamp proves the signature was made while it was valid"
+	case r.SubIndication == verify.NotYetValid:
+		words = "the signing certificate was not yet valid when the copy was signed"
+	case r.SubIndication == verify.RevokedNoPOE:
+		words = "the signing certificate was revoked, and no timestamp proves the signature was made before"
+	case r.SubIndication == verify.HashFailure:
+		words = "changed after signing: the file is not the copy that was signed"
+	case r.SubIndication == verify.SigCryptoFailure:
+		words = "the signature does not check out: the file is damaged or was not signed with this certificate"
+	case r.SubIndication == verify.FormatFailure:
+		words = "a change made after the certification is one it does not allow"
+	case r.SubIndication == "" && len(r.Copy) > 0:
+		words = "" // the copy's problems alone
 	}
-	if len(r.Copy) > 0 {
-		words = strings.TrimPrefix(words+"; "+strings.Join(r.Copy, "; "), "; ")
+	if len(r.Copy) == 0 {
+		return words
 	}
-	return &console.VerifyView{Indication: string(r.Indication), Words: words}
+	lacks := p.Sprintf("the certified copy lacks what the station puts in it: %s", strings.Join(r.Copy, "; "))
+	if words == "" || r.Indication == verify.TotalPassed {
+		return lacks
+	}
+	if lang.Has(words) {
+		words = p.Sprintf(words)
+	}
+	return words + "; " + lacks
 }
 
 // anchors are the self-signed CA certificates of signing.chain_file, with the system's.

@@ -537,7 +537,7 @@ func (d *Desk) SendBack(ctx context.Context, id int64, reason string, by console
 		return errors.New("say why the paper is to be scanned again: the operator reads it in failed/")
 	}
 	dec := journal.Decision{State: journal.AwaitingApproval, FailedStage: "rescan",
-		Reason: fmt.Sprintf("sent back for rescan by %s: %s", by.Name, reason)}
+		Reason: d.s.printer().Sprintf("sent back for rescan by %s: %s", by.Name, reason)}
 	return d.decide(ctx, id, dec, entry(by, actionSendBack, auditDetail{Reason: reason}))
 }
 
