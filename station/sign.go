@@ -274,9 +274,25 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines[:n], "\n") + "\n…"
 }
 
+// tokenLook is how long the look at the token at start waits for one that is not there.
+const tokenLook = 2 * time.Second
+
+// lookAtToken opens the token once at start, so the console and status say within seconds
+// whether it is ready, absent or refusing the PIN rather than "not checked yet" until the
+// first signature. Opening logs in (the PIN is presented once, as the first signature would);
+// an absent token is waited for no longer than tokenLook, the keeper saying it waits.
+func (s *Station) lookAtToken(ctx context.Context) {
+	look, cancel := context.WithTimeout(ctx, tokenLook)
+	defer cancel()
+	if _, err := s.keeper.Signer(look); err != nil && ctx.Err() == nil {
+		s.log.Debug("the token at start", "state", s.keeper.State(), "err", err)
+	}
+}
+
 // signer is the one goroutine that signs: the token never sees two requests at once, and
 // while it waits for the token or a time-stamping authority, OCR of other documents goes on.
 func (s *Station) signer(ctx context.Context, queue <-chan *journal.Job, finish func(*journal.Job)) {
+	s.lookAtToken(ctx)
 	for {
 		var job *journal.Job
 		select {

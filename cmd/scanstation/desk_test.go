@@ -306,7 +306,7 @@ func TestDeskSendBackRetryDiscard(t *testing.T) {
 	reasons := map[string]string{}
 	for _, f := range list {
 		reasons[f.Name] = f.Stage + ": " + f.Reason
-		if f.Pages != 1 || f.HotFolder != inbox {
+		if f.Pages != 1 || f.HotFolder != filepath.Base(inbox) {
 			t.Errorf("%s listed with %d pages from %q", f.Name, f.Pages, f.HotFolder)
 		}
 	}
@@ -399,4 +399,32 @@ func TestApproveAndRejectCommandsAreAudited(t *testing.T) {
 			t.Errorf("audit trail of document %d: %+v, want %s by %s", id, trail, want.action, want.user)
 		}
 	}
+}
+
+// TestDeskTokenKnownSoonAfterStart: the queue tells the token's state within seconds of the
+// start, before any document is signed, not "not checked yet" until the first signature.
+func TestDeskTokenKnownSoonAfterStart(t *testing.T) {
+	_, path := newStation(t)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := station.New(cfg, station.Options{Log: slog.New(slog.DiscardHandler), Command: "desk test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		st.Close()
+	}()
+	desk := station.NewDesk(st, nil)
+	var q console.QueueView
+	waitFor(t, "the queue to say the token is ready", 10*time.Second, func() bool {
+		q, err = desk.Queue(ctx)
+		return err == nil && q.Token.State == console.TokenReady
+	}, &strings.Builder{})
 }
