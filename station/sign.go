@@ -92,18 +92,7 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	if err := s.validatePDFA(ctx, filepath.Join(s.workDir, name)); err != nil {
 		return &stageError{"validate", err}
 	}
-	job.Work = filepath.Join(s.workDir, name)
-	job.Signer = signed.Signer
-	job.SignedAt = signed.SigningTime
-	job.OutputSHA256 = signed.SHA256
-	job.Level = signed.Level
-	job.MarkPlace = signed.MarkPlace
-	job.TimestampNote = signed.TimestampNote
-	if job.StageTimes == nil {
-		job.StageTimes = map[string]time.Duration{}
-	}
-	job.StageTimes[journal.StageSign] = time.Since(started)
-	s.metrics.Stage(journal.StageSign, "ok", job.Pages, job.StageTimes[journal.StageSign])
+	s.noteSigning(job, signed, filepath.Join(s.workDir, name), signed.TimestampNote, started)
 	job.State = journal.Signed
 	if err := s.recordJob(ctx, job); err != nil {
 		return err
@@ -118,6 +107,23 @@ func (s *Station) sign(ctx context.Context, job *journal.Job) error {
 	return nil
 }
 
+// noteSigning puts what signing made into the job's record: where the signed copy is, who
+// signed, when, at which level, and how long it took. The caller sets the state.
+func (s *Station) noteSigning(job *journal.Job, signed *certify.Signed, work, note string, started time.Time) {
+	job.Work = work
+	job.Signer = signed.Signer
+	job.SignedAt = signed.SigningTime
+	job.OutputSHA256 = signed.SHA256
+	job.Level = signed.Level
+	job.MarkPlace = signed.MarkPlace
+	job.TimestampNote = note
+	if job.StageTimes == nil {
+		job.StageTimes = map[string]time.Duration{}
+	}
+	job.StageTimes[journal.StageSign] = time.Since(started)
+	s.metrics.Stage(journal.StageSign, "ok", job.Pages, job.StageTimes[journal.StageSign])
+}
+
 // keepSigned keeps a copy signed and timestamped whose long-term level could not be reached
 // (an OCSP responder, CRL or the TSA away, and timestamp.on_unavailable wait): it is saved in
 // the work folder and recorded awaiting validation at the level it reached, and finishLevel
@@ -129,18 +135,7 @@ func (s *Station) keepSigned(ctx context.Context, job *journal.Job, signed *cert
 	if err := outbox.WriteFileAtomic(s.workDir, name, signed.PDF, 0o600); err != nil {
 		return &stageError{"sign", fmt.Errorf("save the signed copy: %w", err)}
 	}
-	job.Work = filepath.Join(s.workDir, name)
-	job.Signer = signed.Signer
-	job.SignedAt = signed.SigningTime
-	job.OutputSHA256 = signed.SHA256
-	job.Level = signed.Level
-	job.MarkPlace = signed.MarkPlace
-	job.TimestampNote = short.Waits()
-	if job.StageTimes == nil {
-		job.StageTimes = map[string]time.Duration{}
-	}
-	job.StageTimes[journal.StageSign] = time.Since(started)
-	s.metrics.Stage(journal.StageSign, "ok", job.Pages, job.StageTimes[journal.StageSign])
+	s.noteSigning(job, signed, filepath.Join(s.workDir, name), short.Waits(), started)
 	job.State = journal.AwaitingValidation
 	if err := s.recordJob(ctx, job); err != nil {
 		return err
