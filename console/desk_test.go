@@ -3,10 +3,13 @@ package console
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"sync"
 	"time"
+
+	"scanstation/journal"
 )
 
 // desk is an in-memory Desk for the handlers' tests: it keeps documents and refused inputs in
@@ -277,6 +280,24 @@ func (d *desk) Report(ctx context.Context, month time.Time) (ReportView, error) 
 	r := d.report
 	r.Month = time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
 	return r, nil
+}
+
+// ReportCSV writes the fake's month through the station's one CSV writer, as the station's
+// Desk does, so the handler's test reads the columns the station writes.
+func (d *desk) ReportCSV(ctx context.Context, month time.Time, w io.Writer) error {
+	r, err := d.Report(ctx, month)
+	if err != nil {
+		return err
+	}
+	figures := func(f FolderFigures) journal.Figures {
+		return journal.Figures{HotFolder: f.HotFolder, Received: f.Received, Digitised: f.Digitised, Pages: f.Pages,
+			Signed: f.Signed, Refused: f.Refused, RefusedBy: f.RefusedBy, ToSignature: f.ToSignature}
+	}
+	mr := &journal.MonthReport{Total: figures(r.Total)}
+	for _, f := range r.Folders {
+		mr.Folders = append(mr.Folders, figures(f))
+	}
+	return journal.WriteMonthCSV(w, r.Month.Format("2006-01"), mr)
 }
 
 func (d *desk) Audit(ctx context.Context, id int64) ([]AuditEntry, error) {

@@ -2,15 +2,12 @@ package console
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"golang.org/x/text/message"
 
-	"scanstation/journal"
 	"scanstation/lang"
 )
 
@@ -140,10 +137,15 @@ func (c *console) monthOf(r *http.Request) (time.Time, bool) {
 	return m, err == nil && m.Year() >= 2000 && m.Year() < 3000
 }
 
-// monthReport asks the Desk for a month. It passes the middle of the month, so the office's
-// time zone, whatever it is, puts it in the same month.
+// monthReport asks the Desk for a month.
 func (c *console) monthReport(r *http.Request, month time.Time) (ReportView, error) {
-	return c.desk.Report(r.Context(), time.Date(month.Year(), month.Month(), 15, 12, 0, 0, 0, time.UTC))
+	return c.desk.Report(r.Context(), midMonth(month))
+}
+
+// midMonth is the middle of month, what the console gives the Desk for it: the office's time
+// zone, whatever it is, puts it in the same month.
+func midMonth(month time.Time) time.Time {
+	return time.Date(month.Year(), month.Month(), 15, 12, 0, 0, 0, time.UTC)
 }
 
 func (c *console) report(w http.ResponseWriter, r *http.Request) {
@@ -203,40 +205,10 @@ func (c *console) reportCSV(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadRequest, "Request refused", "Write the month as 2026-11.")
 		return
 	}
-	rv, err := c.monthReport(r, month)
-	if err != nil {
-		c.stationFailed(w, r, "report", err)
-		return
-	}
 	m := month.Format("2006-01")
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
-	cw := csv.NewWriter(&buf)
-	header := []string{"month", "hot_folder", "received", "digitised", "pages", "signed", "refused"}
-	for _, s := range journal.StageOrder {
-		header = append(header, "refused_"+s)
-	}
-	cw.Write(append(header, "refused_other", "mean_seconds_to_signature"))
-	row := func(name string, f FolderFigures) {
-		rec := []string{m, name, strconv.Itoa(f.Received), strconv.Itoa(f.Digitised), strconv.Itoa(f.Pages),
-			strconv.Itoa(f.Signed), strconv.Itoa(f.Refused)}
-		other := f.Refused
-		for _, s := range journal.StageOrder {
-			rec = append(rec, strconv.Itoa(f.RefusedBy[s]))
-			other -= f.RefusedBy[s]
-		}
-		mean := ""
-		if f.Signed > 0 {
-			mean = strconv.FormatInt(int64(f.ToSignature/time.Second), 10)
-		}
-		cw.Write(append(rec, strconv.Itoa(other), mean))
-	}
-	for _, f := range rv.Folders {
-		row(f.HotFolder, f)
-	}
-	row("total", rv.Total)
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := c.desk.ReportCSV(r.Context(), midMonth(month), &buf); err != nil {
 		c.stationFailed(w, r, "report.csv", err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"scanstation/users"
@@ -63,6 +64,9 @@ type Desk interface {
 	// Report is the month's figures per hot-folder, as `scanstation report` prints them;
 	// month is any time in the month, in the office's time zone.
 	Report(ctx context.Context, month time.Time) (ReportView, error)
+	// ReportCSV writes the same month as `scanstation report --format csv` prints it, hot-folders
+	// named as Report names them: one writer of that file, whose columns the station owns.
+	ReportCSV(ctx context.Context, month time.Time, w io.Writer) error
 	// Audit is what people did with document id, oldest first.
 	Audit(ctx context.Context, id int64) ([]AuditEntry, error)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -780,6 +781,20 @@ func (d *Desk) Report(ctx context.Context, month time.Time) (console.ReportView,
 		v.Folders = append(v.Folders, folderFigures(f))
 	}
 	return v, nil
+}
+
+// ReportCSV writes the month as `scanstation report --format csv` prints it, but with each
+// hot-folder by its folder's name, as Report gives it to the console.
+func (d *Desk) ReportCSV(ctx context.Context, month time.Time, w io.Writer) error {
+	m := month.In(d.s.zone)
+	r, err := d.s.journal.Month(ctx, m.Year(), m.Month(), d.s.zone)
+	if err != nil {
+		return err
+	}
+	for i := range r.Folders {
+		r.Folders[i].HotFolder = folderName(r.Folders[i].HotFolder)
+	}
+	return journal.WriteMonthCSV(w, r.From.In(d.s.zone).Format("2006-01"), r)
 }
 
 func folderFigures(f journal.Figures) console.FolderFigures {

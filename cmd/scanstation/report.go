@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -48,10 +46,6 @@ func figuresOf(f journal.Figures) reportFigures {
 	}
 	return r
 }
-
-// csvStages are the refusal columns of the CSV, the same every month so that months can be
-// put side by side; refusals at any other stage are counted in refused_other.
-var csvStages = journal.StageOrder
 
 // cmdReport prints the month's figures per hot-folder: documents received in the month
 // (by the office's calendar), digitised, pages, signed, refused by stage, and the mean time
@@ -110,7 +104,7 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return writeJSON(stdout, out)
 	case "csv":
-		return reportCSV(stdout, from.Format("2006-01"), r)
+		return journal.WriteMonthCSV(stdout, from.Format("2006-01"), r)
 	}
 
 	fmt.Fprintf(stdout, "Documents received from %s to %s (%s), by hot-folder\n\n",
@@ -165,35 +159,4 @@ func folderName(hotFolder string) string {
 		return noHotFolder
 	}
 	return hotFolder
-}
-
-// reportCSV writes one row per hot-folder and a total row, with the same columns every month.
-func reportCSV(w io.Writer, month string, r *journal.MonthReport) error {
-	c := csv.NewWriter(w)
-	header := []string{"month", "hot_folder", "received", "digitised", "pages", "signed", "refused"}
-	for _, s := range csvStages {
-		header = append(header, "refused_"+s)
-	}
-	header = append(header, "refused_other", "mean_seconds_to_signature")
-	c.Write(header)
-	row := func(name string, f journal.Figures) {
-		rec := []string{month, name, strconv.Itoa(f.Received), strconv.Itoa(f.Digitised), strconv.Itoa(f.Pages),
-			strconv.Itoa(f.Signed), strconv.Itoa(f.Refused)}
-		other := f.Refused
-		for _, s := range csvStages {
-			rec = append(rec, strconv.Itoa(f.RefusedBy[s]))
-			other -= f.RefusedBy[s]
-		}
-		mean := ""
-		if f.Signed > 0 {
-			mean = strconv.FormatInt(int64(f.ToSignature/time.Second), 10)
-		}
-		c.Write(append(rec, strconv.Itoa(other), mean))
-	}
-	for _, f := range r.Folders {
-		row(f.HotFolder, f)
-	}
-	row("total", r.Total)
-	c.Flush()
-	return c.Error()
 }
