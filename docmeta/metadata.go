@@ -188,11 +188,28 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 type Problem struct {
 	Field  string // one of FieldNames
 	Source string // where the value came from
-	Reason string
+	Reason string // in English
+
+	// Format and Args are Reason before it was printed, so the station can print it in its
+	// own language (package lang has Format as a key).
+	Format string
+	Args   []any
 }
 
 func (p Problem) String() string {
 	return fmt.Sprintf("%s (%s): %s", p.Field, p.Source, p.Reason)
+}
+
+// Problems are the values a supplier gave that Validate refuses, as an error: the station
+// prints each one's reason in its own language, where Error has them in English.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	reasons := make([]string, len(ps))
+	for i, p := range ps {
+		reasons[i] = p.Field + ": " + p.Reason
+	}
+	return strings.Join(reasons, "; ")
 }
 
 // Limits of Decree 30/2020 Appendix VI, in characters. Place and TypeName
@@ -224,7 +241,8 @@ func (m Metadata) Validate() []Problem {
 			continue
 		}
 		bad := func(format string, args ...any) {
-			out = append(out, Problem{Field: nf.name, Source: nf.f.Source, Reason: fmt.Sprintf(format, args...)})
+			out = append(out, Problem{Field: nf.name, Source: nf.f.Source, Reason: fmt.Sprintf(format, args...),
+				Format: format, Args: args})
 		}
 		v := nf.f.Value
 		if !utf8.ValidString(v) {
@@ -254,7 +272,7 @@ func (m Metadata) Validate() []Problem {
 			}
 		case "issued_date":
 			if _, err := ParseDate(v); err != nil {
-				bad("%v", err)
+				bad(notADate, v) // ParseDate's words, kept as a format to be printed in a language
 			}
 		}
 	}
@@ -269,5 +287,7 @@ func ParseDate(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a real date as yyyy-mm-dd", s)
+	return time.Time{}, fmt.Errorf(notADate, s)
 }
+
+const notADate = "%q is not a real date as yyyy-mm-dd"

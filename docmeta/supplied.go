@@ -190,11 +190,7 @@ func supplied(values map[string]string, source string) (Metadata, error) {
 		*f = Field{Value: v, Confidence: 1, Source: source}
 	}
 	if problems := m.Validate(); len(problems) > 0 {
-		reasons := make([]string, len(problems))
-		for i, p := range problems {
-			reasons[i] = p.Field + ": " + p.Reason
-		}
-		return Metadata{}, errors.New(strings.Join(reasons, "; "))
+		return Metadata{}, Problems(problems)
 	}
 	return m, nil
 }

@@ -37,7 +37,7 @@ type pair struct{ en, vi string }
 
 // tables lists every file's messages. A new file of messages adds its table here.
 func tables() [][]pair {
-	return [][]pair{consoleMessages, recordMessages, pageMessages, stationMessages, scanMessages, cliMessages, adminMessages, deskMessages}
+	return [][]pair{consoleMessages, recordMessages, pageMessages, stationMessages, scanMessages, cliMessages, adminMessages, deskMessages, reviewMessages}
 }
 
 // Parse reads a station.language value: vi or en (a region such as vi-VN is accepted).

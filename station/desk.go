@@ -165,7 +165,7 @@ func (d *Desk) Document(ctx context.Context, id int64) (*console.DocumentView, e
 		return nil, err
 	}
 	v := &console.DocumentView{ID: job.ID, Name: job.SourceName, State: string(job.State), HotFolder: folderName(job.HotFolder),
-		Received: job.Created.In(s.zone), ApprovedBy: job.ApprovedBy, Reason: job.Reason, Warnings: warningLines(job)}
+		Received: job.Created.In(s.zone), ApprovedBy: job.ApprovedBy, Reason: job.Reason, Warnings: WarningsIn(s.printer(), job)}
 	if saved, err := s.loadSaved(job); err == nil {
 		for k, p := range pagesOf(saved, job).Pages {
 			v.Pages = append(v.Pages, console.PageView{Number: k + 1, Orientation: p.Orientation,
@@ -184,7 +184,7 @@ func (d *Desk) Document(ctx context.Context, id int64) (*console.DocumentView, e
 	m := metadataOf(job)
 	problems := map[string][]string{}
 	for _, p := range m.Validate() {
-		problems[p.Field] = append(problems[p.Field], p.Reason)
+		problems[p.Field] = append(problems[p.Field], lang.Text{Format: p.Format, Args: p.Args}.In(s.printer()))
 	}
 	names := slices.Clone(recordOrder)
 	for _, n := range docmeta.FieldNames {
@@ -691,7 +691,7 @@ func (d *Desk) Retry(ctx context.Context, name string, by console.User) error {
 		return fmt.Errorf("the hot-folder %s of %s: %w", dir, name, err)
 	}
 	e := journal.AuditEntry{User: by.Name, Role: string(by.Role), Action: actionRetry, Job: job.ID, Subject: name,
-		Detail: auditDetail{Reason: "put back into " + dir + " (it had been refused: " + job.Reason + ")"}.json()}
+		Detail: auditDetail{Reason: d.s.printer().Sprintf("put back into %s (it had been refused: %s)", dir, job.Reason)}.json()}
 	// Recorded first: an input back in its hot-folder without a record of who put it there
 	// would be a new scan nobody made.
 	if err := d.s.journal.Record(ctx, e); err != nil {

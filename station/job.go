@@ -648,7 +648,7 @@ func (s *Station) sidecar(job *journal.Job) *outbox.Sidecar {
 		side.ApprovedAt = &at
 	}
 	if job.Warnings != "" {
-		side.Warnings = strings.Split(job.Warnings, "\n")
+		side.Warnings = WarningsIn(s.printer(), job)
 	}
 	return side
 }

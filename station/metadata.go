@@ -2,6 +2,7 @@ package station
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"scanstation/docmeta"
 	"scanstation/edxml"
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/outbox"
 )
 
@@ -56,7 +58,8 @@ func (s *Station) describe(job *journal.Job, rec *recognition) (docmeta.Metadata
 		if f, ok := extracted.Get(p.Field); ok {
 			*f = docmeta.Field{}
 		}
-		warnings = append(warnings, "read from page 1 but not used: "+p.String())
+		warnings = append(warnings, warning{Kind: warnRecord, Page: 1,
+			Text: lang.T("read from page 1 but not used: %s (%s): %s", p.Field, p.Source, lang.Text{Format: p.Format, Args: p.Args})}.String())
 	}
 	prof := s.profile(job)
 	defaults, err := docmeta.Defaults{OrganID: prof.OrganID, OrganName: prof.OrganName, TypeName: prof.DocumentType, FolderPattern: prof.FolderPattern}.For(job.Source)
@@ -65,7 +68,7 @@ func (s *Station) describe(job *journal.Job, rec *recognition) (docmeta.Metadata
 	}
 	supplied, _, err := docmeta.ReadSupplied(job.Spool)
 	if err != nil {
-		return docmeta.Metadata{}, nil, &stageError{"metadata", fmt.Errorf("%s: %w", job.SourceName, err)}
+		return docmeta.Metadata{}, nil, &stageError{"metadata", s.suppliedRefusal(job, err)}
 	}
 	layers := []docmeta.Metadata{defaults}
 	if job.Batch != 0 {
@@ -86,6 +89,26 @@ func (s *Station) describe(job *journal.Job, rec *recognition) (docmeta.Metadata
 	meta.Language = "vi"
 	meta.PageAmount = len(rec.pages)
 	return meta, warnings, nil
+}
+
+// suppliedRefusal says why the operator's sidecar is refused: values outside Appendix VI in
+// the station's language, naming the file as the operator saved it (not its spool copy) and
+// each field by its key in the file, which is what the operator corrects.
+func (s *Station) suppliedRefusal(job *journal.Job, err error) error {
+	var problems docmeta.Problems
+	if !errors.As(err, &problems) {
+		return fmt.Errorf("%s: %w", job.SourceName, err)
+	}
+	sidecar := "scan.yaml"
+	if path, ok, _ := docmeta.SidecarPath(job.Spool); ok {
+		sidecar = strings.TrimSuffix(job.SourceName, filepath.Ext(job.SourceName)) + filepath.Ext(path)
+	}
+	why := make([]any, len(problems))
+	for i, p := range problems {
+		why[i] = lang.T("%s: %s", p.Field, lang.Text{Format: p.Format, Args: p.Args})
+	}
+	list := lang.Text{Format: strings.Repeat("; %s", len(why))[2:], Args: why}
+	return refuse("%s: its metadata file %s is refused: %s", job.SourceName, sidecar, list)
 }
 
 // metadataOf reads the record kept in the journal.

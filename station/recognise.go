@@ -93,7 +93,7 @@ func (s *Station) recognise(ctx context.Context, job *journal.Job, progress Prog
 	var warnings []string
 	var failures []any
 	for _, f := range verdict.Findings {
-		warnings = append(warnings, f.Message)
+		warnings = append(warnings, warning{Kind: f.Rule, Page: f.Page, Text: lang.Text{Format: f.Format, Args: f.Args}}.String())
 		if f.Fails {
 			failures = append(failures, lang.Text{Format: f.Format, Args: f.Args})
 		}
@@ -194,8 +194,9 @@ func unsureOrientation(rec *recognition, below float64) []string {
 	var unsure []string
 	for k, r := range rec.results {
 		if len(r.Words) > 0 && r.OrientationConfidence < below {
-			unsure = append(unsure, fmt.Sprintf("page %d: the station is not sure which way up it reads (orientation %d°, confidence %.2f, below %.2f); a clerk checks it before it is signed",
-				rec.facts[k].Number, r.Orientation, r.OrientationConfidence, below))
+			unsure = append(unsure, warning{Kind: warnOrientation, Page: rec.facts[k].Number,
+				Text: lang.T("page %d: the station is not sure which way up it reads (orientation %d°, confidence %.2f, below %.2f); a clerk checks it before it is signed",
+					rec.facts[k].Number, r.Orientation, r.OrientationConfidence, below)}.String())
 		}
 	}
 	return unsure

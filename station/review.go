@@ -13,10 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/message"
+
 	"scanstation/console"
 	"scanstation/docmeta"
 	"scanstation/internal/crashpoint"
 	"scanstation/journal"
+	"scanstation/lang"
 	"scanstation/ocr"
 	"scanstation/outbox"
 	"scanstation/scan"
@@ -400,11 +403,10 @@ func (d *Desk) reread(ctx context.Context, id int64, page, turn int, action stri
 		}
 		sp.Words, sp.Orientation, sp.Skew, sp.OrientationConfidence = res.Words, res.Orientation, res.Skew, res.OrientationConfidence
 		// The station's doubt about which way up the page reads is settled by the person.
-		doubt := fmt.Sprintf("page %d: the station is not sure which way up it reads", sp.Index+1)
 		var kept []string
-		for _, w := range warningLines(job) {
-			if !strings.HasPrefix(w, doubt) {
-				kept = append(kept, w)
+		for _, line := range warningLines(job) {
+			if w, ok := parseWarning(line); !ok || w.Kind != warnOrientation || w.Page != sp.Index+1 {
+				kept = append(kept, line)
 			}
 		}
 		job.Warnings = strings.Join(kept, "\n")
@@ -437,8 +439,9 @@ func (d *Desk) DropPage(ctx context.Context, id int64, page int, reason string, 
 		saved.Pages = append(saved.Pages[:page-1], saved.Pages[page:]...)
 		job.Pages = len(saved.Pages)
 		job.MeanConfidence = savedConfidence(saved)
-		job.Warnings = strings.Join(append(warningLines(job),
-			fmt.Sprintf("page %d of the scan left out of the copy by %s: %s", scanPage, by.Name, reason)), "\n")
+		left := warning{Kind: warnLeftOut, Page: scanPage,
+			Text: lang.T("page %d of the scan left out of the copy by %s: %s", scanPage, by.Name, reason)}
+		job.Warnings = strings.Join(append(warningLines(job), left.String()), "\n")
 		if job.Metadata != "" {
 			m := metadataOf(job)
 			m.PageAmount = job.Pages
@@ -512,7 +515,8 @@ func (d *Desk) Correct(ctx context.Context, id int64, fields map[string]string, 
 	}
 	for _, p := range m.Validate() {
 		if _, changed := changes[p.Field]; changed {
-			return &console.FieldError{Field: p.Field, Message: "%s", Args: []any{p.Reason}}
+			// Its words as a lang key: the console prints them in the reader's language.
+			return &console.FieldError{Field: p.Field, Message: p.Format, Args: p.Args}
 		}
 	}
 	data, err := json.Marshal(m)
@@ -560,17 +564,17 @@ func (d *Desk) Reject(ctx context.Context, id int64, reason string, by console.U
 	if reason == "" {
 		return errors.New("say why the copy is refused: the operator reads it in failed/")
 	}
-	dec := journal.Decision{State: journal.AwaitingApproval, FailedStage: "approval", Reason: RefusalReason(by.Name, reason)}
+	dec := journal.Decision{State: journal.AwaitingApproval, FailedStage: "approval", Reason: RefusalReason(d.s.printer(), by.Name, reason)}
 	return d.decide(ctx, id, dec, entry(by, actionReject, auditDetail{Reason: reason}))
 }
 
-// RefusalReason is the reason a clerk's refusal gives, at the command line as in the console.
-func RefusalReason(by, reason string) string {
-	r := "refused by the clerk"
+// RefusalReason is the reason a clerk's refusal gives, printed by p: the words the command
+// line's reject gives too.
+func RefusalReason(p *message.Printer, by, reason string) string {
 	if by = strings.TrimSpace(by); by != "" {
-		r += " " + by
+		return p.Sprintf("refused by the clerk %s: %s", by, strings.TrimSpace(reason))
 	}
-	return r + ": " + strings.TrimSpace(reason)
+	return p.Sprintf("refused by the clerk: %s", strings.TrimSpace(reason))
 }
 
 // decide records a clerk's decision with its entry, under the job's claim (an edit under way

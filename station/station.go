@@ -185,6 +185,8 @@ func New(cfg *config.Config, opt Options) (*Station, error) {
 		KeyLabel:    cfg.Signing.KeyLabel,
 		SoftHSMConf: cfg.Signing.SoftHSM2Conf,
 		ChainFile:   cfg.Signing.ChainFile,
+		// The language in force when the keeper speaks, after a reload too.
+		Say: func(format string, args ...any) string { return s.printer().Sprintf(format, args...) },
 	}
 	if len(pin) > 0 {
 		tokenCfg.PIN = pin

@@ -90,6 +90,14 @@ func NewKeeper(cfg Config, log *slog.Logger) *Keeper {
 	}
 }
 
+// say prints a log message in the station's language (Config.Say).
+func (k *Keeper) say(format string, args ...any) string {
+	if k.cfg.Say != nil {
+		return k.cfg.Say(format, args...)
+	}
+	return fmt.Sprintf(format, args...)
+}
+
 // Signer returns the open token, opening it if needed. While no token with the
 // configured label is present it waits, looking again every poll interval, until
 // the token is inserted or ctx is done; it logs once when it starts waiting and once
@@ -166,7 +174,7 @@ func (k *Keeper) Reset() {
 	if k.lockout != nil {
 		k.lockout = nil
 		k.state = stateNotOpened
-		k.log.Info("the PIN will be tried again")
+		k.log.Info(k.say("the PIN will be tried again"))
 	}
 }
 
@@ -244,7 +252,7 @@ func (k *Keeper) ready(ctx context.Context) (*Token, error) {
 		if !k.waiting {
 			k.waiting = true
 			k.state = stateWaiting
-			k.log.Warn(fmt.Sprintf("waiting for the token %s: insert it", k.cfg.TokenLabel), "reason", err.Error())
+			k.log.Warn(k.say("waiting for the token %s: insert it", k.cfg.TokenLabel), "reason", err.Error())
 		}
 		k.mu.Unlock()
 
@@ -287,21 +295,21 @@ func (k *Keeper) open() (*Token, error) {
 		k.state = stateOf(err)
 		if errors.Is(err, ErrPINIncorrect) {
 			k.lockout = err
-			k.log.Error("the token refused the PIN; the station will not present it again until the PIN file is corrected and the service reloaded", "error", err.Error())
+			k.log.Error(k.say("the token refused the PIN; the station will not present it again until the PIN file is corrected and the service reloaded"), "error", err.Error())
 		}
 		return nil, err
 	}
 	cert := tok.Certificate()
 	if k.waiting {
 		k.waiting = false
-		k.log.Info(fmt.Sprintf("the token %s is back", k.cfg.TokenLabel))
+		k.log.Info(k.say("the token %s is back", k.cfg.TokenLabel))
 	}
 	switch {
 	case k.cert == nil:
-		k.log.Info("token opened", "certificate", cert.Subject.CommonName,
+		k.log.Info(k.say("token opened"), "certificate", cert.Subject.CommonName,
 			"valid_until", cert.NotAfter.Local().Format(dateLayout))
 	case !k.cert.Equal(cert):
-		k.log.Warn("the token now carries a different certificate", "certificate", cert.Subject.CommonName,
+		k.log.Warn(k.say("the token now carries a different certificate"), "certificate", cert.Subject.CommonName,
 			"valid_until", cert.NotAfter.Local().Format(dateLayout))
 	}
 	k.tok, k.cert, k.chain = tok, cert, tok.Chain()
@@ -325,7 +333,7 @@ func (k *Keeper) warnExpiry(cert *x509.Certificate, now time.Time) {
 		return
 	}
 	k.warned = cert
-	k.log.Warn(fmt.Sprintf("the agency's certificate expires on %s; ask the CA for a new one now", cert.NotAfter.Local().Format(dateLayout)))
+	k.log.Warn(k.say("the agency's certificate expires on %s; ask the CA for a new one now", cert.NotAfter.Local().Format(dateLayout)))
 }
 
 // drop closes a token that stopped answering. The caller holds the turn.
@@ -386,7 +394,7 @@ func (k *Keeper) sign(ctx context.Context, want *x509.Certificate, digest []byte
 			k.drop(stateFailed)
 			return nil, fmt.Errorf("token %q failed %d times in a row during a signature: %w; remove it, insert it again and check that it works with the card's own tool", k.cfg.TokenLabel, reconnects+1, err)
 		}
-		k.log.Warn("the token stopped answering during a signature; it will sign again once it answers", "error", err.Error())
+		k.log.Warn(k.say("the token stopped answering during a signature; it will sign again once it answers"), "error", err.Error())
 		k.drop(stateWaiting)
 	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// PollInterval is how often a Keeper looks for an absent token; zero means 2 s.
 	// Open ignores it.
 	PollInterval time.Duration
+	// Say prints a Keeper's log messages, which the operator reads, in the station's
+	// language (a message printer's Sprintf: the format is its key); nil prints them in
+	// English. The log's keys stay English, for machines.
+	Say func(format string, args ...any) string
 }
 
 // String describes the configuration without the PIN, so that printing a Config

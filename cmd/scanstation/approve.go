@@ -14,6 +14,7 @@ import (
 
 	"scanstation/config"
 	"scanstation/journal"
+	"scanstation/station"
 )
 
 // cliRole is the role the audit trail gives a decision made with approve or reject: the
@@ -56,7 +57,7 @@ func cmdApprove(ctx context.Context, args []string, stdout io.Writer) error {
 			// The number as a string: it is typed back (approve 1234), never grouped (1.234).
 			p.Fprintf(stdout, "  %s  %s  %d page(s)  scanned %s\n", strconv.FormatInt(job.ID, 10), job.SourceName, job.Pages, job.ConvertedAt.Local().Format("02.01.2006 15:04"))
 			// What to look at on the review copy: a page turned with doubt, a blank page kept.
-			for _, w := range strings.Split(job.Warnings, "\n") {
+			for _, w := range station.WarningsIn(p, &job) {
 				if w != "" {
 					fmt.Fprintf(stdout, "      %s\n", w)
 				}
