@@ -1,7 +1,7 @@
 package lang
 
-// cliMessages are what scanstation process and status print for people; their --format json
-// stays English, for programs.
+// cliMessages are what scanstation process, status, approve, report and history print for
+// people; their --format json and csv stay English, for programs.
 var cliMessages = []pair{
 	// process.
 	{"%s: page %d of %d recognised (OCR confidence %.0f%%)\n", "%s: đã nhận dạng trang %d/%d (độ tin cậy OCR %.0f%%)\n"},
@@ -68,6 +68,20 @@ var cliMessages = []pair{
 	{"signed, awaiting validation", "đã ký số, chờ dữ liệu xác thực"},
 	{"signed", "đã ký số"},
 	{"archived", "đã lưu trữ"},
+
+	// report: the month's figures by hot-folder (--format csv and json keep English column names).
+	{"Documents received from %s to %s (%s), by hot-folder\n", "Văn bản nhận từ ngày %s đến ngày %s (%s), theo thư mục nhận\n"},
+	{"hot-folder\treceived\tdigitised\tpages\tsigned\trefused\tmean time from scan to signature\n",
+		"thư mục nhận\tđã nhận\tđã số hóa\tsố trang\tđã ký số\tbị từ chối\tthời gian trung bình từ khi quét đến khi ký số\n"},
+	{"total", "tổng cộng"},
+	{"No document was refused.\n", "Không có văn bản nào bị từ chối.\n"},
+	{"Refused documents, by the stage that refused them\n", "Văn bản bị từ chối, theo bước xử lý đã từ chối\n"},
+
+	// history: the documents, newest first (--format csv and json keep the journal's English words).
+	{"No document matches.\n", "Không có văn bản nào phù hợp.\n"},
+	{"id\treceived\tfile\tpages\tstate\toutbox file or reason\tsigner\toperator\n",
+		"số\tthời điểm nhận\ttệp\tsố trang\ttrạng thái\tbản sao điện tử hoặc lý do\tngười ký số\tngười vận hành\n"},
+	{"(the newest %d; --limit 0 shows all)\n", "(%d văn bản mới nhất; --limit 0 để xem tất cả)\n"},
 
 	// The token's states (certify/token).
 	{"not opened", "chưa mở"},

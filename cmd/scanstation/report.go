@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/message"
 
 	"scanstation/journal"
+	"scanstation/station"
 )
 
 // noHotFolder names, in the report, documents given to `scanstation process` from outside
@@ -107,56 +112,81 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 		return journal.WriteMonthCSV(stdout, from.Format("2006-01"), r)
 	}
 
-	fmt.Fprintf(stdout, "Documents received from %s to %s (%s), by hot-folder\n\n",
+	// The tables are for people, in the station's language; the CSV and JSON above are for
+	// programs and keep their English names.
+	p := printerFor(cfg)
+	p.Fprintf(stdout, "Documents received from %s to %s (%s), by hot-folder\n",
 		from.Format(dayFormat), to.AddDate(0, 0, -1).Format(dayFormat), officeZone)
+	fmt.Fprintln(stdout)
+	// The labels are ours, in NFC: fmt pads by characters, so a count is as wide as its label.
+	labels := strings.Split(strings.TrimSuffix(p.Sprintf("hot-folder\treceived\tdigitised\tpages\tsigned\trefused\tmean time from scan to signature\n"), "\n"), "\t")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "hot-folder\t received\tdigitised\t    pages\t   signed\t  refused\tmean time from scan to signature\n")
+	fmt.Fprint(tw, labels[0])
+	for _, l := range labels[1:6] {
+		fmt.Fprintf(tw, "\t%*s", countWidth(l), l)
+	}
+	fmt.Fprintf(tw, "\t%s\n", labels[6])
 	row := func(name string, f journal.Figures) {
 		mean := "-"
 		if f.Signed > 0 {
-			mean = waitWords(f.ToSignature)
+			mean = waitText(f.ToSignature).In(p)
 		}
-		fmt.Fprintf(tw, "%s\t%9d\t%9d\t%9d\t%9d\t%9d\t%s\n", name, f.Received, f.Digitised, f.Pages, f.Signed, f.Refused, mean)
+		fmt.Fprint(tw, name)
+		for i, n := range []int{f.Received, f.Digitised, f.Pages, f.Signed, f.Refused} {
+			fmt.Fprintf(tw, "\t%*d", countWidth(labels[1+i]), n)
+		}
+		fmt.Fprintf(tw, "\t%s\n", mean)
 	}
 	for _, f := range r.Folders {
-		row(folderName(f.HotFolder), f)
+		row(folderIn(p, f.HotFolder), f)
 	}
-	row("total", r.Total)
+	total := p.Sprintf("total")
+	row(total, r.Total)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout)
 	stages := journal.RefusalStages(r.Total.RefusedBy)
 	if len(stages) == 0 {
-		fmt.Fprintln(stdout, "\nNo document was refused.")
+		p.Fprintf(stdout, "No document was refused.\n")
 		return nil
 	}
-	fmt.Fprintf(stdout, "\nRefused documents, by the stage that refused them\n\n")
+	p.Fprintf(stdout, "Refused documents, by the stage that refused them\n")
+	fmt.Fprintln(stdout)
+	words := make([]string, len(stages))
+	for i, s := range stages {
+		words[i] = station.StageWords(p, s)
+	}
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	// The last count is the line's trailing cell: no padding after it.
-	fmt.Fprint(tw, "hot-folder")
-	for _, s := range stages {
-		fmt.Fprintf(tw, "\t%9s", s)
+	fmt.Fprint(tw, labels[0])
+	for _, w := range words {
+		fmt.Fprintf(tw, "\t%*s", countWidth(w), w)
 	}
 	fmt.Fprintln(tw)
 	refusals := func(name string, f journal.Figures) {
 		fmt.Fprint(tw, name)
-		for _, s := range stages {
-			fmt.Fprintf(tw, "\t%9d", f.RefusedBy[s])
+		for i, s := range stages {
+			fmt.Fprintf(tw, "\t%*d", countWidth(words[i]), f.RefusedBy[s])
 		}
 		fmt.Fprintln(tw)
 	}
 	for _, f := range r.Folders {
 		if f.Refused > 0 {
-			refusals(folderName(f.HotFolder), f)
+			refusals(folderIn(p, f.HotFolder), f)
 		}
 	}
-	refusals("total", r.Total)
+	refusals(total, r.Total)
 	return tw.Flush()
 }
 
-func folderName(hotFolder string) string {
+// countWidth is how wide a column of counts under label is: the label's width, at least 9.
+func countWidth(label string) int { return max(9, utf8.RuneCountInString(label)) }
+
+// folderIn names a hot-folder in p's language: its path, or words for scans given to process.
+func folderIn(p *message.Printer, hotFolder string) string {
 	if hotFolder == "" {
-		return noHotFolder
+		return p.Sprintf(noHotFolder)
 	}
 	return hotFolder
 }

@@ -472,29 +472,32 @@ func cmdHistory(ctx context.Context, args []string, stdout io.Writer) error {
 		w.Flush()
 		return w.Error()
 	}
+	// The table is for people, in the station's language; the CSV and JSON above are for
+	// programs and keep the journal's English words.
+	p := printerFor(cfg)
 	if len(lines) == 0 {
 		if j == nil {
-			fmt.Fprintf(stdout, "No document has been received yet (the journal %s does not exist).\n", jpath)
+			p.Fprintf(stdout, "No document has been received yet (the journal %s does not exist).\n", jpath)
 		} else {
-			fmt.Fprintln(stdout, "No document matches.")
+			p.Fprintf(stdout, "No document matches.\n")
 		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\treceived\tfile\tpages\tstate\toutbox file or reason\tsigner\toperator\n")
+	fmt.Fprint(tw, p.Sprintf("id\treceived\tfile\tpages\tstate\toutbox file or reason\tsigner\toperator\n"))
 	for _, l := range lines {
 		result := l.OutboxName
 		if l.Reason != "" {
-			result = oneLine(l.FailedStage+": "+l.Reason, 80)
+			result = oneLine(station.StageWords(p, l.FailedStage)+": "+l.Reason, 80)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", l.ID, l.Received.Format(timeFormat), l.SourceName, l.Pages, l.State,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", l.ID, l.Received.Format(timeFormat), l.SourceName, l.Pages, p.Sprintf(l.State),
 			orDash(result), orDash(l.Signer), orDash(l.Operator))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if *limit > 0 && len(lines) == *limit {
-		fmt.Fprintf(stdout, "(the newest %d; --limit 0 shows all)\n", *limit)
+		p.Fprintf(stdout, "(the newest %d; --limit 0 shows all)\n", *limit)
 	}
 	return nil
 }
