@@ -255,6 +255,12 @@ func (d *Document) tiffPage(i int) (*Page, error) {
 		return nil, d.inputError(page, nil, "the TIFF page is stored as YCbCr, which is not supported; set the scanner to RGB colour")
 	}
 
+	if d.opt.PixelsOnly {
+		if p, ok := d.tiffPixelsPage(i); ok {
+			return p, nil
+		}
+	}
+
 	var header [8]byte
 	if _, err := d.file.ReadAt(header[:4], 0); err != nil {
 		return nil, fmt.Errorf("scan: reading %s: %w", d.Path, err)
