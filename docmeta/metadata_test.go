@@ -2,8 +2,14 @@ package docmeta
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"scanstation/lang"
 )
 
 func TestMergeSuppliedWins(t *testing.T) {
@@ -112,5 +118,37 @@ func TestMetadataJSONRoundTrip(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("round trip through %s gives %+v, want %+v", data, got, want)
+	}
+}
+
+// A problem keeps its reason as format and arguments that print, in English, as its Reason and,
+// through the station's catalogue, in Vietnamese; a refused sidecar's error carries them.
+func TestProblemInLanguages(t *testing.T) {
+	dir := t.TempDir()
+	scan := filepath.Join(dir, "cong-van.pdf")
+	if err := os.WriteFile(filepath.Join(dir, "cong-van.yaml"), []byte("code_number: 24a\nissued_date: 2020-02-30\nsubject: "+strings.Repeat("á", 501)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := ReadSupplied(scan)
+	var problems Problems
+	if !errors.As(err, &problems) || len(problems) != 3 {
+		t.Fatalf("ReadSupplied: %v, want three Problems", err)
+	}
+	vi := lang.Printer(lang.Vietnamese)
+	want := map[string]string{
+		"code_number": `"24a" không phải là số (chỉ gồm chữ số)`,
+		"issued_date": `"2020-02-30" không phải là ngày có thật theo dạng yyyy-mm-dd`,
+		"subject":     "dài 501 ký tự, quá 500 ký tự Phụ lục VI cho phép",
+	}
+	for _, p := range problems {
+		if en := fmt.Sprintf(p.Format, p.Args...); en != p.Reason {
+			t.Errorf("%s: its format prints %q, its Reason is %q", p.Field, en, p.Reason)
+		}
+		if got := (lang.Text{Format: p.Format, Args: p.Args}).In(vi); got != want[p.Field] {
+			t.Errorf("%s in Vietnamese: %q, want %q", p.Field, got, want[p.Field])
+		}
+	}
+	if !strings.Contains(err.Error(), `code_number: "24a" is not a number (digits only); issued_date: "2020-02-30" is not a real date as yyyy-mm-dd`) {
+		t.Errorf("the error in English: %v", err)
 	}
 }
