@@ -66,7 +66,7 @@ const (
 	// version names how previews are drawn; changing the drawing changes
 	// it, so pictures drawn the old way are never served again (they age
 	// out of the cache).
-	version = "1"
+	version = "2"
 
 	defaultMaxBytes = 200 << 20
 	defaultQuality  = 80
@@ -396,11 +396,11 @@ func (c *Cache) render(src Source, req Request) (*Preview, error) {
 	if quality <= 0 || quality > 100 {
 		quality = defaultQuality
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+	data, err := encodeJPEG(img, quality)
+	if err != nil {
 		return nil, fmt.Errorf("encoding the preview: %w", err)
 	}
-	return &Preview{Data: buf.Bytes(), Width: img.Rect.Dx(), Height: img.Rect.Dy()}, nil
+	return &Preview{Data: data, Width: img.Rect.Dx(), Height: img.Rect.Dy()}, nil
 }
 
 // decode reads page (from 1) of src.

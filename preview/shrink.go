@@ -17,10 +17,14 @@ import (
 // (or stretches them, for a page smaller than a thumbnail).
 //
 // It reads the page's OCRImage, which scan makes for every page: the
-// scanner's JPEG itself, or PNM samples, which need no decoding at all.
+// scanner's JPEG itself (decoded by libjpeg, reduced, else by image/jpeg),
+// or PNM samples, which need no decoding at all.
 func shrinkPage(p *scan.Page, w, h int) (*image.RGBA, error) {
 	b := p.OCRImage
 	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0xD8 {
+		if img, ok := shrinkJPEG(b, p.Width, p.Height, w, h); ok {
+			return img, nil
+		}
 		img, err := jpeg.Decode(bytes.NewReader(b))
 		if err != nil {
 			// scan decoded this JPEG a moment ago, so this is not the file's fault.
