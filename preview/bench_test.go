@@ -29,8 +29,9 @@ func grain(img image.Image) image.Image {
 
 // BenchmarkPreview is one screen-size page preview (900 px wide, the mark
 // drawn) of an A4 colour page: made from the scan the first time, then
-// from the cache. "decode" is package scan's part of the first, for
-// comparison.
+// from the cache. "pixels" is package scan's part of the first (the page
+// read for its pixels alone, as a preview reads it), and "decode" the same
+// page read for a PDF, for comparison.
 func BenchmarkPreview(b *testing.B) {
 	dir := b.TempDir()
 	letter := func(dpi float64) image.Image {
@@ -70,6 +71,18 @@ func BenchmarkPreview(b *testing.B) {
 				if _, err := c.Page(context.Background(), src, req); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+		b.Run(s.name+"/pixels", func(b *testing.B) {
+			for b.Loop() {
+				doc, err := scan.Open(s.path, scan.Options{PixelsOnly: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := doc.Page(0); err != nil {
+					b.Fatal(err)
+				}
+				doc.Close()
 			}
 		})
 		b.Run(s.name+"/decode", func(b *testing.B) {
