@@ -3,10 +3,12 @@ package scan
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -230,4 +232,69 @@ func TestLeptonicaDamagedPage(t *testing.T) {
 		t.Errorf("error %q does not say the page is damaged", errs[1])
 	}
 	os.Remove(path)
+}
+
+// FuzzPixelsOnly is FuzzOpen for pages read for their pixels alone, which Leptonica (libtiff,
+// in C, where a fault is no recoverable panic) decodes when they look plain: whatever the
+// bytes, no crash or hang, and a page is refused, or read, exactly when it is so for a PDF,
+// with the same pixels. Its seeds are FuzzOpen's corpus and hostile seeds.
+func FuzzPixelsOnly(f *testing.F) {
+	for _, seed := range hostileSeeds() {
+		f.Add(seed)
+	}
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzOpen", "*"))
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		// The corpus files are in the "go test fuzz v1" encoding: one []byte("...") line.
+		lines := strings.SplitN(string(data), "\n", 2)
+		if len(lines) == 2 && strings.HasPrefix(lines[1], "[]byte(") {
+			if v, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(lines[1]), "[]byte("), ")")); err == nil {
+				f.Add([]byte(v))
+			}
+		}
+	}
+	dir := f.TempDir()
+	var n int
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n++
+		path := filepath.Join(dir, fmt.Sprintf("scan-%d", n))
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(path)
+		stop := watchdog(fuzzDeadline, data)
+		defer stop()
+		d, err := Open(path, Options{Limits: fuzzLimits, PixelsOnly: true})
+		if err != nil {
+			checkFuzzError(t, "Open", err)
+			return
+		}
+		defer d.Close()
+		full, err := Open(path, Options{Limits: fuzzLimits})
+		if err != nil {
+			t.Fatalf("opened for pixels, not for a PDF: %v", err)
+		}
+		defer full.Close()
+		for i := 0; i < d.NumPages; i++ {
+			p, err := d.Page(i)
+			want, fullErr := full.Page(i)
+			if err != nil {
+				checkFuzzError(t, fmt.Sprintf("Page(%d)", i), err)
+				if fullErr == nil {
+					t.Fatalf("page %d refused for pixels (%v), read for a PDF", i+1, err)
+				}
+				continue
+			}
+			if fullErr != nil {
+				t.Fatalf("page %d read for pixels, refused for a PDF: %v", i+1, fullErr)
+			}
+			if p.Width != want.Width || p.Height != want.Height || p.BitsPerComponent != want.BitsPerComponent ||
+				!samePixels(p, want) || !bytes.Equal(p.Thumb.Pix, want.Thumb.Pix) {
+				t.Fatalf("page %d read for pixels differs from the page read for a PDF", i+1)
+			}
+		}
+	})
 }
