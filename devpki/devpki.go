@@ -40,6 +40,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"scanstation/outbox"
 )
 
 // Files of a dev PKI folder.
@@ -609,39 +611,9 @@ func writeKey(path string, key crypto.Signer) error {
 	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
-// writeFile writes data to path so that path holds either its old content or all of
-// data, even if the machine stops half way: temp file, fsync, rename, fsync folder.
-// The server reads dev-pki.json while a revoke rewrites it, and must never see half.
+// writeFile writes data to path so that path holds either its old content or all of data,
+// even if the machine stops half way. The server reads dev-pki.json while a revoke rewrites it,
+// and must never see half.
 func writeFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return outbox.WriteFileAtomic(filepath.Dir(path), filepath.Base(path), data, perm)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"scanstation/devpki"
+	"scanstation/outbox"
 )
 
 // Names used by CreateDevToken.
@@ -175,7 +176,7 @@ func (d *DevToken) create(dir, softhsmDir, listen string) error {
 	if err := os.WriteFile(d.ChainFile, pemCertificates(ca.Cert.Raw), 0o644); err != nil {
 		return err
 	}
-	return writeFileAtomic(d.PINFile, []byte(userPIN+"\n"), 0o600)
+	return outbox.WriteFileAtomic(filepath.Dir(d.PINFile), filepath.Base(d.PINFile), []byte(userPIN+"\n"), 0o600)
 }
 
 // initDevToken initialises a free SoftHSM slot as the development token, sets its PINs,
@@ -364,42 +365,6 @@ func pemCertificates(der ...[]byte) []byte {
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
 	}
 	return out
-}
-
-// writeFileAtomic writes data to path so that path holds either nothing or all of
-// data, even if the machine stops half way: temp file, fsync, rename, fsync directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // DefaultSoftHSMModule finds the SoftHSM2 PKCS#11 module in the places Debian, Ubuntu,
