@@ -1,0 +1,152 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// normalise puts text in the form both sides are compared in: NFC, every run
+// of white space (line ends included) one space, none at the ends.
+func normalise(s string) string {
+	return strings.Join(strings.Fields(norm.NFC.String(s)), " ")
+}
+
+// levenshtein is the edit distance between a and b in runes: insertions,
+// deletions and substitutions each cost one.
+func levenshtein(a, b []rune) int {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// markTime matches the signing time as the mark prints it by default
+// (certify/mark DefaultTimeFormat, "05.03.2020 16:43:18 +07:00").
+var markTime = regexp.MustCompile(`^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2}$`)
+
+// copyLabels are the words a decree30 mark starts with (certify/mark).
+var copyLabels = map[string]bool{"SAO Y": true, "SAO LỤC": true, "TRÍCH SAO": true}
+
+// removeMark takes the certification mark's lines out of text read from a
+// signed PDF: the copy label, the agency's name (wrapped over one or more
+// lines) and the signing time, which the mark draws as consecutive lines.
+// agency may be empty; then only a label-to-time block, or the time line
+// alone, is recognised. Lines of the document that merely resemble the mark
+// (a page with "SAO Y" somewhere in its body) stay unless the time line
+// follows within the mark's reach.
+func removeMark(lines []string, agency string) []string {
+	agency = normalise(agency)
+	for t, l := range lines {
+		if !markTime.MatchString(strings.TrimSpace(l)) {
+			continue
+		}
+		start := t
+		// A decree30 mark: label, agency lines, time.
+		for s := t - 1; s >= 0 && s >= t-6; s-- {
+			if copyLabels[normalise(lines[s])] {
+				start = s
+				break
+			}
+		}
+		if start == t && agency != "" {
+			// A circular01 mark has no label: the agency's lines
+			// directly above the time.
+			for s := t - 1; s >= 0; s-- {
+				n := normalise(lines[s])
+				if n == "" || !strings.Contains(" "+agency+" ", " "+n+" ") {
+					break
+				}
+				start = s
+			}
+		}
+		out := append([]string(nil), lines[:start]...)
+		return append(out, lines[t+1:]...)
+	}
+	return lines
+}
+
+// digitTokens returns the words of s that contain a digit (numbers, dates,
+// document numbers such as "30/2020/NĐ-CP"), with the punctuation that ends a
+// sentence or clause trimmed off their ends.
+func digitTokens(s string) []string {
+	var out []string
+	for _, w := range strings.Fields(s) {
+		w = strings.TrimRight(w, ".,;:)")
+		w = strings.TrimLeft(w, "(")
+		if strings.IndexFunc(w, unicode.IsDigit) >= 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// digitMatches counts how many of the truth's digit tokens the hypothesis
+// has exactly, each hypothesis token matching once.
+func digitMatches(truth, hyp string) (matched, total int) {
+	have := map[string]int{}
+	for _, w := range digitTokens(hyp) {
+		have[w]++
+	}
+	for _, w := range digitTokens(truth) {
+		total++
+		if have[w] > 0 {
+			have[w]--
+			matched++
+		}
+	}
+	return matched, total
+}
+
+// score is one page's result.
+type score struct {
+	Edits       int `json:"edits"`
+	TruthRunes  int `json:"truth_chars"`
+	DigitsRight int `json:"number_words_right"`
+	Digits      int `json:"number_words"`
+}
+
+func (s score) cer() float64 {
+	if s.TruthRunes == 0 {
+		return 0
+	}
+	return float64(s.Edits) / float64(s.TruthRunes)
+}
+
+func (s *score) add(o score) {
+	s.Edits += o.Edits
+	s.TruthRunes += o.TruthRunes
+	s.DigitsRight += o.DigitsRight
+	s.Digits += o.Digits
+}
+
+// compare scores recognised text against the ground truth; both are
+// normalised first.
+func compare(truth, hyp string) score {
+	t, h := normalise(truth), normalise(hyp)
+	right, total := digitMatches(t, h)
+	return score{
+		Edits:       levenshtein([]rune(t), []rune(h)),
+		TruthRunes:  len([]rune(t)),
+		DigitsRight: right,
+		Digits:      total,
+	}
+}

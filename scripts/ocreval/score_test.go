@@ -1,0 +1,64 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestLevenshtein(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "", 3},
+		{"", "abc", 3},
+		{"kitten", "sitting", 3},
+		{"Uỷ ban", "Ủy ban", 2}, // two letters swapped their tone mark
+		{"tỉnh", "tinh", 1},     // one rune, not one byte
+		{"số hóa", "số hóa", 0},
+	} {
+		if got := levenshtein([]rune(c.a), []rune(c.b)); got != c.want {
+			t.Errorf("levenshtein(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestNormalise(t *testing.T) {
+	// "Ủy" with the hook above as a combining mark (NFD) and stray white space.
+	in := "  \u0055\u0309y ban\n\n nhân\tdân  "
+	if got, want := normalise(in), "Ủy ban nhân dân"; got != want {
+		t.Errorf("normalise(%q) = %q, want %q", in, got, want)
+	}
+}
+
+func TestRemoveMark(t *testing.T) {
+	page := []string{"ỦY BAN NHÂN DÂN", "Số: 12/UBND-VP", "SAO Y"}
+	decree30 := append(append([]string{}, page...),
+		"SAO Y", "Ủy ban nhân dân tỉnh Bà Rịa -", "Vũng Tàu", "05.03.2020 16:43:18 +07:00", "Kính gửi: Các sở.")
+	if got, want := removeMark(decree30, ""), append(append([]string{}, page...), "Kính gửi: Các sở."); !slices.Equal(got, want) {
+		t.Errorf("decree30 mark: got %q, want %q", got, want)
+	}
+
+	circular := []string{"Nguyễn Văn Thọ", "Ủy ban nhân dân tỉnh", "Bà Rịa - Vũng Tàu", "05.03.2020 16:43:18 +07:00"}
+	if got, want := removeMark(circular, "Ủy ban nhân dân tỉnh Bà Rịa - Vũng Tàu"), []string{"Nguyễn Văn Thọ"}; !slices.Equal(got, want) {
+		t.Errorf("circular01 mark: got %q, want %q", got, want)
+	}
+
+	// Without a time line there is no mark: a page's own "SAO Y" stays.
+	if got := removeMark(page, ""); !slices.Equal(got, page) {
+		t.Errorf("page without a mark: got %q, want it unchanged", got)
+	}
+}
+
+func TestCompareDigits(t *testing.T) {
+	truth := "Số: 2417/UBND-VP ngày 05 tháng 6 năm 2020."
+	hyp := "Số: 2417/UBND-VP ngày 06 tháng 6 nam 2020"
+	s := compare(truth, hyp)
+	if s.Digits != 4 || s.DigitsRight != 3 {
+		t.Errorf("number words: %d of %d right, want 3 of 4", s.DigitsRight, s.Digits)
+	}
+	if s.Edits != 3 { // 5→6, ă→a, the full stop
+		t.Errorf("edits = %d, want 3", s.Edits)
+	}
+}
