@@ -20,13 +20,13 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -283,7 +283,7 @@ func pageOf(pages []page, file string) (page, bool) {
 	best := -1
 	for i, p := range pages {
 		rest, ok := strings.CutPrefix(base, p.Name)
-		if !ok || (rest != "" && !strings.ContainsAny(rest[:1], "._ ")) {
+		if !ok || (rest != "" && !strings.ContainsAny(rest[:1], ".-_ ")) {
 			continue
 		}
 		if best < 0 || len(p.Name) > len(pages[best].Name) {
@@ -306,12 +306,53 @@ func readText(file, agency string) (string, error) {
 		}
 		return string(b), nil
 	}
-	out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+	// The mark is the signature widget's appearance, and pdftotext reads
+	// it with the page. Where the mark sits beside page text, pdftotext
+	// mixes the two ("ngày 23 tháng 01Cơ / năm / quan2018"), and no
+	// matching of lines or words can part them. So the page's /Annots are
+	// hidden first, in an uncompressed copy (qpdf --qdf), by renaming the
+	// key to one of the same length; the line and word matching stay for
+	// when qpdf cannot read the file.
+	src := file
+	if hidden, err := withoutAnnots(file); err == nil {
+		defer os.Remove(hidden)
+		src = hidden
+	} else {
+		fmt.Fprintf(os.Stderr, "ocreval: %s: the mark could not be hidden (%v); taking out the lines and words that match it\n", file, err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", src, "-").Output()
 	if err != nil {
 		return "", fmt.Errorf("pdftotext %s: %w%s", file, err, stderrOf(err))
 	}
-	lines := strings.Split(string(out), "\n")
-	return strings.Join(removeMark(lines, agency), "\n"), nil
+	lines := removeMark(strings.Split(string(out), "\n"), agency)
+	return removeMarkWords(strings.Join(lines, "\n"), agency), nil
+}
+
+// withoutAnnots writes a copy of a PDF whose pages show no annotations and
+// returns its name.
+func withoutAnnots(file string) (string, error) {
+	tmp, err := os.CreateTemp("", "ocreval-*.pdf")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	// qpdf exits 3 for warnings, with a usable file.
+	if out, err := exec.Command("qpdf", "--qdf", "--object-streams=disable", file, tmp.Name()).CombinedOutput(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			os.Remove(tmp.Name())
+			return "", fmt.Errorf("qpdf: %w: %s", err, bytes.TrimSpace(out))
+		}
+	}
+	data, err := os.ReadFile(tmp.Name())
+	if err == nil {
+		err = os.WriteFile(tmp.Name(), bytes.ReplaceAll(data, []byte("/Annots"), []byte("/XAnnot")), 0o600)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }
 
 func stderrOf(err error) string {
@@ -370,12 +411,12 @@ func scoreFiles(dir string, files []string, agency string, asJSON bool) error {
 	if asJSON {
 		return printJSON(map[string]any{"files": rows, "total": total, "cer": total.cer()})
 	}
-	fmt.Println("| file | variant | edits | chars | CER | numbers/dates right |")
-	fmt.Println("|---|---|---:|---:|---:|---:|")
+	fmt.Println("| file | variant | edits | chars | CER | numbers/dates right | words missed (any order) |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Printf("| %s | %s | %d | %d | %.4f | %d/%d |\n", r.File, r.Variant, r.Edits, r.TruthRunes, r.CER, r.DigitsRight, r.Digits)
+		fmt.Printf("| %s | %s | %d | %d | %.4f | %d/%d | %d/%d |\n", r.File, r.Variant, r.Edits, r.TruthRunes, r.CER, r.DigitsRight, r.Digits, r.WordsMissed, r.Words)
 	}
-	fmt.Printf("| **total** | | %d | %d | **%.4f** | %d/%d |\n", total.Edits, total.TruthRunes, total.cer(), total.DigitsRight, total.Digits)
+	fmt.Printf("| **total** | | %d | %d | **%.4f** | %d/%d | %d/%d |\n", total.Edits, total.TruthRunes, total.cer(), total.DigitsRight, total.Digits, total.WordsMissed, total.Words)
 	return nil
 }
 
@@ -500,8 +541,11 @@ func runReaders(dir string, names []string, station, config, agency string, asJS
 	for _, n := range names {
 		fmt.Printf(" %s numbers/dates right |", n)
 	}
+	for _, n := range names {
+		fmt.Printf(" %s words missed (any order) |", n)
+	}
 	fmt.Print("\n|---|---:|")
-	fmt.Print(strings.Repeat("---:|", 2*len(names)))
+	fmt.Print(strings.Repeat("---:|", 3*len(names)))
 	fmt.Println()
 	count := map[string]int{}
 	for _, p := range pages {
@@ -516,6 +560,9 @@ func runReaders(dir string, names []string, station, config, agency string, asJS
 			s := byVariant[v][n]
 			fmt.Printf(" %d/%d |", s.DigitsRight, s.Digits)
 		}
+		for _, n := range names {
+			fmt.Printf(" %.4f |", byVariant[v][n].wordMiss())
+		}
 		fmt.Println()
 	}
 	fmt.Printf("| **all** | %d |", len(pages))
@@ -525,6 +572,9 @@ func runReaders(dir string, names []string, station, config, agency string, asJS
 	for _, n := range names {
 		s := totals[n]
 		fmt.Printf(" %d/%d (%.3f) |", s.DigitsRight, s.Digits, float64(s.DigitsRight)/float64(max(s.Digits, 1)))
+	}
+	for _, n := range names {
+		fmt.Printf(" %.4f |", totals[n].wordMiss())
 	}
 	fmt.Println()
 	for _, n := range names {
@@ -581,18 +631,21 @@ func tesseractPage(scan, txt, work string) error {
 }
 
 // runStation copies the scans to a folder of their own (process moves its
-// inputs to the archive), runs `scanstation process` on it once, and takes
+// inputs to the archive), runs `scanstation process` on them at once, and takes
 // each page's text from its signed PDF in the outbox.
 func runStation(dir string, pages []page, out, station, config, agency string) error {
 	outbox, err := outboxOf(config)
 	if err != nil {
 		return err
 	}
+	outbox = filepath.Clean(outbox)
 	in := filepath.Join(out, "in")
 	if err := os.MkdirAll(in, 0o755); err != nil {
 		return err
 	}
+	args := []string{"process", "--config", config}
 	for _, p := range pages {
+		args = append(args, filepath.Join(in, p.Scan))
 		data, err := os.ReadFile(filepath.Join(dir, p.Scan))
 		if err != nil {
 			return fmt.Errorf("read the scan %s: %w", p.Scan, err)
@@ -601,28 +654,31 @@ func runStation(dir string, pages []page, out, station, config, agency string) e
 			return err
 		}
 	}
-	before := map[string]bool{}
-	old, _ := filepath.Glob(filepath.Join(outbox, "*.pdf"))
-	for _, f := range old {
-		before[f] = true
-	}
-	cmd := exec.Command(station, "process", "--config", config, in)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// The station names each copy after its scan, adding "-1", "-2" when
+	// the outbox already has the name; its report line says which is whose:
+	// "seal-1.jpg: … → /…/outbox/seal-1-1.pdf".
+	var report bytes.Buffer
+	cmd := exec.Command(station, args...)
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(os.Stderr, &report), os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s process: %w", station, err)
 	}
-	now, _ := filepath.Glob(filepath.Join(outbox, "*.pdf"))
-	sort.Strings(now)
+	scans := map[string]page{}
+	for _, p := range pages {
+		scans[p.Scan] = p
+	}
 	found := map[string]bool{}
-	for _, f := range now {
-		if before[f] {
+	line := regexp.MustCompile(`^(\S+): .* → (.+\.pdf)$`)
+	for _, l := range strings.Split(report.String(), "\n") {
+		m := line.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil {
 			continue
 		}
-		p, ok := pageOf(pages, f)
+		p, ok := scans[m[1]]
 		if !ok {
 			continue
 		}
-		text, err := readText(f, agency)
+		text, err := readText(m[2], agency)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -122,6 +123,36 @@ type score struct {
 	TruthRunes  int `json:"truth_chars"`
 	DigitsRight int `json:"number_words_right"`
 	Digits      int `json:"number_words"`
+	// WordsMissed counts the truth's words the text lacks, in any order:
+	// it tells recognition errors from reading-order ones, which the CER
+	// counts as well (a moved line costs twice its length).
+	WordsMissed int `json:"words_missed_any_order"`
+	Words       int `json:"words"`
+}
+
+func (s score) wordMiss() float64 {
+	if s.Words == 0 {
+		return 0
+	}
+	return float64(s.WordsMissed) / float64(s.Words)
+}
+
+// wordsMissed counts the words of truth that hyp does not have, each word of
+// hyp standing for one of truth's.
+func wordsMissed(truth, hyp string) (missed, total int) {
+	have := map[string]int{}
+	for _, w := range strings.Fields(hyp) {
+		have[w]++
+	}
+	for _, w := range strings.Fields(truth) {
+		total++
+		if have[w] > 0 {
+			have[w]--
+		} else {
+			missed++
+		}
+	}
+	return missed, total
 }
 
 func (s score) cer() float64 {
@@ -136,6 +167,8 @@ func (s *score) add(o score) {
 	s.TruthRunes += o.TruthRunes
 	s.DigitsRight += o.DigitsRight
 	s.Digits += o.Digits
+	s.WordsMissed += o.WordsMissed
+	s.Words += o.Words
 }
 
 // compare scores recognised text against the ground truth; both are
@@ -143,10 +176,45 @@ func (s *score) add(o score) {
 func compare(truth, hyp string) score {
 	t, h := normalise(truth), normalise(hyp)
 	right, total := digitMatches(t, h)
+	missed, words := wordsMissed(t, h)
 	return score{
+		WordsMissed: missed,
+		Words:       words,
 		Edits:       levenshtein([]rune(t), []rune(h)),
 		TruthRunes:  len([]rune(t)),
 		DigitsRight: right,
 		Digits:      total,
 	}
+}
+
+// The pieces of the mark's default time, found alone when pdftotext splits
+// the time's line.
+var markTimeWord = regexp.MustCompile(`^(\d{2}\.\d{2}\.\d{4}|\d{2}:\d{2}:\d{2}|[+-]\d{2}:\d{2})$`)
+
+// removeMarkWords takes out the mark's words where removeMark found no whole
+// lines: every word shaped like a piece of the mark's time, and the first run
+// of the copy label followed by the agency's words (the label alone when
+// agency is empty). Only what is left after a time piece was found is
+// touched, so a page without a mark keeps its "SAO Y".
+func removeMarkWords(text, agency string) string {
+	words := strings.Fields(norm.NFC.String(text))
+	var kept []string
+	for _, w := range words {
+		if !markTimeWord.MatchString(w) {
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) == len(words) {
+		return text
+	}
+	agencyWords := strings.Fields(normalise(agency))
+	for label := range copyLabels {
+		seq := append(strings.Fields(label), agencyWords...)
+		for i := 0; i+len(seq) <= len(kept); i++ {
+			if slices.Equal(kept[i:i+len(seq)], seq) {
+				return strings.Join(slices.Delete(kept, i, i+len(seq)), " ")
+			}
+		}
+	}
+	return strings.Join(kept, " ")
 }

@@ -62,3 +62,26 @@ func TestCompareDigits(t *testing.T) {
 		t.Errorf("edits = %d, want 3", s.Edits)
 	}
 }
+
+func TestRemoveMarkWords(t *testing.T) {
+	torn := "ỦY BAN NHÂN DÂN NHÀ NƯỚC SAO Y Cơ quan thử nghiệm (DEV) 09:04:39 +07:00 Số: 03/TB\nKính gửi 07.12.2026 các sở."
+	want := "ỦY BAN NHÂN DÂN NHÀ NƯỚC Số: 03/TB Kính gửi các sở."
+	if got := removeMarkWords(torn, "Cơ quan thử nghiệm (DEV)"); got != want {
+		t.Errorf("torn mark:\n got %q\nwant %q", got, want)
+	}
+	// No piece of the mark's time: the text is not touched.
+	page := "Bản SAO Y bản chính, ngày 05 tháng 3"
+	if got := removeMarkWords(page, "Cơ quan"); got != page {
+		t.Errorf("page without a mark: got %q, want it unchanged", got)
+	}
+}
+
+func TestWordsMissed(t *testing.T) {
+	// The same words in another order miss nothing; a lost tone mark misses one.
+	if m, n := wordsMissed("Số: 12 Kính gửi", "Kính gửi Số: 12"); m != 0 || n != 4 {
+		t.Errorf("reordered: %d of %d missed, want 0 of 4", m, n)
+	}
+	if m, _ := wordsMissed("tỉnh Bà Rịa", "tinh Bà Rịa"); m != 1 {
+		t.Errorf("lost tone mark: %d missed, want 1", m)
+	}
+}
