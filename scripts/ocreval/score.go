@@ -128,6 +128,56 @@ type score struct {
 	// counts as well (a moved line costs twice its length).
 	WordsMissed int `json:"words_missed_any_order"`
 	Words       int `json:"words"`
+	// InOrder of Common words (those both texts have) stand in the
+	// reference's order; see wordOrder.
+	InOrder int `json:"words_in_order"`
+	Common  int `json:"words_common"`
+}
+
+// order is the share of the words both texts have that stand in the
+// reference's order: 1 for the same order, about one half for a page whose
+// two columns came out the other way round.
+func (s score) order() float64 {
+	if s.Common == 0 {
+		return 0
+	}
+	return float64(s.InOrder) / float64(s.Common)
+}
+
+// wordOrder compares the order of hyp's words with ref's: inOrder is the
+// length of the longest common subsequence of the two word sequences, common
+// the number of words they share in any order. Words that were misread count
+// in neither, so the ratio measures reading order apart from recognition.
+func wordOrder(ref, hyp string) (inOrder, common int) {
+	r, h := strings.Fields(ref), strings.Fields(hyp)
+	missed, total := wordsMissed(ref, hyp)
+	common = total - missed
+	// Words as small integers: comparing ints in the quadratic loop, not strings.
+	ids := map[string]int{}
+	id := func(ws []string) []int {
+		out := make([]int, len(ws))
+		for i, w := range ws {
+			if _, ok := ids[w]; !ok {
+				ids[w] = len(ids)
+			}
+			out[i] = ids[w]
+		}
+		return out
+	}
+	a, b := id(r), id(h)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			if a[i-1] == b[j-1] {
+				cur[j] = prev[j-1] + 1
+			} else {
+				cur[j] = max(prev[j], cur[j-1])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)], common
 }
 
 func (s score) wordMiss() float64 {
@@ -169,6 +219,8 @@ func (s *score) add(o score) {
 	s.Digits += o.Digits
 	s.WordsMissed += o.WordsMissed
 	s.Words += o.Words
+	s.InOrder += o.InOrder
+	s.Common += o.Common
 }
 
 // compare scores recognised text against the ground truth; both are
@@ -177,7 +229,10 @@ func compare(truth, hyp string) score {
 	t, h := normalise(truth), normalise(hyp)
 	right, total := digitMatches(t, h)
 	missed, words := wordsMissed(t, h)
+	inOrder, common := wordOrder(t, h)
 	return score{
+		InOrder:     inOrder,
+		Common:      common,
 		WordsMissed: missed,
 		Words:       words,
 		Edits:       levenshtein([]rune(t), []rune(h)),

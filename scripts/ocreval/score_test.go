@@ -85,3 +85,22 @@ func TestWordsMissed(t *testing.T) {
 		t.Errorf("lost tone mark: %d missed, want 1", m)
 	}
 }
+
+func TestWordOrder(t *testing.T) {
+	ref := "a1 a2 a3 a4 b1 b2 b3 b4"
+	for _, c := range []struct {
+		name, hyp       string
+		inOrder, common int
+	}{
+		{"same order", ref, 8, 8},
+		{"columns swapped", "b1 b2 b3 b4 a1 a2 a3 a4", 4, 8},
+		{"one word misread", "a1 a2 a3 a4 b1 bZ b3 b4", 7, 7},
+		{"one line moved", "a1 a2 b1 b2 a3 a4 b3 b4", 6, 8},
+		{"nothing", "", 0, 0},
+	} {
+		in, n := wordOrder(ref, c.hyp)
+		if in != c.inOrder || n != c.common {
+			t.Errorf("%s: %d of %d in order, want %d of %d", c.name, in, n, c.inOrder, c.common)
+		}
+	}
+}
