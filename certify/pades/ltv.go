@@ -448,16 +448,28 @@ func AddDocumentTimestamp(ctx context.Context, w io.Writer, pdf []byte, tsa *TSA
 		return fmt.Errorf("cannot add a document timestamp: %w", err)
 	}
 	opt := Options{Time: time.Now(), FieldName: "", docTimestamp: true}
-	u, err := newUpdate(doc, pdf, opt, timestampRoom)
-	if err != nil {
-		return fmt.Errorf("cannot add a document timestamp: %w", err)
-	}
-	token, err := tsa.Stamp(ctx, u.digest(pdf))
-	if err != nil {
-		return fmt.Errorf("cannot add a document timestamp: %w", err)
-	}
-	if err := u.setContents(token); err != nil {
-		return fmt.Errorf("cannot add a document timestamp: %w", err)
+	// The room is sized from the authority's earlier tokens. A token larger
+	// than that is asked for again with room for it: no key signs here, so
+	// a second request costs only the round trip.
+	room := tokenRoom(tsa)
+	var u *update
+	for try := 0; ; try++ {
+		u, err = newUpdate(doc, pdf, opt, room)
+		if err != nil {
+			return fmt.Errorf("cannot add a document timestamp: %w", err)
+		}
+		token, err := tsa.Stamp(ctx, u.digest(pdf))
+		if err != nil {
+			return fmt.Errorf("cannot add a document timestamp: %w", err)
+		}
+		if len(token) > room && try == 0 && len(token)+tokenMargin <= timestampRoom {
+			room = len(token) + tokenMargin
+			continue
+		}
+		if err := u.setContents(token); err != nil {
+			return fmt.Errorf("cannot add a document timestamp: %w", err)
+		}
+		break
 	}
 	if _, err := w.Write(pdf); err != nil {
 		return fmt.Errorf("writing the timestamped PDF: %w", err)

@@ -2,13 +2,20 @@ package pades
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"scanstation/internal/judge"
+	"scanstation/internal/tsatest"
 )
 
 var hanoi = time.FixedZone("ICT", 7*3600)
@@ -122,12 +129,86 @@ func TestSignKeepsOriginalBytesAndAddsOneUpdate(t *testing.T) {
 			t.Errorf("the update lacks %q", want)
 		}
 	}
-	// Without a TSA the Contents placeholder holds the CMS with some room, and no more: every
-	// kilobyte kept is two in each document (issue 5: JPEG pages no more than 5% larger).
-	i := bytes.Index(update, []byte("/Contents <"))
-	j := bytes.IndexByte(update[i+11:], '>')
-	if j > 16<<10 {
-		t.Errorf("/Contents holds %d hex digits without a TSA; want at most 16 KiB", j)
+	// Without a TSA the placeholder holds the CMS made and nothing more: every byte kept is
+	// two in each document (issue 15: a JPEG page grows at most 5%).
+	if cms, unused := contentsUse(t, update); unused != 0 {
+		t.Errorf("/Contents keeps %d bytes unused after a %d-byte CMS signed with RSA; want none", unused, cms)
+	}
+}
+
+// contentsUse reads the first /Contents in pdf and returns how long the CMS (or token) in it
+// is, by its DER header, and how many bytes of the placeholder are left after it.
+func contentsUse(t testing.TB, pdf []byte) (used, unused int) {
+	t.Helper()
+	i := bytes.Index(pdf, []byte("/Contents <"))
+	if i < 0 {
+		t.Fatal("no /Contents")
+	}
+	i += len("/Contents <")
+	j := bytes.IndexByte(pdf[i:], '>')
+	der, err := hex.DecodeString(string(pdf[i : i+j]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cryptobyte.String(der)
+	var cms cryptobyte.String
+	if !in.ReadASN1Element(&cms, cbasn1.SEQUENCE) {
+		t.Fatal("/Contents does not start with a DER SEQUENCE")
+	}
+	return len(cms), len(in)
+}
+
+func TestContentsSizedFromTheCMS(t *testing.T) {
+	// An ECDSA signature's length varies by a byte or two; room is kept for the longest.
+	signed := sign(t, minimalPDF(0), newTestPKI(mustEC()).signer, vietnameseOptions())
+	if cms, unused := contentsUse(t, signed); unused > 3 {
+		t.Errorf("/Contents keeps %d bytes unused after a %d-byte CMS signed with ECDSA P-256; want at most 3", unused, cms)
+	}
+
+	// With a TSA: the first token's length is not known, so room is kept for a large one; from
+	// then on the room is the largest token seen plus tokenMargin.
+	tsa := tsatest.Start(t, tsatest.Options{})
+	opt := vietnameseOptions()
+	opt.TSA = &TSA{URL: tsa.URL}
+	pki := rsaPKI()
+	sign(t, minimalPDF(0), pki.signer, opt)
+	seen := opt.TSA.largestToken()
+	if seen == 0 {
+		t.Fatal("the TSA value did not note its token's length")
+	}
+	second := sign(t, minimalPDF(0), pki.signer, opt)
+	// One authority's tokens differ by a few bytes (serial, nonce, genTime's fractions).
+	if cms, unused := contentsUse(t, second); unused > tokenMargin+16 {
+		t.Errorf("the second B-T signature keeps %d bytes unused after a %d-byte CMS (first token %d bytes); want at most %d", unused, cms, seen, tokenMargin+16)
+	}
+	if r := verifyOne(t, second, VerifyOptions{Roots: pki.roots()}); !r.Intact || r.Level != "B-T" {
+		t.Errorf("the second B-T signature: intact=%v level=%q problems=%q", r.Intact, r.Level, r.Problems)
+	}
+
+	// A token larger than the room (the authority changed certificates) is an error to retry,
+	// not a second signature by the key; the retry fits.
+	opt.TSA.largest.Store(100)
+	var out bytes.Buffer
+	err := SignContext(context.Background(), &out, minimalPDF(0), pki.signer, opt)
+	if !errors.Is(err, ErrTSAUnavailable) || !strings.Contains(err.Error(), "the next attempt keeps room for it") || out.Len() != 0 {
+		t.Errorf("a token larger than the room: %v, %d bytes written", err, out.Len())
+	}
+	sign(t, minimalPDF(0), pki.signer, opt)
+
+	// A document timestamp signs with no key of ours, so a token too large for the room is
+	// asked for again with room for it.
+	docTSA := tsatest.Start(t, tsatest.Options{})
+	ts := &TSA{URL: docTSA.URL}
+	ts.largest.Store(100)
+	out.Reset()
+	if err := AddDocumentTimestamp(context.Background(), &out, minimalPDF(0), ts); err != nil {
+		t.Fatal(err)
+	}
+	if n := docTSA.Requests(); n != 2 {
+		t.Errorf("a document timestamp with too little room asked the TSA %d times, want twice", n)
+	}
+	if token, unused := contentsUse(t, out.Bytes()); unused > tokenMargin+16 {
+		t.Errorf("the document timestamp keeps %d bytes unused after its %d-byte token; want at most %d", unused, token, tokenMargin+16)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
@@ -31,6 +33,7 @@ import (
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Signer is a signing key with its certificate chain.
@@ -74,24 +77,74 @@ type Options struct {
 	docTimestamp bool
 }
 
-// Room kept in /Contents for an RFC 3161 timestamp token (with the TSA's
-// certificates) when a TSA is set. Without one none is kept: a later
-// upgrade would add a document timestamp in a revision of its own (PAdES
-// B-LTA), not into this signature, and every kilobyte kept is two in the
-// file (hex) for every document.
+// timestampRoom is the room kept in /Contents for an RFC 3161 timestamp
+// token (with the TSA's certificates) while the authority has sent none yet:
+// the first timestamp of a TSA value. After that the room is sized from the
+// largest token it sent (TSA.largestToken) plus tokenMargin.
 const timestampRoom = 16 << 10
 
-// contentsSize is how many bytes of CMS the /Contents placeholder holds: the
-// certificates, room for the signature and signed attributes, and a timestamp.
-func contentsSize(chain []*x509.Certificate, timestamp bool) int {
-	n := 4 << 10
-	if timestamp {
-		n = timestampRoom + 4<<10
+// tokenMargin is what is kept beyond the largest token a TSA has sent. One
+// authority's tokens differ by a few bytes (serial number, the nonce, the
+// fractions of a second in genTime, an ECDSA signature's length, and the
+// DER lengths around them): 12 at most for the same certificate. A larger
+// token means the authority changed certificates; see SignContext.
+const tokenMargin = 32
+
+// cmsLength returns the length of the CMS SignContext makes with s and, when
+// tokenLen > 0, a timestamp token of that length. Everything in it is known
+// before signing but the digest and the signature value: the digest has a
+// fixed length, and so has an RSA signature (the modulus length); an ECDSA
+// one is counted at its longest, so the CMS is at most a few bytes shorter.
+// So the /Contents placeholder holds exactly the CMS made, without signing
+// twice.
+func cmsLength(s Signer, tokenLen int) (int, error) {
+	sigLen, err := maxSignatureLength(s.Chain[0].PublicKey)
+	if err != nil {
+		return 0, err
 	}
-	for _, c := range chain {
-		n += len(c.Raw)
+	attrs, err := signedAttributes(oidData, make([]byte, sha256.Size), s.Chain[0])
+	if err != nil {
+		return 0, err
 	}
-	return (n + 1023) / 1024 * 1024
+	si := &signerInfo{contentType: oidData, chain: s.Chain, attrs: attrs, signature: make([]byte, sigLen)}
+	if tokenLen > 0 {
+		si.unsigned = append(si.unsigned, attribute(oidAttrTimestamp, func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, tokenLen)) }))
+	}
+	cms, err := si.encode()
+	if err != nil {
+		return 0, err
+	}
+	return len(cms), nil
+}
+
+// maxSignatureLength is the longest signature value the key can make.
+func maxSignatureLength(pub crypto.PublicKey) (int, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return k.Size(), nil
+	case *ecdsa.PublicKey:
+		// ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, each at most
+		// the order's length plus a leading zero byte.
+		n := (k.Curve.Params().N.BitLen()+7)/8 + 1
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			for range 2 {
+				b.AddASN1(cbasn1.INTEGER, func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, n)) })
+			}
+		})
+		return len(b.BytesOrPanic()), nil
+	default:
+		return 0, fmt.Errorf("signing keys of type %T are not supported; use an RSA or EC key", pub)
+	}
+}
+
+// tokenRoom is the token length to keep room for with tsa. A token longer
+// than timestampRoom is never given room: such an authority is refused.
+func tokenRoom(tsa *TSA) int {
+	if n := tsa.largestToken(); n > 0 && n+tokenMargin <= timestampRoom {
+		return n + tokenMargin
+	}
+	return timestampRoom
 }
 
 // Sign is SignContext without a context; a TSA request is still bounded by
@@ -124,7 +177,15 @@ func SignContext(ctx context.Context, w io.Writer, pdf []byte, s Signer, opt Opt
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
-	u, err := newUpdate(doc, pdf, opt, contentsSize(s.Chain, opt.TSA != nil))
+	var tokenLen int // room kept for the timestamp token
+	if opt.TSA != nil {
+		tokenLen = tokenRoom(opt.TSA)
+	}
+	room, err := cmsLength(s, tokenLen)
+	if err != nil {
+		return fmt.Errorf("cannot sign: %w", err)
+	}
+	u, err := newUpdate(doc, pdf, opt, room)
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
@@ -135,6 +196,7 @@ func SignContext(ctx context.Context, w io.Writer, pdf []byte, s Signer, opt Opt
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
+	var stamped int // length of the token the TSA sent
 	if opt.TSA != nil {
 		// The timestamp is over the signature value (ETSI EN 319 122-1 5.3).
 		h := sha256.Sum256(si.signature)
@@ -143,13 +205,19 @@ func SignContext(ctx context.Context, w io.Writer, pdf []byte, s Signer, opt Opt
 			return fmt.Errorf("cannot sign with a timestamp: %w", err)
 		}
 		si.unsigned = append(si.unsigned, attribute(oidAttrTimestamp, func(b *cryptobyte.Builder) { b.AddBytes(token) }))
+		stamped = len(token)
 	}
 	cms, err := si.encode()
 	if err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
 	}
 	if opt.TSA != nil && 2*len(cms) > u.contentsLen {
-		return fmt.Errorf("cannot sign with a timestamp: with the timestamp authority's token the signature is %d bytes, which does not fit the room kept for it in the PDF (%d bytes); the TSA may send unusually many certificates. Sign without a timestamp, or use another TSA", len(cms), u.contentsLen/2)
+		if stamped > timestampRoom || tokenLen == timestampRoom {
+			return fmt.Errorf("cannot sign with a timestamp: with the timestamp authority's token the signature is %d bytes, which does not fit the room kept for it in the PDF (%d bytes); the TSA may send unusually many certificates. Sign without a timestamp, or use another TSA", len(cms), u.contentsLen/2)
+		}
+		// Signing again with the room this token needs would ask the key
+		// for a second signature of the same document.
+		return fmt.Errorf("cannot sign with a timestamp: %w", &tokenTooLargeError{cms: len(cms), room: u.contentsLen / 2})
 	}
 	if err := u.setContents(cms); err != nil {
 		return fmt.Errorf("cannot sign: %w", err)
@@ -162,6 +230,17 @@ func SignContext(ctx context.Context, w io.Writer, pdf []byte, s Signer, opt Opt
 	}
 	return nil
 }
+
+// tokenTooLargeError is a timestamp token that made the CMS larger than the
+// room kept for it. It is retried as an unreachable TSA is: the TSA value has
+// learnt the token's length, so the next attempt keeps room for it.
+type tokenTooLargeError struct{ cms, room int }
+
+func (e *tokenTooLargeError) Error() string {
+	return fmt.Sprintf("with the timestamp authority's token the signature is %d bytes, more than the %d bytes kept from the authority's earlier tokens (it may have changed certificates); try again, the next attempt keeps room for it", e.cms, e.room)
+}
+
+func (e *tokenTooLargeError) Is(target error) bool { return target == ErrTSAUnavailable }
 
 // update is the incremental update being built: everything after the
 // original bytes.

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -47,6 +48,22 @@ type TSA struct {
 	// Client sends the request; nil means http.DefaultClient. Timeout
 	// applies either way.
 	Client *http.Client
+
+	// largest is the length of the largest token this authority has sent,
+	// from which the room for the next one is sized (tokenRoom).
+	largest atomic.Int64
+}
+
+// largestToken is the length of the largest token t has sent, 0 before the first.
+func (t *TSA) largestToken() int { return int(t.largest.Load()) }
+
+func (t *TSA) noteToken(n int) {
+	for {
+		old := t.largest.Load()
+		if int64(n) <= old || t.largest.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
 }
 
 // Stamp asks the TSA to timestamp a SHA-256 digest and returns the DER
@@ -93,6 +110,7 @@ func (t *TSA) Stamp(ctx context.Context, digest []byte) ([]byte, error) {
 	if info.hash != crypto.SHA256 || !bytes.Equal(info.imprint, digest) {
 		return nil, fmt.Errorf("the timestamp authority %s stamped something other than the signature it was sent; the answer was refused", where)
 	}
+	t.noteToken(len(token))
 	return token, nil
 }
 
