@@ -1,4 +1,4 @@
-.PHONY: build test demo bench clean soak
+.PHONY: build test demo bench gobench clean soak
 
 build:
 	go build -o bin/scanstation ./cmd/scanstation
@@ -16,9 +16,13 @@ soak:
 	PATH="$${SCANSTATION_TOOLS:-/opt/scanstation-tools}/bin:$$PATH" SCANSTATION_CRASH_ALL=1 \
 		go test -count=1 -timeout 90m -v -run 'TestCrashPoints|TestCrashSoak|TestCrashRecoveryEveryInputExactlyOnce|TestFullDiskPausesAndResumes|TestMemoryWith500FilesWaiting' ./cmd/scanstation/
 
+# Issue 15's table and the rest of docs/benchmarks.md, in one run (about an hour on 2 cores; see
+# scripts/bench.sh for its steps and settings). gobench: every Go benchmark, for the console.
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
 	bash scripts/bench.sh
+
+gobench:
+	go test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf bin demo

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/bench.sh: the throughput benchmark (`make bench` runs it after the Go benchmarks).
+# scripts/bench.sh: the benchmark (`make bench` runs it): speed, accuracy, memory and size.
 #
-# On one corpus of synthetic Vietnamese A4 pages at 300 dpi (colour JPEG, PNG, two-page TIFF;
-# BENCH_PAGES, default 48), in one run, with the same languages (vie+eng), it measures:
+# On one corpus of synthetic Vietnamese A4 pages at 300 dpi (colour JPEG, PNG, two-page TIFF, one
+# bilevel G4 TIFF; BENCH_PAGES, default 48), in one run, with the station's model (ocr.languages and
+# ocr.tessdata of the configuration `scanstation init` writes, SCANSTATION_OCR_* overrides included, so
+# the peers follow when the default changes), it measures:
 #   raw       the `tesseract` command on every file, one process per core, OMP_THREAD_LIMIT=1,
 #             with Tesseract's default page segmentation (--psm 3) and with OSD (--psm 1)
 #   ocrmypdf  OCRmyPDF (pinned, scripts/pins/bench.lock, own venv) --output-type pdfa --rotate-pages, one file per
@@ -12,15 +14,20 @@
 #             (lossless stays lossless) on the dev token, then behind a token that takes BENCH_SIGN_DELAY_MS
 #             (1000) a signature, and one that takes BENCH_BACKLOG_DELAY_MS (5000), slower than OCR
 #   soak      BENCH_SOAK_PAGES (1000; 0 skips) pages through the daemon, its memory sampled
+#   accuracy  scripts/ocreval's corpus (34 pages: noise, skews of 1-4° both ways, upside-down, JPEG q60,
+#             200 dpi greyish, red seal, two columns) read by bare tesseract, OCRmyPDF and
+#             `scanstation process`, scored from the text (PDF text layers for OCRmyPDF and the station)
 # and writes the figures with the machine, the versions and the commands to docs/benchmarks.md
-# (BENCH_REPORT to write elsewhere). Work files go to BENCH_DIR (/tmp/scanstation-bench).
+# (BENCH_REPORT to write elsewhere), issue 15's summary table first. Work files go to BENCH_DIR
+# (/tmp/scanstation-bench).
 #
 #   scripts/bench.sh                 everything
-#   scripts/bench.sh STEP...         some steps: setup build corpus raw ocrmypdf station slow backlog gobench soak report
+#   scripts/bench.sh STEP...         some steps: setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak report
 #
-# A full run takes about 45 minutes on 2 shared cores, two thirds of it the soak
-# (BENCH_SOAK_PAGES=0 skips it). Needs root on Debian 12 for the installs (apt: tesseract, softhsm2, ghostscript, sqlite3, time, gcc;
-# PyPI: ocrmypdf in /opt/scanstation-tools/ocrmypdf, pinned by scripts/pins/bench.lock).
+# A full run takes about an hour on 2 shared cores, half of it the soak (BENCH_SOAK_PAGES=0 skips
+# it); each step's time is in the report. Needs root on Debian 12 for the installs (apt: tesseract, softhsm2,
+# ghostscript, sqlite3, time, gcc, libtiff-tools; PyPI: ocrmypdf in /opt/scanstation-tools/ocrmypdf,
+# pinned by scripts/pins/bench.lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,14 +35,16 @@ ROOT=$PWD
 W=${BENCH_DIR:-/tmp/scanstation-bench}
 PAGES=${BENCH_PAGES:-48}
 SOAK_PAGES=${BENCH_SOAK_PAGES:-1000}
+ACC_LETTERS=${BENCH_ACCURACY_LETTERS:-2} # ocreval's letters a scanning condition (2: 34 pages)
 SIGN_DELAY_MS=${BENCH_SIGN_DELAY_MS:-1000}
 BACKLOG_DELAY_MS=${BENCH_BACKLOG_DELAY_MS:-5000}
 REPORT=${BENCH_REPORT:-$ROOT/docs/benchmarks.md}
 TOOLS_DIR=${SCANSTATION_TOOLS:-/opt/scanstation-tools}
 NCPU=$(nproc)
-LANGS=vie+eng
 BIN=$W/scanstation
 HELPER=$W/benchhelper
+OCREVAL=$W/ocreval
+OCRMYPDF=$TOOLS_DIR/ocrmypdf/bin/ocrmypdf
 RES=$W/results.env
 CORPUS=$W/corpus
 
@@ -55,10 +64,21 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 corpus_files() { grep -v '^#' "$CORPUS/manifest.tsv" | cut -f1; }
 corpus_pages() { awk -F'\t' '{ s += $3 } END { print s }' "$CORPUS/manifest.tsv"; }
 
+# The station's model, found by the build step: languages as Tesseract takes them (vie+eng), and the
+# models' folder as tesseract's option (nothing when the station uses Tesseract's own folder).
+langs() {
+  local l; l=$(get model_languages)
+  [ -n "$l" ] || { say "no model recorded: run the build step first"; return 1; }
+  echo "$l"
+}
+tessdata_opt() { local d; d=$(get model_tessdata); [ -z "$d" ] || printf -- '--tessdata-dir %s' "$d"; }
+models_shown() { local d; d=$(get model_tessdata); if [ -n "$d" ]; then echo "$d"; else echo "Tesseract's own folder"; fi; }
+tessdata_env() { local d; d=$(get model_tessdata); [ -z "$d" ] || printf -- 'TESSDATA_PREFIX=%s' "$d"; }
+
 step_setup() {
   local pkgs=(tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-vie softhsm2 opensc
     libtesseract-dev libleptonica-dev ghostscript sqlite3 time gcc python3-venv img2pdf pngquant
-    unpaper fonts-liberation2 icc-profiles-free qpdf poppler-utils) missing=()
+    unpaper fonts-liberation2 icc-profiles-free qpdf poppler-utils libtiff-tools jq) missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -92,6 +112,13 @@ step_build() {
   git diff --quiet HEAD -- . ':!docs/benchmarks.md' || rev="$rev with uncommitted changes"
   put build_rev "$rev"
   go build -o "$HELPER" ./scripts/bench
+  go build -o "$OCREVAL" ./scripts/ocreval
+  # The model as the station reads its configuration.
+  rm -rf "$W/st-model"
+  "$BIN" init --dir "$W/st-model" --dev-token >/dev/null
+  local kv
+  while IFS= read -r kv; do put "model_${kv%%=*}" "${kv#*=}"; done < <("$OCREVAL" -config "$W/st-model/scanstation.yaml" model)
+  say "the station's model: -l $(get model_languages), models in $(models_shown)"
   # A PKCS#11 module that is SoftHSM2 with every C_Sign delayed: a slow token without touching
   # the station's code. It hands out SoftHSM's own function list with one entry replaced.
   local inc
@@ -136,7 +163,7 @@ step_corpus() {
   "$HELPER" corpus -out "$CORPUS" -pages "$PAGES" >&2
   put corpus_pages "$(corpus_pages)"
   put corpus_files "$(corpus_files | wc -l)"
-  for f in jpeg png tiff; do
+  for f in jpeg png tiff g4; do
     put "corpus_${f}_bytes_per_page" "$(awk -F'\t' -v f=$f '$2==f { b += $4; p += $3 } END { printf "%d", b/p }' "$CORPUS/manifest.tsv")"
   done
 }
@@ -161,24 +188,77 @@ step_raw() {
   for psm in 3 1; do
     say "raw limit: tesseract --psm $psm, $NCPU processes, one thread each"
     rm -rf "$W/raw$psm"; mkdir -p "$W/raw$psm"
-    local cmd="cd $CORPUS && ls *.jpg *.png *.tif | xargs -P $NCPU -I{} env OMP_THREAD_LIMIT=1 tesseract {} $W/raw$psm/{} -l $LANGS --psm $psm quiet"
+    local cmd="cd $CORPUS && ls *.jpg *.png *.tif | xargs -P $NCPU -I{} env OMP_THREAD_LIMIT=1 tesseract {} $W/raw$psm/{} -l $(langs) $(tessdata_opt) --psm $psm quiet"
     put "raw${psm}_cmd" "$cmd"
     timed "raw$psm" bash -c "$cmd"
   done
 }
 
 step_ocrmypdf() {
-  local om="$TOOLS_DIR/ocrmypdf/bin/ocrmypdf"
+  local om=$OCRMYPDF
   put ocrmypdf_version "$("$om" --version)"
   put gs_version "$(gs --version)"
   say "OCRmyPDF $("$om" --version): --output-type pdfa, $NCPU files at a time"
   rm -rf "$W/ocrmypdf"; mkdir -p "$W/ocrmypdf"
   # OCRmyPDF (17) takes the images themselves, multi-page TIFF included.
-  local cmd="cd $CORPUS && ls *.jpg *.png *.tif | xargs -P $NCPU -I{} env OMP_THREAD_LIMIT=1 $om -q -j 1 -l $LANGS --rotate-pages --output-type pdfa {} $W/ocrmypdf/{}.pdf"
+  local cmd="cd $CORPUS && ls *.jpg *.png *.tif | xargs -P $NCPU -I{} env OMP_THREAD_LIMIT=1 $(tessdata_env) $om -q -j 1 -l $(langs) --rotate-pages --output-type pdfa {} $W/ocrmypdf/{}.pdf"
   put ocrmypdf_cmd "$cmd"
   timed ocrmypdf bash -c "$cmd"
   put ocrmypdf_bytes_per_page "$(calc "$(cat "$W"/ocrmypdf/*.pdf | wc -c) / $(corpus_pages)" 0)"
   put ocrmypdf_jpg_out_per_page "$(calc "$(cat "$W"/ocrmypdf/*.jpg.pdf | wc -c) / $(ls "$CORPUS"/*.jpg | wc -l)" 0)"
+  sizes ocrmypdf "$W/ocrmypdf" keep
+}
+
+# sizes NAME DIR NAMING: each corpus file against the PDF made of it in DIR (NAMING keep: FILE.pdf,
+# as OCRmyPDF was told; base: the file's name without its extension, as the station's outbox
+# names it). Per format: bytes in and out a page and the growth; for single-page JPEG files also the
+# largest growth of one file. Lossless pages: PNG pages whose PDF has /Predictor 15 (the PNG's
+# own filtered data kept, rather than samples deflated again), G4 pages whose PDF has
+# /CCITTFaxDecode and holds the TIFF's G4 strip byte for byte.
+sizes() {
+  local name=$1 dir=$2 naming=$3 file fmt np bytes out
+  local -A in_b out_b pages_n
+  local jpg_max="" png_n=0 png_pred=0 g4_n=0 g4_ccitt=0 g4_same=0
+  while IFS=$'\t' read -r file fmt np bytes; do
+    case $naming in keep) out="$dir/$file.pdf" ;; *) out="$dir/${file%.*}.pdf" ;; esac
+    [ -f "$out" ] || continue
+    local ob; ob=$(stat -c %s "$out")
+    in_b[$fmt]=$(( ${in_b[$fmt]:-0} + bytes )); out_b[$fmt]=$(( ${out_b[$fmt]:-0} + ob )); pages_n[$fmt]=$(( ${pages_n[$fmt]:-0} + np ))
+    local qdf; qdf=$(qpdf --qdf --object-streams=disable "$out" - 2>/dev/null | tr -d '\000' | grep -a -E '/Predictor|/CCITTFaxDecode' || true)
+    case $fmt in
+      jpeg)
+        if [ "$np" = 1 ]; then
+          local g; g=$(calc "($ob - $bytes) * 100 / $bytes" 1)
+          if [ -z "$jpg_max" ] || awk "BEGIN { exit !($g > $jpg_max) }"; then jpg_max=$g; fi
+        fi ;;
+      png)
+        png_n=$((png_n + 1))
+        if grep -q '/Predictor 15' <<<"$qdf"; then png_pred=$((png_pred + 1)); fi ;;
+      g4)
+        g4_n=$((g4_n + 1))
+        if grep -q '/CCITTFaxDecode' <<<"$qdf"; then g4_ccitt=$((g4_ccitt + 1)); fi
+        # The strip as the TIFF holds it (ppm2tiff writes one strip).
+        local off cnt
+        off=$(tiffdump "$CORPUS/$file" | sed -n 's/^StripOffsets .*1<\([0-9]*\)>.*/\1/p')
+        cnt=$(tiffdump "$CORPUS/$file" | sed -n 's/^StripByteCounts .*1<\([0-9]*\)>.*/\1/p')
+        if [ -n "$off" ] && [ -n "$cnt" ]; then
+          tail -c +"$((off + 1))" "$CORPUS/$file" | head -c "$cnt" >"$W/g4strip.bin"
+          if "$HELPER" contains "$out" "$W/g4strip.bin"; then g4_same=$((g4_same + 1)); fi
+        fi ;;
+    esac
+  done <"$CORPUS/manifest.tsv"
+  local f short
+  for f in jpeg png tiff g4; do
+    [ -n "${in_b[$f]:-}" ] || continue
+    case $f in jpeg) short=jpg ;; tiff) short=tif ;; *) short=$f ;; esac
+    put "${name}_${short}_in_per_page" "$(calc "${in_b[$f]} / ${pages_n[$f]}" 0)"
+    put "${name}_${short}_out_per_page" "$(calc "${out_b[$f]} / ${pages_n[$f]}" 0)"
+    put "${name}_${short}_growth_pct" "$(calc "(${out_b[$f]} - ${in_b[$f]}) * 100 / ${in_b[$f]}" 1)"
+  done
+  put "${name}_jpg_growth_max_pct" "${jpg_max:--}"
+  put "${name}_png_predictor" "$png_pred/$png_n"
+  put "${name}_g4_ccitt" "$g4_ccitt/$g4_n"
+  put "${name}_g4_same" "$g4_same/$g4_n"
 }
 
 # station_run NAME FILES_DIR ENV...: a fresh station in $W/st-NAME, the files in its inbox before the
@@ -237,24 +317,8 @@ station_run() {
   local kv
   for kv in $(cat "$d/rss.peak"); do k=${kv%%=*}; v=${kv#*=}; put "${name}_${k}" "$v"; done
   put "${name}_bytes_per_page" "$(calc "$(cat "$d"/outbox/*.pdf | wc -c) / $pages" 0)"
-  # Output against input, per format (JPEG: the scan is embedded as it is).
-  local fmt
-  for fmt in jpg png tif; do
-    local in out
-    in=$(cat "$d"/archive/*."$fmt" 2>/dev/null | wc -c)
-    out=0
-    for f in "$d"/archive/*."$fmt"; do
-      [ -f "$f" ] || continue
-      local base; base=$(basename "$f"); base=${base%.*}
-      out=$((out + $(stat -c %s "$d/outbox/$base.pdf")))
-    done
-    local np
-    np=$(awk -F'\t' -v e=".$fmt" 'index($1, e) { p += $3 } END { print p+0 }' "$CORPUS/manifest.tsv")
-    [ "$in" -gt 0 ] || continue
-    put "${name}_${fmt}_in_per_page" "$(calc "$in / $np" 0)"
-    put "${name}_${fmt}_out_per_page" "$(calc "$out / $np" 0)"
-    put "${name}_${fmt}_growth_pct" "$(calc "($out - $in) * 100 / $in" 1)"
-  done
+  # Output against input, per format (the soak's renamed files match no corpus file).
+  sizes "$name" "$d/outbox" base
   # The OCR window: when the last page was recognised (all documents built).
   put "${name}_all_built_s" "$(awk -v n="$n" '$3 == n { print $1; exit }' "$d/timeline.txt")"
   put "${name}_cmd" "SCANSTATION_WATCH_SETTLE=200ms SCANSTATION_WATCH_RESCAN=2s $* scanstation run --config $d/scanstation.yaml (files in $d/inbox before the start)"
@@ -298,6 +362,24 @@ step_soak() {
   station_run soak "$src" SCANSTATION_PDF_LOSSLESS_AS_JPEG=true
 }
 
+# Accuracy on scripts/ocreval's corpus (docs/ocr-accuracy.md): each page read by bare tesseract (the
+# station's model, psm 3, no orientation detection), OCRmyPDF and `scanstation process` (default
+# settings, dev token), scored from the text, the PDF text layers without the mark for the last two.
+step_accuracy() {
+  local d="$W/accuracy"
+  say "accuracy: scripts/ocreval's corpus read by bare tesseract, OCRmyPDF and scanstation process"
+  rm -rf "$d"; mkdir -p "$d"
+  "$OCREVAL" -corpus "$d/corpus" -letters "$ACC_LETTERS" make >&2
+  "$BIN" init --dir "$d/station" --dev-token >/dev/null
+  put accuracy_load_before "$(load)"
+  local t0; t0=$(now)
+  OCREVAL_KEEP="$d/text" "$OCREVAL" -corpus "$d/corpus" -run tesseract,ocrmypdf,station \
+    -config "$d/station/scanstation.yaml" -station "$BIN" -ocrmypdf "$OCRMYPDF" -json >"$d/result.json" 2>"$d/log" ||
+    { say "ocreval failed; see $d/log"; return 1; }
+  put accuracy_seconds "$(calc "$(now) - $t0" 0)"
+  put accuracy_cmd "ocreval -corpus $d/corpus -run tesseract,ocrmypdf,station -config $d/station/scanstation.yaml -station $BIN -ocrmypdf $OCRMYPDF -json"
+}
+
 step_gobench() {
   say "Go benchmarks: PDF builder and signer"
   local out="$W/gobench.txt"
@@ -315,8 +397,8 @@ yesno() { if awk "BEGIN { exit !($1) }" 2>/dev/null; then echo "**met**"; else e
 soak_table() {
   local d="$W/st-soak"
   [ -f "$d/timeline.txt" ] && [ -f "$d/rss.txt" ] || { echo "(no soak run)"; return; }
-  echo "| pages recognised | from second | daemon RSS, MiB (max in the window) | OCR workers RSS, MiB (max) | processes (max) |"
-  echo "|---:|---:|---:|---:|---:|"
+  echo "| pages recognised | from second | daemon RSS, MiB (max in the window) | largest OCR worker, MiB (max) | OCR workers together, MiB (max) | processes (max) |"
+  echo "|---:|---:|---:|---:|---:|---:|"
   awk 'NR == FNR { if ($2 ~ /^[0-9]+$/) { tt[++n] = $1; pp[n] = $2 } ; next }
        /^#/ { next }
        { t = $1; # the pages recognised at time t: last timeline row at or before t
@@ -324,10 +406,11 @@ soak_table() {
          pages = (k ? pp[k] : 0); w = (pages > 0 ? int((pages - 1) / 100) : 0); if (w > top) top = w
          if ($5 > root[w]) root[w] = $5
          if ($2 - $5 > work[w]) work[w] = $2 - $5
+         if ($7 > one[w]) one[w] = $7
          if ($3 > procs[w]) procs[w] = $3
          if (!(w in first)) first[w] = t }
        END { for (w = 0; w <= top; w++) if (w in first)
-               printf "| %d-%d | %.0f | %.1f | %.1f | %d |\n", w ? w*100+1 : 0, w*100+100, first[w], root[w]/1024, work[w]/1024, procs[w] }' \
+               printf "| %d-%d | %.0f | %.1f | %.1f | %.1f | %d |\n", w ? w*100+1 : 0, w*100+100, first[w], root[w]/1024, one[w]/1024, work[w]/1024, procs[w] }' \
     "$d/timeline.txt" "$d/rss.txt"
 }
 
@@ -340,6 +423,92 @@ timeline_table() {
     <(awk '$2 ~ /^[0-9]+$/ { printf "%d %s %s %s\n", int($1 / 5 + 0.5) * 5, $2, $3, $4 }' "$W/st-fast/timeline.txt" | awk '!s[$1]++' ) \
     <(awk '$2 ~ /^[0-9]+$/ { printf "%d %s %s %s\n", int($1 / 5 + 0.5) * 5, $2, $3, $4 }' "$W/st-$other/timeline.txt" | awk '!s[$1]++' ) 2>/dev/null |
     sort -n | awk '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15's summary: the three readers side by side, then each target with PASS or FAIL.
+
+isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
+# pf VALUE OP LIMIT: PASS or FAIL, "no figure" when the value was not measured.
+pf() { if ! isnum "$1"; then echo "no figure"; elif awk "BEGIN { exit !($1 $2 $3) }"; then echo "**PASS**"; else echo "**FAIL**"; fi; }
+# acc JQ-FILTER [DECIMALS]: a figure from ocreval's JSON, rounded; - when absent.
+acc() {
+  local x; x=$(jq -r "($1) // empty" "$W/accuracy/result.json" 2>/dev/null)
+  if isnum "$x"; then calc "$x" "${2:-4}"; else printf -- '-'; fi
+}
+# frac N/M: PASS when every one of at least one file passed.
+allof() { local n=${1%/*} m=${1#*/}; if ! isnum "$n" || ! isnum "$m" || [ "$m" = 0 ]; then echo "no figure"; elif [ "$n" = "$m" ]; then echo "**PASS**"; else echo "**FAIL**"; fi; }
+
+summary() {
+  v() { get "$1"; }
+  local mib; mib() { calc "$(v "$1") / 1024" 0; }
+  local pages; pages=$(v corpus_pages)
+  # CPU seconds a page and pages per minute from them, per reader (station: default settings).
+  local r cpp ppmc ratio ratioc
+  local -A CPP PPM PPMC RATIO RATIOC
+  for r in raw3 ocrmypdf fast; do
+    local np=$pages; [ "$r" = fast ] && np=$(v fast_pages)
+    CPP[$r]=$(calc "$(v ${r}_cpu_seconds) / $np" 2)
+    PPM[$r]=$(v ${r}_ppm)
+    PPMC[$r]=$(calc "$NCPU * 60 * $np / $(v ${r}_cpu_seconds)")
+    RATIO[$r]=$(calc "$(v ${r}_ppm) / $(v raw3_ppm)" 2)
+    RATIOC[$r]=$(calc "${PPMC[$r]} / ${PPMC[raw3]}" 2)
+  done
+  local two='.variants["two-column"]'
+  local tot_s=0 s
+  for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak; do
+    isnum "$(v step_${s}_seconds)" && tot_s=$(calc "$tot_s + $(v step_${s}_seconds)" 0)
+  done
+  local soak_note=""
+  [ "$(v soak_pages)" = 1000 ] || [ "$(v soak_pages)" -gt 1000 ] 2>/dev/null || soak_note=" (soak of $(v soak_pages) pages only: 1,000 needed)"
+cat <<MD
+## Issue 15: the summary
+
+$(v corpus_pages) bench pages for speed and size, $(acc '.readers.tesseract.pages | length' 0) ocreval pages for accuracy ($(acc .pages 0) in the total: skews
+up to 3°; the 4° pages apart), $(v soak_pages) pages in the soak for memory, all in this one run,
+every reader with the station's model: \`-l $(v model_languages)\`, models in $(models_shown).
+The run took $(calc "$tot_s / 60" 0) minutes; 1-minute load averages before each part are in the sections below.
+
+| | CER, all ≤ 3° | CER, 4° (apart) | numbers/dates exact | two-column: words in Tesseract's order (in the truth's) | pages/min, wall | pages/min from CPU | × bare, wall / CPU | peak RSS, MiB | single-page JPEG growth, largest | PNG pages with /Predictor 15 | G4 pages as CCITT (strip kept byte for byte) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| bare \`tesseract\` (psm 3, no OSD) | $(acc .readers.tesseract.total.cer) | $(acc .readers.tesseract.apart.cer) | $(acc .readers.tesseract.total.number_words_right 0)/$(acc .readers.tesseract.total.number_words 0) | $(acc ".readers.tesseract${two}.order_vs_tesseract" 3) ($(acc ".readers.tesseract${two}.order" 3)) | ${PPM[raw3]} | ${PPMC[raw3]} | 1 / 1 | $(mib raw3_peak_rss_kib) a process | (no PDF) | | |
+| OCRmyPDF $(v ocrmypdf_version) \`--output-type pdfa --rotate-pages\` | $(acc .readers.ocrmypdf.total.cer) | $(acc .readers.ocrmypdf.apart.cer) | $(acc .readers.ocrmypdf.total.number_words_right 0)/$(acc .readers.ocrmypdf.total.number_words 0) | $(acc ".readers.ocrmypdf${two}.order_vs_tesseract" 3) ($(acc ".readers.ocrmypdf${two}.order" 3)) | ${PPM[ocrmypdf]} | ${PPMC[ocrmypdf]} | ${RATIO[ocrmypdf]} / ${RATIOC[ocrmypdf]} | $(mib ocrmypdf_peak_rss_kib) a process | $(v ocrmypdf_jpg_growth_max_pct)% | $(v ocrmypdf_png_predictor) | $(v ocrmypdf_g4_ccitt) ($(v ocrmypdf_g4_same)) |
+| **scanstation** (default settings) | **$(acc .readers.station.total.cer)** | $(acc .readers.station.apart.cer) | $(acc .readers.station.total.number_words_right 0)/$(acc .readers.station.total.number_words 0) | $(acc ".readers.station${two}.order_vs_tesseract" 3) ($(acc ".readers.station${two}.order" 3)) | ${PPM[fast]} | ${PPMC[fast]} | ${RATIO[fast]} / ${RATIOC[fast]} | daemon $(mib soak_peak_root_kib), largest worker $(mib soak_peak_worker_kib) (soak) | $(v fast_jpg_growth_max_pct)% | $(v fast_png_predictor) | $(v fast_g4_ccitt) ($(v fast_g4_same)) |
+
+CER is scored from the text each reader gives: bare tesseract's text output, and the PDF's text layer
+(\`pdftotext\`, without \`-layout\`, the mark's widget hidden) for OCRmyPDF and scanstation. "Words in
+Tesseract's order" is the share of the words a text shares with bare tesseract's text of the same
+page that stand in the same order (the longest common subsequence of words over the shared words;
+about 0.5 when the two columns come out the other way round). Speed: the bench corpus, $NCPU files at
+a time, one thread each; "from CPU" is $NCPU × 60 / CPU seconds a page, steadier than the wall clock
+on a shared machine. Memory: bare tesseract and OCRmyPDF, the largest process of the speed run;
+scanstation, its daemon and largest OCR worker over the soak.
+
+| target (issue 15) | measured (scanstation) | |
+|---|---|---|
+| CER ≤ 0.004 over the corpus, skews ≤ 3° | $(acc .readers.station.total.cer) over $(acc .pages 0) pages | $(pf "$(acc .readers.station.total.cer)" '<=' 0.004) |
+| (reported) number and date words read exactly | $(acc .readers.station.total.number_words_right 0) of $(acc .readers.station.total.number_words 0) ($(acc .readers.station.total.numbers_right 3)); bare tesseract $(acc .readers.tesseract.total.numbers_right 3), OCRmyPDF $(acc .readers.ocrmypdf.total.numbers_right 3) | |
+| ≥ 0.9× bare tesseract, CPU time a page | ${RATIOC[fast]}× (${CPP[fast]} against ${CPP[raw3]} CPU s a page) | $(pf "${RATIOC[fast]}" '>=' 0.9) |
+| the same, wall clock (loads before: $(v fast_load_before) station, $(v raw3_load_before) bare) | ${RATIO[fast]}× (${PPM[fast]} against ${PPM[raw3]} pages/min) | $(pf "${RATIO[fast]}" '>=' 0.9) |
+| daemon ≤ 200 MiB over the 1,000-page soak$soak_note | $(mib soak_peak_root_kib) MiB at peak | $(pf "$(mib soak_peak_root_kib)" '<=' 200) |
+| each OCR worker ≤ 400 MiB over the soak | $(mib soak_peak_worker_kib) MiB at peak | $(pf "$(mib soak_peak_worker_kib)" '<=' 400) |
+| no trend over the soak (last 100 pages ≤ 1.1× pages 101-200, daemon and largest worker) | daemon $soak_second → $soak_last MiB, worker $soak_w2 → $soak_wl MiB | $(echo "$soak_flat" | sed 's/\*\*met\*\*/**PASS**/; s/\*\*not met\*\*/**FAIL**/') |
+| reading order: two-column pages in Tesseract's order (≥ 0.99 of the shared words) | $(acc ".readers.station${two}.order_vs_tesseract" 3) | $(pf "$(acc ".readers.station${two}.order_vs_tesseract" 3)" '>=' 0.99) |
+| single-page JPEG grows ≤ 5 % | largest $(v fast_jpg_growth_max_pct)%, all JPEG pages $(v fast_jpg_growth_pct)% | $(pf "$(v fast_jpg_growth_max_pct)" '<=' 5) |
+| PNG predictors kept (\`/Predictor 15\`) | $(v fast_png_predictor) PNG files | $(allof "$(v fast_png_predictor)") |
+| CCITT G4 kept as it is | $(v fast_g4_ccitt) with \`/CCITTFaxDecode\`, $(v fast_g4_same) holding the TIFF's strip byte for byte | $(allof "$(v fast_g4_same)") |
+
+CER by scanning condition (ocreval's corpus, 2 pages each; numbers/dates: words right of words):
+
+| variant | bare tesseract | OCRmyPDF | scanstation | scanstation numbers/dates |
+|---|---:|---:|---:|---:|
+$(jq -r '.apart as $a | .variants[] as $v | [$v, ($a | index($v) != null)] | @tsv' "$W/accuracy/result.json" 2>/dev/null | while IFS=$'\t' read -r var apart; do
+    q=".variants[\"$var\"]"
+    label=$var; [ "$apart" = true ] && label="$var (apart)"
+    echo "| $label | $(acc ".readers.tesseract$q.cer") | $(acc ".readers.ocrmypdf$q.cer") | $(acc ".readers.station$q.cer") | $(acc ".readers.station$q.number_words_right" 0)/$(acc ".readers.station$q.number_words" 0) |"
+  done)
+
+MD
 }
 
 step_report() {
@@ -375,8 +544,10 @@ step_report() {
 cat <<MD
 # Benchmarks
 
-Written by \`scripts/bench.sh\` (\`make bench\` runs it after the Go benchmarks) on $(date -u '+%Y-%m-%d %H:%M UTC').
+Written by \`scripts/bench.sh\` (\`make bench\` runs it) on $(date -u '+%Y-%m-%d %H:%M UTC').
 Every figure below comes from one run of the script on the same corpus; the commands are at the end.
+
+$(summary)
 
 ## Machine and versions
 
@@ -385,7 +556,7 @@ Every figure below comes from one run of the script on the same corpus; the comm
   before each measurement is given; with 2 cores, anything above 2 means the measurement shared the
   CPU, so the figures are comparable with each other (same run, similar load) more than absolute.
 - scanstation built from $(v build_rev) (the working tree at the start of the run), $(go version | cut -d' ' -f3)
-- $(tesseract --version 2>&1 | head -1), $(tesseract --version 2>&1 | sed -n 2p | xargs), Debian models vie + eng, osd
+- $(tesseract --version 2>&1 | head -1), $(tesseract --version 2>&1 | sed -n 2p | xargs), the station's model \`-l $(v model_languages)\` in $(models_shown)
 - OCRmyPDF $(v ocrmypdf_version) (PyPI, pinned in scripts/pins/bench.lock), Ghostscript $(v gs_version)
 - SoftHSM $(softhsm2-util --version) (the dev token made by \`scanstation init --dev-token\`)
 
@@ -478,7 +649,7 @@ $(timeline_table backlog)
 The corpus again and again under new names ($(v soak_files) files, $(v soak_pages) pages, \`lossless_as_jpeg: true\`),
 dropped in the inbox before the start; memory sampled every 0.5 s, grouped by how many pages had
 been recognised. $(v soak_failed) files failed. $(v soak_ppm) pages/min over the run (load before: $(v soak_load_before)).
-Peak: $(mib soak_peak_total_kib) MiB all processes, $(mib soak_peak_root_kib) MiB the daemon, $(mib soak_peak_single_kib) MiB the largest single process.
+Peak: $(mib soak_peak_total_kib) MiB all processes, $(mib soak_peak_root_kib) MiB the daemon, $(mib soak_peak_worker_kib) MiB the largest OCR worker.
 
 $(soak_table)
 
@@ -491,7 +662,7 @@ $(soak_table)
 | ≥ 2× OCRmyPDF, wall clock / CPU | ${om}× / ${omc}× | $(yesno "$om >= 2") / $(yesno "$omc >= 2") |
 | JPEG pages no more than 5% larger | +$(v station_jpg_growth_pct)% | $(yesno "$(v station_jpg_growth_pct) <= 5") |
 | lossless 300 dpi colour page as JPEG under 1 MB | PNG $(v station_png_out_per_page), TIFF $(v station_tif_out_per_page) bytes a page | $(yesno "$(v station_png_out_per_page) < 1000000 && $(v station_tif_out_per_page) < 1000000") |
-| RSS flat over 1,000 pages | $(v soak_pages) pages; daemon max $soak_second MiB in pages 101-200, $soak_last MiB in the last 100; workers $soak_w2 → $soak_wl MiB | $soak_flat |
+| RSS flat over 1,000 pages | $(v soak_pages) pages; daemon max $soak_second MiB in pages 101-200, $soak_last MiB in the last 100; largest worker $soak_w2 → $soak_wl MiB | $soak_flat |
 | a slow token never stalls OCR | all pages recognised after $(v fast_all_built_s) s (fast token), $(v slow_all_built_s) s (${SIGN_DELAY_MS} ms), $(v backlog_all_built_s) s (${BACKLOG_DELAY_MS} ms, with the signer ${behind:-?} documents behind, done at $(v backlog_seconds) s) | see the notes |
 
 MD
@@ -499,7 +670,7 @@ cat <<MD
 
 ## Go benchmarks
 
-\`make bench\` first runs every Go benchmark (\`go test -run '^\$' -bench . -benchmem ./...\`). The ones
+\`make gobench\` runs every Go benchmark (\`go test -run '^\$' -bench . -benchmem ./...\`). The ones
 for the PDF builder and the signer, run here with \`-count 3\`:
 
 \`\`\`
@@ -513,10 +684,12 @@ $(grep -E '^(Benchmark|pkg:|cpu:)' "$W/gobench.txt" 2>/dev/null)
 ## Commands
 
 \`\`\`sh
-make bench                        # Go benchmarks, then scripts/bench.sh
-scripts/bench.sh                  # setup build corpus raw ocrmypdf station slow backlog gobench soak report
+make bench                        # scripts/bench.sh, every step (make gobench: every Go benchmark)
+scripts/bench.sh                  # setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak report
 scripts/bench.sh station report   # some steps (results accumulate in \$BENCH_DIR/results.env)
 BENCH_PAGES=96 BENCH_SOAK_PAGES=0 BENCH_SIGN_DELAY_MS=2000 BENCH_DIR=/tmp/b scripts/bench.sh
+# a quick look at the report (not figures to commit): small corpus, short soak, elsewhere
+BENCH_PAGES=6 BENCH_SOAK_PAGES=20 BENCH_ACCURACY_LETTERS=1 BENCH_DIR=/tmp/b BENCH_REPORT=/tmp/b/report.md scripts/bench.sh
 \`\`\`
 
 As run:
@@ -526,6 +699,9 @@ As run:
 - OCRmyPDF: \`$(v ocrmypdf_cmd)\`
 - scanstation: \`$(v station_cmd)\`
 - slow token: \`$(v slow_cmd)\`
+- accuracy: \`$(v accuracy_cmd)\` (results in \`$W/accuracy/result.json\`, each reader's text in \`$W/accuracy/text\`)
+
+Time per step in this run, minutes: $(for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak; do isnum "$(v step_${s}_seconds)" && printf '%s %s, ' "$s" "$(calc "$(v step_${s}_seconds) / 60" 1)"; done | sed 's/, $//').
 
 $marker
 MD
@@ -534,7 +710,11 @@ MD
   mv "$REPORT.tmp" "$REPORT"
 }
 
-ALL=(setup build corpus raw ocrmypdf station slow backlog gobench soak report)
+ALL=(setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak report)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL[@]}")
-for s in "${steps[@]}"; do "step_$s"; done
+for s in "${steps[@]}"; do
+  t0=$(now)
+  "step_$s"
+  [ "$s" = report ] || put "step_${s}_seconds" "$(calc "$(now) - $t0" 0)"
+done

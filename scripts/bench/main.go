@@ -2,17 +2,22 @@
 //
 //	go run ./scripts/bench corpus -out DIR [-pages 48]   synthetic Vietnamese scans at 300 dpi
 //	go run ./scripts/bench rss -pid PID -out FILE         samples the resident memory of a process tree
+//	go run ./scripts/bench contains FILE PART             exit 0 when FILE holds PART's bytes as they are
 //
 // corpus writes colour A4 pages at 300 dpi, every page with different text (a
 // letter of a provincial office whose number, date, subject and body
 // sentences are drawn from a fixed seed): a third of the pages in two-page
-// TIFF files, the rest as JPEG (quality 85) and PNG, one page a file. It writes
-// DIR/manifest.tsv: file, format, pages, bytes.
+// TIFF files, one bilevel page as a CCITT G4 TIFF (made by libtiff's
+// ppm2tiff, as scanners' own G4 files are made by libtiff), the rest as JPEG
+// (quality 85) and PNG, one page a file. It writes DIR/manifest.tsv: file,
+// format (jpeg, png, tiff, g4), pages, bytes.
 //
 // rss samples VmRSS of PID and all its descendants every -every until PID
 // ends, writing one line a sample: seconds since start, total KiB, number of
-// processes, the largest single process in KiB, the root alone in KiB. At the
-// end it prints the peak total, the peak single process and the peak root.
+// processes, the largest single process in KiB, the root alone in KiB, the
+// tree's CPU seconds, the largest process other than the root in KiB (an OCR
+// worker). At the end it prints the peaks of the total, the single process,
+// the root and the largest other process, and the CPU seconds.
 package main
 
 import (
@@ -23,6 +28,7 @@ import (
 	"image"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,6 +48,17 @@ func main() {
 		err = corpus(os.Args[2:])
 	case "rss":
 		err = rss(os.Args[2:])
+	case "contains":
+		// Whether a PDF embeds a page's compressed data byte for byte
+		// (a G4 strip kept as it is): an exit status for the script.
+		if len(os.Args) != 4 {
+			err = fmt.Errorf("usage: bench contains FILE PART")
+			break
+		}
+		var ok bool
+		if ok, err = contains(os.Args[2], os.Args[3]); err == nil && !ok {
+			os.Exit(1)
+		}
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -152,13 +169,13 @@ func corpus(args []string) error {
 		fmt.Fprintf(&manifest, "%s\t%s\t%d\t%d\n", name, format, npages, len(data))
 		return nil
 	}
-	// A third of the pages in two-page TIFF files, the rest shared by
-	// JPEG and PNG (one page a file).
+	// A third of the pages in two-page TIFF files, one G4 page, the rest
+	// shared by JPEG and PNG (one page a file).
 	tiffFiles := *pages / 6
 	if tiffFiles < 1 {
 		tiffFiles = 1
 	}
-	rest := *pages - 2*tiffFiles
+	rest := *pages - 2*tiffFiles - 1
 	jpegs := (rest + 1) / 2
 	pngs := rest - jpegs
 	n := 0
@@ -208,11 +225,68 @@ func corpus(args []string) error {
 		}
 		n += 2
 	}
+	n++
+	data, err := g4Page(render, n, *out)
+	if err != nil {
+		return err
+	}
+	if err := write(fmt.Sprintf("p%03d-g4.tif", n), "g4", 1, data); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(*out, "manifest.tsv"), []byte(manifest.String()), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("corpus: %d pages in %s (%d JPEG, %d PNG, %d two-page TIFF)\n", n, *out, jpegs, pngs, tiffFiles)
+	fmt.Printf("corpus: %d pages in %s (%d JPEG, %d PNG, %d two-page TIFF, 1 G4 TIFF)\n", n, *out, jpegs, pngs, tiffFiles)
 	return nil
+}
+
+// g4Page renders page n in black and white (threshold at half grey) and has
+// ppm2tiff compress it with CCITT Group 4 at 300 dpi.
+func g4Page(render func(int) (image.Image, error), n int, dir string) ([]byte, error) {
+	img, err := render(n)
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var pbm bytes.Buffer
+	fmt.Fprintf(&pbm, "P4\n%d %d\n", w, h)
+	row := make([]byte, (w+7)/8)
+	for y := 0; y < h; y++ {
+		clear(row)
+		for x := 0; x < w; x++ {
+			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			if (299*r+587*g+114*bl)/1000 < 0x8000 { // dark: a 1 bit is black in PBM
+				row[x/8] |= 0x80 >> (x % 8)
+			}
+		}
+		pbm.Write(row)
+	}
+	tmp, err := os.MkdirTemp(dir, ".g4-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	in, out := filepath.Join(tmp, "page.pbm"), filepath.Join(tmp, "page.tif")
+	if err := os.WriteFile(in, pbm.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	if msg, err := exec.Command("ppm2tiff", "-c", "g4", "-R", fmt.Sprint(dpi), in, out).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("ppm2tiff (libtiff-tools) made no G4 page: %w: %s", err, bytes.TrimSpace(msg))
+	}
+	return os.ReadFile(out)
+}
+
+func contains(file, part string) (bool, error) {
+	f, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	p, err := os.ReadFile(part)
+	if err != nil {
+		return false, err
+	}
+	return len(p) > 0 && bytes.Contains(f, p), nil
 }
 
 func rss(args []string) error {
@@ -231,32 +305,34 @@ func rss(args []string) error {
 	defer f.Close()
 	w := bufio.NewWriter(f)
 	defer w.Flush()
-	fmt.Fprintln(w, "# seconds total_kib processes largest_kib root_kib cpu_seconds")
+	fmt.Fprintln(w, "# seconds total_kib processes largest_kib root_kib cpu_seconds largest_other_kib")
 	start := time.Now()
-	var peakTotal, peakSingle, peakRoot int
+	var peakTotal, peakSingle, peakRoot, peakOther int
 	var cpu float64
 	for {
 		procs := descendants(*pid)
 		if len(procs) == 0 {
 			break
 		}
-		total, largest, root := 0, 0, 0
+		total, largest, root, other := 0, 0, 0, 0
 		for _, p := range procs {
 			kb := vmRSS(p)
 			total += kb
 			largest = max(largest, kb)
 			if p == *pid {
 				root = kb
+			} else {
+				other = max(other, kb)
 			}
 		}
 		if c := cpuSeconds(*pid, procs); c > 0 {
 			cpu = c
 		}
-		fmt.Fprintf(w, "%.1f %d %d %d %d %.1f\n", time.Since(start).Seconds(), total, len(procs), largest, root, cpu)
-		peakTotal, peakSingle, peakRoot = max(peakTotal, total), max(peakSingle, largest), max(peakRoot, root)
+		fmt.Fprintf(w, "%.1f %d %d %d %d %.1f %d\n", time.Since(start).Seconds(), total, len(procs), largest, root, cpu, other)
+		peakTotal, peakSingle, peakRoot, peakOther = max(peakTotal, total), max(peakSingle, largest), max(peakRoot, root), max(peakOther, other)
 		time.Sleep(*every)
 	}
-	fmt.Printf("peak_total_kib=%d peak_single_kib=%d peak_root_kib=%d cpu_seconds=%.1f\n", peakTotal, peakSingle, peakRoot, cpu)
+	fmt.Printf("peak_total_kib=%d peak_single_kib=%d peak_root_kib=%d peak_worker_kib=%d cpu_seconds=%.1f\n", peakTotal, peakSingle, peakRoot, peakOther, cpu)
 	return nil
 }
 
