@@ -52,12 +52,61 @@ type Image struct {
 	// them: "FlateDecode DCTDecode", a JPEG file zlib-compressed (the
 	// filters in the order the PDF lists them); "JBIG2Decode", an
 	// embedded JBIG2 page stream (1-bit grey), with Globals; "JPXDecode",
-	// a JPEG 2000 file (JP2), 8 bits per component as it decodes for OCR.
+	// a JPEG 2000 file (JP2), 8 bits per component as it decodes for OCR;
+	// "CCITTFaxDecode", fax-coded 1-bit grey (see CCITT).
 	Filter string
 	Data   []byte
 	// Globals are a JBIG2 image's shared segments (/JBIG2Globals),
 	// decoded; nil when the image has none or is not JBIG2.
 	Globals []byte
+	// Predictor is, for FlateDecode data, the PNG predictor its rows were
+	// filtered with before compression: 10-14 one filter for every row, 15
+	// a filter byte in front of each row, as a PNG file's IDAT data has
+	// them. A PNG's data is so embedded as it is, with the gain of its
+	// filters; 0 means plain samples.
+	Predictor int
+	// CCITT describes "CCITTFaxDecode" data: a fax-coded bilevel image,
+	// such as a TIFF's Group 4 strip, embedded byte for byte.
+	CCITT CCITTParams
+}
+
+// CCITTParams are the decoding parameters of CCITT fax-coded data, as in
+// ISO 32000-1 table 11.
+type CCITTParams struct {
+	// K is the coding: negative for Group 4, 0 for Group 3 one-dimensional,
+	// positive for Group 3 mixed one- and two-dimensional.
+	K int
+	// BlackIs1 says the data's 1 bits are black. False, the default, is
+	// how fax data is read when the TIFF says 0 is white (WhiteIsZero).
+	BlackIs1 bool
+	// EncodedByteAlign says each coded row (Group 4: each row) starts on
+	// a byte boundary, as with TIFF's "byte-aligned" fill order options.
+	EncodedByteAlign bool
+}
+
+// decodeParms returns the /DecodeParms entry the image's filter needs,
+// with a leading space, or "" when it needs none (JBIG2 globals are added
+// where the globals object is known).
+func (img *Image) decodeParms() string {
+	switch {
+	case img.Filter == "FlateDecode" && img.Predictor != 0:
+		colors := 1
+		if img.ColorSpace == RGB {
+			colors = 3
+		}
+		return fmt.Sprintf(" /DecodeParms <</Predictor %d /Colors %d /BitsPerComponent %d /Columns %d>>",
+			img.Predictor, colors, img.BitsPerComponent, img.Width)
+	case img.Filter == "CCITTFaxDecode":
+		p := fmt.Sprintf(" /DecodeParms <</K %d /Columns %d /Rows %d", img.CCITT.K, img.Width, img.Height)
+		if img.CCITT.BlackIs1 {
+			p += " /BlackIs1 true"
+		}
+		if img.CCITT.EncodedByteAlign {
+			p += " /EncodedByteAlign true"
+		}
+		return p + ">>"
+	}
+	return ""
 }
 
 // pdfFilter writes Filter as a PDF /Filter value: a name, or an array of
@@ -205,7 +254,7 @@ func Write(w io.Writer, doc *Document) error {
 			o.streamObj(imgObj, imgDict+fmt.Sprintf(" /DecodeParms <</JBIG2Globals %d 0 R>>", globals), img.Data)
 			o.streamObj(globals, " /Filter /FlateDecode", z.deflate(img.Globals))
 		} else {
-			o.streamObj(imgObj, imgDict, img.Data)
+			o.streamObj(imgObj, imgDict+img.decodeParms(), img.Data)
 		}
 
 		content.Reset()
@@ -349,7 +398,7 @@ func writeFont(o *objWriter, z *deflater, m *fontMetrics, ttf []byte, codes *cod
 		" /Ascent %s /Descent %s /CapHeight %s /StemV 80 /FontFile2 %d 0 R>>",
 		fontName, flags, num(m.scale(m.bbox[0])), num(m.scale(m.bbox[1])), num(m.scale(m.bbox[2])), num(m.scale(m.bbox[3])),
 		num(m.italicAngle), num(m.scale(m.ascent)), num(m.scale(m.descent)), num(m.scale(m.ascent)), fontFile))
-	o.streamObj(fontFile, fmt.Sprintf("/Length1 %d", len(ttf)), ttf)
+	o.streamObj(fontFile, fmt.Sprintf("/Length1 %d /Filter /FlateDecode", len(ttf)), z.deflate(ttf))
 
 	// CIDToGIDMap: two bytes per CID from 0 to the highest used, all glyph 1.
 	gids := bytes.Repeat([]byte{0, 1}, codes.max+1)
@@ -360,17 +409,40 @@ func writeFont(o *objWriter, z *deflater, m *fontMetrics, ttf []byte, codes *cod
 		"/CIDSystemInfo <</Registry (Adobe) /Ordering (UCS) /Supplement 0>> def\n" +
 		"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n" +
 		"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n")
-	var used []uint16
-	codes.each(func(c uint16) { used = append(used, c) })
-	// A bfchar block may hold at most 100 entries.
-	for len(used) > 0 {
-		n := min(len(used), 100)
+	// Each code is its own character, so a run of consecutive codes is one
+	// bfrange entry (within one high byte, where ranges must stay): half
+	// as many entries as codes on a Vietnamese page.
+	var singles, ranges [][2]uint16
+	codes.each(func(c uint16) {
+		if n := len(ranges); n > 0 && ranges[n-1][1]+1 == c && c&0xFF != 0 {
+			ranges[n-1][1] = c
+			return
+		}
+		if n := len(singles); n > 0 && singles[n-1][0]+1 == c && c&0xFF != 0 {
+			ranges = append(ranges, [2]uint16{singles[n-1][0], c})
+			singles = singles[:n-1]
+			return
+		}
+		singles = append(singles, [2]uint16{c, c})
+	})
+	// A bfchar or bfrange block may hold at most 100 entries.
+	for len(singles) > 0 {
+		n := min(len(singles), 100)
 		fmt.Fprintf(&cmap, "%d beginbfchar\n", n)
-		for _, c := range used[:n] {
-			fmt.Fprintf(&cmap, "<%04X> <%04X>\n", c, c)
+		for _, r := range singles[:n] {
+			fmt.Fprintf(&cmap, "<%04X> <%04X>\n", r[0], r[0])
 		}
 		cmap.WriteString("endbfchar\n")
-		used = used[n:]
+		singles = singles[n:]
+	}
+	for len(ranges) > 0 {
+		n := min(len(ranges), 100)
+		fmt.Fprintf(&cmap, "%d beginbfrange\n", n)
+		for _, r := range ranges[:n] {
+			fmt.Fprintf(&cmap, "<%04X> <%04X> <%04X>\n", r[0], r[1], r[0])
+		}
+		cmap.WriteString("endbfrange\n")
+		ranges = ranges[n:]
 	}
 	cmap.WriteString("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n")
 	o.streamObj(toUnicode, "/Filter /FlateDecode", z.deflate(cmap.Bytes()))
@@ -447,6 +519,9 @@ func (img *Image) check() error {
 	if len(img.Globals) > 0 && img.Filter != "JBIG2Decode" {
 		return fmt.Errorf("JBIG2 globals were given for a %s image", img.Filter)
 	}
+	if img.Predictor != 0 && (img.Filter != "FlateDecode" || img.Predictor < 10 || img.Predictor > 15) {
+		return fmt.Errorf("predictor %d for a %s image is not supported (PNG predictors 10-15, with FlateDecode)", img.Predictor, img.Filter)
+	}
 	switch img.Filter {
 	case "FlateDecode DCTDecode":
 		// The scan read the JPEG inside; reading it again here checks the
@@ -481,6 +556,10 @@ func (img *Image) check() error {
 		if len(img.Data) < 2 || img.Data[0]&0x0F != 8 || (uint16(img.Data[0])<<8|uint16(img.Data[1]))%31 != 0 {
 			return errors.New("image data is not zlib-compressed as FlateDecode requires")
 		}
+	case "CCITTFaxDecode":
+		if img.BitsPerComponent != 1 || img.ColorSpace != Gray {
+			return errors.New("a CCITT fax-coded image must be 1-bit grey")
+		}
 	case "DCTDecode":
 		if img.BitsPerComponent != 8 {
 			return errors.New("a JPEG image must have 8 bits per component")
@@ -497,7 +576,7 @@ func (img *Image) check() error {
 			return fmt.Errorf("JPEG image has %d colour components but a %v image was given (CMYK JPEGs are not supported)", comps, img.ColorSpace)
 		}
 	default:
-		return fmt.Errorf("image filter %q is not supported (DCTDecode, FlateDecode, FlateDecode DCTDecode, JBIG2Decode or JPXDecode)", img.Filter)
+		return fmt.Errorf("image filter %q is not supported (DCTDecode, FlateDecode, FlateDecode DCTDecode, CCITTFaxDecode, JBIG2Decode or JPXDecode)", img.Filter)
 	}
 	return nil
 }
