@@ -579,7 +579,7 @@ func samplesToRaster(samples []byte, w, h, bpc int, cs pdfColorSpace, invert boo
 	}
 	gray := cs.components == 1 && (!cs.indexed || cs.baseGray)
 	r := &raster{width: w, height: h, gray: gray}
-	r.samples = make([]byte, r.rowBytes()*h)
+	r.newSamples()
 	maxVal := (1 << bpc) - 1
 	out := 0
 	for y := 0; y < h; y++ {
