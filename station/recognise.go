@@ -242,14 +242,12 @@ func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *sca
 		mu.Unlock()
 		cancel()
 	}
-	// Decode ahead of OCR by at most one page per engine: a page image can be tens of MB.
-	slots := make(chan struct{}, s.config().OCRWorkers()+1)
+	// A decoded page is held from its decoding until its OCR ends: tens of MB for a colour
+	// page. The daemon's documents in flight share one set of slots (Run), so it holds one
+	// page per engine and one more decoded ahead, however many documents are open.
+	slots := pageSlots(ctx, s.config().OCRWorkers()+1)
 	for k, i := range indexes {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if !takeSlot(ctx, slots) {
 			break
 		}
 		page, err := doc.Page(i)
@@ -308,6 +306,42 @@ func (s *Station) recognisePages(ctx context.Context, job *journal.Job, doc *sca
 		return nil, err
 	}
 	return rec, nil
+}
+
+// pageSlotsKey carries the daemon's decoded-page slots from Run, through each document's
+// stages, to recognisePages.
+type pageSlotsKey struct{}
+
+// withPageSlots makes every recognisePages under ctx take its pages' slots from one channel
+// of n: at most n pages are decoded and not yet recognised at a time, in all documents
+// together. Measured on 300 dpi A4 colour pages, slots per document let three documents hold
+// nine decoded pages at once (docs/ocr-memory.md, "Daemon memory").
+func withPageSlots(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, pageSlotsKey{}, make(chan struct{}, n))
+}
+
+// pageSlots are the slots Run shared through ctx, or n of the caller's own (process, approve,
+// tests: one document at a time).
+func pageSlots(ctx context.Context, n int) chan struct{} {
+	if slots, ok := ctx.Value(pageSlotsKey{}).(chan struct{}); ok {
+		return slots
+	}
+	return make(chan struct{}, n)
+}
+
+// takeSlot waits for a slot; false, with no slot taken, once ctx has ended. A slot taken as
+// ctx ended is given back: the slots outlive the document.
+func takeSlot(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if ctx.Err() != nil {
+		<-slots
+		return false
+	}
+	return true
 }
 
 // without returns the recognition without the given 1-based page numbers.

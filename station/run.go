@@ -25,6 +25,7 @@ type work struct {
 // every complete file the watcher finds in the hot-folders, until ctx is cancelled. In-flight
 // documents are then left at their last recorded state and resume at the next start.
 func (s *Station) Run(ctx context.Context) error {
+	ctx = withPageSlots(ctx, s.config().OCRWorkers()+1)
 	w, dirs, err := s.newWatcher()
 	if err != nil {
 		return err
