@@ -270,6 +270,10 @@ station_run() {
   local d="$W/st-$name"
   rm -rf "$d"
   "$BIN" init --dir "$d" --dev-token >/dev/null
+  # Decree 30 wants colour scans, so the quality gate refuses the corpus's bilevel G4 page by
+  # default; the size check needs it signed. Every other page is colour and unaffected.
+  sed -i 's/require_color: true/require_color: false/' "$d/scanstation.yaml"
+  grep -q 'require_color: false' "$d/scanstation.yaml" || { say "could not let the G4 page through in $d/scanstation.yaml"; return 1; }
   local n=0 f
   for f in "$src"/*; do
     case $f in *.tsv) continue ;; esac
@@ -278,7 +282,9 @@ station_run() {
   put "${name}_load_before" "$(load)"
   local t0 t1
   t0=$(now)
-  env SCANSTATION_WATCH_SETTLE=200ms SCANSTATION_WATCH_RESCAN=2s "$@" "$BIN" run --config "$d/scanstation.yaml" >"$d/log" 2>&1 &
+  # Any free port for the console and metrics: a station or test elsewhere on the machine may hold
+  # the default one.
+  env SCANSTATION_WATCH_SETTLE=200ms SCANSTATION_WATCH_RESCAN=2s SCANSTATION_HTTP_LISTEN=127.0.0.1:0 SCANSTATION_CONSOLE_LISTEN=127.0.0.1:0 "$@" "$BIN" run --config "$d/scanstation.yaml" >"$d/log" 2>&1 &
   local pid=$!
   "$HELPER" rss -pid "$pid" -out "$d/rss.txt" >"$d/rss.peak" &
   local rsspid=$!
@@ -459,8 +465,15 @@ summary() {
   for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak; do
     isnum "$(v step_${s}_seconds)" && tot_s=$(calc "$tot_s + $(v step_${s}_seconds)" 0)
   done
-  local soak_note=""
-  [ "$(v soak_pages)" = 1000 ] || [ "$(v soak_pages)" -gt 1000 ] 2>/dev/null || soak_note=" (soak of $(v soak_pages) pages only: 1,000 needed)"
+  # Memory is judged on a soak of 1,000 pages or more, as the issue asks; a shorter one is shown only.
+  local soak_ok=1 soak_daemon soak_worker soak_trend
+  [ "$(v soak_pages)" -ge 1000 ] 2>/dev/null || soak_ok=0
+  soak_daemon=$(pf "$(mib soak_peak_root_kib)" '<=' 200)
+  soak_worker=$(pf "$(mib soak_peak_worker_kib)" '<=' 400)
+  soak_trend=$(echo "$soak_flat" | sed 's/\*\*met\*\*/**PASS**/; s/\*\*not met\*\*/**FAIL**/')
+  if [ "$soak_ok" = 0 ]; then
+    soak_daemon="not judged: a soak of $(v soak_pages) pages"; soak_worker=$soak_daemon; soak_trend=$soak_daemon
+  fi
 cat <<MD
 ## Issue 15: the summary
 
@@ -469,17 +482,19 @@ up to 3°; the 4° pages apart), $(v soak_pages) pages in the soak for memory, a
 every reader with the station's model: \`-l $(v model_languages)\`, models in $(models_shown).
 The run took $(calc "$tot_s / 60" 0) minutes; 1-minute load averages before each part are in the sections below.
 
-| | CER, all ≤ 3° | CER, 4° (apart) | numbers/dates exact | two-column: words in Tesseract's order (in the truth's) | pages/min, wall | pages/min from CPU | × bare, wall / CPU | peak RSS, MiB | single-page JPEG growth, largest | PNG pages with /Predictor 15 | G4 pages as CCITT (strip kept byte for byte) |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| bare \`tesseract\` (psm 3, no OSD) | $(acc .readers.tesseract.total.cer) | $(acc .readers.tesseract.apart.cer) | $(acc .readers.tesseract.total.number_words_right 0)/$(acc .readers.tesseract.total.number_words 0) | $(acc ".readers.tesseract${two}.order_vs_tesseract" 3) ($(acc ".readers.tesseract${two}.order" 3)) | ${PPM[raw3]} | ${PPMC[raw3]} | 1 / 1 | $(mib raw3_peak_rss_kib) a process | (no PDF) | | |
-| OCRmyPDF $(v ocrmypdf_version) \`--output-type pdfa --rotate-pages\` | $(acc .readers.ocrmypdf.total.cer) | $(acc .readers.ocrmypdf.apart.cer) | $(acc .readers.ocrmypdf.total.number_words_right 0)/$(acc .readers.ocrmypdf.total.number_words 0) | $(acc ".readers.ocrmypdf${two}.order_vs_tesseract" 3) ($(acc ".readers.ocrmypdf${two}.order" 3)) | ${PPM[ocrmypdf]} | ${PPMC[ocrmypdf]} | ${RATIO[ocrmypdf]} / ${RATIOC[ocrmypdf]} | $(mib ocrmypdf_peak_rss_kib) a process | $(v ocrmypdf_jpg_growth_max_pct)% | $(v ocrmypdf_png_predictor) | $(v ocrmypdf_g4_ccitt) ($(v ocrmypdf_g4_same)) |
-| **scanstation** (default settings) | **$(acc .readers.station.total.cer)** | $(acc .readers.station.apart.cer) | $(acc .readers.station.total.number_words_right 0)/$(acc .readers.station.total.number_words 0) | $(acc ".readers.station${two}.order_vs_tesseract" 3) ($(acc ".readers.station${two}.order" 3)) | ${PPM[fast]} | ${PPMC[fast]} | ${RATIO[fast]} / ${RATIOC[fast]} | daemon $(mib soak_peak_root_kib), largest worker $(mib soak_peak_worker_kib) (soak) | $(v fast_jpg_growth_max_pct)% | $(v fast_png_predictor) | $(v fast_g4_ccitt) ($(v fast_g4_same)) |
+| | CER, all ≤ 3° | CER, 4° (apart) | words missed, any order | numbers/dates exact | two-column: words in Tesseract's order (in the truth's) | pages/min, wall | pages/min from CPU | × bare, wall / CPU | peak RSS, MiB | single-page JPEG growth, largest | PNG pages with /Predictor 15 | G4 pages as CCITT (strip kept byte for byte) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| bare \`tesseract\` (psm 3, no OSD) | $(acc .readers.tesseract.total.cer) | $(acc .readers.tesseract.apart.cer) | $(acc .readers.tesseract.total.words_missed_any_order 0)/$(acc .readers.tesseract.total.words 0) | $(acc .readers.tesseract.total.number_words_right 0)/$(acc .readers.tesseract.total.number_words 0) | $(acc ".readers.tesseract${two}.order_vs_tesseract" 3) ($(acc ".readers.tesseract${two}.order" 3)) | ${PPM[raw3]} | ${PPMC[raw3]} | 1 / 1 | $(mib raw3_peak_rss_kib) a process | (no PDF) | | |
+| OCRmyPDF $(v ocrmypdf_version) \`--output-type pdfa --rotate-pages\` | $(acc .readers.ocrmypdf.total.cer) | $(acc .readers.ocrmypdf.apart.cer) | $(acc .readers.ocrmypdf.total.words_missed_any_order 0)/$(acc .readers.ocrmypdf.total.words 0) | $(acc .readers.ocrmypdf.total.number_words_right 0)/$(acc .readers.ocrmypdf.total.number_words 0) | $(acc ".readers.ocrmypdf${two}.order_vs_tesseract" 3) ($(acc ".readers.ocrmypdf${two}.order" 3)) | ${PPM[ocrmypdf]} | ${PPMC[ocrmypdf]} | ${RATIO[ocrmypdf]} / ${RATIOC[ocrmypdf]} | $(mib ocrmypdf_peak_rss_kib) a process | $(v ocrmypdf_jpg_growth_max_pct)% | $(v ocrmypdf_png_predictor) | $(v ocrmypdf_g4_ccitt) ($(v ocrmypdf_g4_same)) |
+| **scanstation** (default settings) | **$(acc .readers.station.total.cer)** | $(acc .readers.station.apart.cer) | $(acc .readers.station.total.words_missed_any_order 0)/$(acc .readers.station.total.words 0) | $(acc .readers.station.total.number_words_right 0)/$(acc .readers.station.total.number_words 0) | $(acc ".readers.station${two}.order_vs_tesseract" 3) ($(acc ".readers.station${two}.order" 3)) | ${PPM[fast]} | ${PPMC[fast]} | ${RATIO[fast]} / ${RATIOC[fast]} | daemon $(mib soak_peak_root_kib), largest worker $(mib soak_peak_worker_kib) (soak) | $(v fast_jpg_growth_max_pct)% | $(v fast_png_predictor) | $(v fast_g4_ccitt) ($(v fast_g4_same)) |
 
 CER is scored from the text each reader gives: bare tesseract's text output, and the PDF's text layer
 (\`pdftotext\`, without \`-layout\`, the mark's widget hidden) for OCRmyPDF and scanstation. "Words in
 Tesseract's order" is the share of the words a text shares with bare tesseract's text of the same
 page that stand in the same order (the longest common subsequence of words over the shared words;
-about 0.5 when the two columns come out the other way round). Speed: the bench corpus, $NCPU files at
+about 0.5 when the two columns come out the other way round). A moved line costs the CER up to twice
+its length, so a CER well above the words missed in any order is reading order, not recognition:
+pdftotext reads a skewed page's text layer line by line only when the layer's lines are level. Speed: the bench corpus, $NCPU files at
 a time, one thread each; "from CPU" is $NCPU × 60 / CPU seconds a page, steadier than the wall clock
 on a shared machine. Memory: bare tesseract and OCRmyPDF, the largest process of the speed run;
 scanstation, its daemon and largest OCR worker over the soak.
@@ -490,15 +505,16 @@ scanstation, its daemon and largest OCR worker over the soak.
 | (reported) number and date words read exactly | $(acc .readers.station.total.number_words_right 0) of $(acc .readers.station.total.number_words 0) ($(acc .readers.station.total.numbers_right 3)); bare tesseract $(acc .readers.tesseract.total.numbers_right 3), OCRmyPDF $(acc .readers.ocrmypdf.total.numbers_right 3) | |
 | ≥ 0.9× bare tesseract, CPU time a page | ${RATIOC[fast]}× (${CPP[fast]} against ${CPP[raw3]} CPU s a page) | $(pf "${RATIOC[fast]}" '>=' 0.9) |
 | the same, wall clock (loads before: $(v fast_load_before) station, $(v raw3_load_before) bare) | ${RATIO[fast]}× (${PPM[fast]} against ${PPM[raw3]} pages/min) | $(pf "${RATIO[fast]}" '>=' 0.9) |
-| daemon ≤ 200 MiB over the 1,000-page soak$soak_note | $(mib soak_peak_root_kib) MiB at peak | $(pf "$(mib soak_peak_root_kib)" '<=' 200) |
-| each OCR worker ≤ 400 MiB over the soak | $(mib soak_peak_worker_kib) MiB at peak | $(pf "$(mib soak_peak_worker_kib)" '<=' 400) |
-| no trend over the soak (last 100 pages ≤ 1.1× pages 101-200, daemon and largest worker) | daemon $soak_second → $soak_last MiB, worker $soak_w2 → $soak_wl MiB | $(echo "$soak_flat" | sed 's/\*\*met\*\*/**PASS**/; s/\*\*not met\*\*/**FAIL**/') |
+| daemon ≤ 200 MiB over the 1,000-page soak | $(mib soak_peak_root_kib) MiB at peak, $(v soak_pages) pages | $soak_daemon |
+| each OCR worker ≤ 400 MiB over the soak | $(mib soak_peak_worker_kib) MiB at peak | $soak_worker |
+| no trend over the soak (the maximum in the last 100 pages ≤ 1.1× that in pages 101-200, daemon and largest worker) | daemon ${soak_second:--} → ${soak_last:--} MiB, worker ${soak_w2:--} → ${soak_wl:--} MiB | $soak_trend |
 | reading order: two-column pages in Tesseract's order (≥ 0.99 of the shared words) | $(acc ".readers.station${two}.order_vs_tesseract" 3) | $(pf "$(acc ".readers.station${two}.order_vs_tesseract" 3)" '>=' 0.99) |
 | single-page JPEG grows ≤ 5 % | largest $(v fast_jpg_growth_max_pct)%, all JPEG pages $(v fast_jpg_growth_pct)% | $(pf "$(v fast_jpg_growth_max_pct)" '<=' 5) |
 | PNG predictors kept (\`/Predictor 15\`) | $(v fast_png_predictor) PNG files | $(allof "$(v fast_png_predictor)") |
 | CCITT G4 kept as it is | $(v fast_g4_ccitt) with \`/CCITTFaxDecode\`, $(v fast_g4_same) holding the TIFF's strip byte for byte | $(allof "$(v fast_g4_same)") |
 
-CER by scanning condition (ocreval's corpus, 2 pages each; numbers/dates: words right of words):
+CER by scanning condition (ocreval's corpus, the same number of letters each; numbers/dates: words
+right of words; docs/ocr-accuracy.md says how each condition is made):
 
 | variant | bare tesseract | OCRmyPDF | scanstation | scanstation numbers/dates |
 |---|---:|---:|---:|---:|
@@ -534,7 +550,7 @@ step_report() {
   soak_flat=$(yesno "$(v soak_pages) >= 1000 && $soak_last <= 1.1 * $soak_second && $soak_wl <= 1.1 * $soak_w2")
   # The signer's backlog when the last page was recognised, with the slowest token.
   local behind
-  behind=$(awk -v n="$(v backlog_files)" '$3 == n { print $3 - $4; exit }' "$W/st-backlog/timeline.txt" 2>/dev/null)
+  behind=$(awk -v n="$(v backlog_files)" '$3 == n { print $3 - $4; exit }' "$W/st-backlog/timeline.txt" 2>/dev/null || true)
   local mib; mib() { calc "$(v "$1") / 1024" 0; }
   # What people wrote under the marker in the last report is kept.
   local marker='<!-- Everything below this line is kept by scripts/bench.sh when it rewrites the file. -->'
