@@ -60,17 +60,24 @@ func BenchmarkRecognize(b *testing.B) {
 	}
 }
 
-// BenchmarkPreparation: the Leptonica decode that guards every page, and
-// the 180° turn used for the second reading of a short upside-down page.
+// BenchmarkPreparation: the Leptonica decode and skew search every page
+// goes through, the turn that straightens a skewed one, and the 180° turn
+// used for the second reading of a short upside-down page.
 func BenchmarkPreparation(b *testing.B) {
 	_, data := page(b, samplescan.Options{})
-	b.Run("decode-check", func(b *testing.B) {
-		for b.Loop() {
-			if _, _, err := imageSize(data); err != nil {
-				b.Fatal(err)
+	_, skewed := page(b, samplescan.Options{Skew: 3})
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{{"straight", data}, {"skewed-3", skewed}} {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := prepare(tt.data, defaultPreparation); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 	b.Run("turn-180", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := turnedHalf(data); err != nil {

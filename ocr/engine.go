@@ -121,6 +121,7 @@ type Engine struct {
 	client       *gosseract.Client // nil once closed
 	singleThread bool
 	retryTurned  bool // orientation detection wanted
+	prep         preparation
 }
 
 // warmUpImage is a small white PGM: recognising it makes Tesseract load its
@@ -179,8 +180,8 @@ func NewEngine(opt Options) (*Engine, error) {
 	c.SetVariable(gosseract.DEBUG_FILE, os.DevNull) // no diagnostics on stderr for each page
 
 	_, limitSet := os.LookupEnv("OMP_THREAD_LIMIT")
-	e := &Engine{client: c, singleThread: !limitSet, retryTurned: !opt.NoOrientation}
-	if _, err := e.recognize(warmUpImage(), 32, 32); err != nil {
+	e := &Engine{client: c, singleThread: !limitSet, retryTurned: !opt.NoOrientation, prep: defaultPreparation}
+	if _, err := e.recognize(readyPage{data: warmUpImage(), width: 32, height: 32}); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("ocr: Tesseract could not load the languages %s from %s (%v); "+
 			"install the tesseract-ocr-%s package(s) or correct the tessdata folder",
@@ -196,18 +197,18 @@ var ErrClosed = errors.New("ocr: the OCR engine is closed")
 // can read (JPEG, PNG, TIFF, PNM); the image is only read, never changed.
 // A page without text gives a Result without words and no error.
 func (e *Engine) Recognize(img []byte) (*Result, error) {
-	width, height, err := imageSize(img)
+	page, err := prepare(img, e.prep)
 	if err != nil {
 		return nil, fmt.Errorf("ocr: %w", err)
 	}
-	res, err := e.recognize(img, width, height)
+	res, err := e.recognize(page)
 	if err != nil && !errors.Is(err, ErrClosed) {
 		return nil, fmt.Errorf("ocr: %w", err)
 	}
 	return res, err
 }
 
-func (e *Engine) recognize(img []byte, width, height int) (*Result, error) {
+func (e *Engine) recognize(page readyPage) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.client == nil {
@@ -218,7 +219,8 @@ func (e *Engine) recognize(img []byte, width, height int) (*Result, error) {
 		defer runtime.UnlockOSThread()
 		limitOpenMPToThisThread()
 	}
-	words, err := e.read(img, width, height)
+	width, height := page.width, page.height
+	words, err := e.read(page.data, width, height)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +228,7 @@ func (e *Engine) recognize(img []byte, width, height int) (*Result, error) {
 	var other float64 // mean confidence of the reading not kept
 	readBothWays := false
 	if e.retryTurned && o == 0 && len(words) > 0 && meanConfidence(words) < retryBelowConfidence {
-		turned, err := turnedHalf(img)
+		turned, err := turnedHalf(page.data)
 		if err != nil {
 			return nil, err
 		}
@@ -246,6 +248,11 @@ func (e *Engine) recognize(img []byte, width, height int) (*Result, error) {
 			other = meanConfidence(words)
 			words = again
 			o = orientation(words)
+		}
+	}
+	if page.turned != 0 {
+		for i := range words {
+			words[i].Box = unturn(words[i].Box, page.turned, width, height)
 		}
 	}
 	return &Result{

@@ -7,19 +7,6 @@ package ocr
 #include <leptonica/allheaders.h>
 #include <tesseract/capi.h>
 
-// decodedSize decodes the image exactly as gosseract will (pixReadMem) and
-// reports its size, or returns nonzero when Leptonica cannot read it.
-static int decodedSize(const unsigned char *data, size_t size, int *w, int *h) {
-	PIX *pix = pixReadMem(data, size);
-	if (pix == NULL) {
-		return 1;
-	}
-	*w = pixGetWidth(pix);
-	*h = pixGetHeight(pix);
-	pixDestroy(&pix);
-	return 0;
-}
-
 // turnedHalf decodes the image, turns it by 180° and encodes it as an
 // uncompressed TIFF (fast to write and it keeps the resolution). The result
 // is freed with lept_free.
@@ -56,7 +43,6 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"unsafe"
 )
 
@@ -64,23 +50,6 @@ import (
 // Beyond it Tesseract refuses the page and gosseract v2.4.1 walks a null
 // result iterator: an 873-byte PNG of 33000×20 pixels crashed the process.
 const maxSide = 32767
-
-// imageSize decodes img with Leptonica, the decoder Tesseract will use, and
-// returns its size. gosseract hands a failed decode (a null image) straight
-// to Tesseract, which crashes the process, so nothing reaches it unchecked.
-func imageSize(img []byte) (width, height int, err error) {
-	if len(img) == 0 {
-		return 0, 0, errors.New("the image is empty")
-	}
-	var w, h C.int
-	if C.decodedSize((*C.uchar)(unsafe.Pointer(&img[0])), C.size_t(len(img)), &w, &h) != 0 {
-		return 0, 0, errors.New("the image cannot be read: it is not a JPEG, PNG, TIFF or PNM file, or it is damaged")
-	}
-	if w > maxSide || h > maxSide {
-		return 0, 0, fmt.Errorf("the image is %d×%d pixels; Tesseract reads at most %d pixels a side", int(w), int(h), maxSide)
-	}
-	return int(w), int(h), nil
-}
 
 // turnedHalf returns img turned by 180° as an uncompressed TIFF, for
 // recognition only: the record keeps the image as scanned.

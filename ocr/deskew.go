@@ -1,0 +1,210 @@
+package ocr
+
+/*
+#cgo LDFLAGS: -lleptonica
+#include <math.h>
+#include <stdlib.h>
+#include <leptonica/allheaders.h>
+
+typedef struct {
+	int width, height;   // of the image as given
+	float angle, conf;   // skew found: Leptonica's clockwise degrees that straighten, and its confidence
+	int rotated;         // the page handed over is the image turned by angle (clockwise)
+	unsigned char *data; // the page to hand Tesseract, or NULL: hand over the image as given
+	size_t size;
+} prepared;
+
+// greyed makes the 8 bpp page Tesseract is handed when grey is nonzero:
+// 1 the red channel (red ink vanishes), 2 the largest channel, 3 weights
+// favouring red, 4 luminance. NULL when the page is not colour.
+static PIX *greyed(PIX *pix, int grey) {
+	if (pixGetDepth(pix) != 32) {
+		return NULL;
+	}
+	switch (grey) {
+	case 1:
+		return pixGetRGBComponent(pix, COLOR_RED);
+	case 2:
+		return pixConvertRGBToGrayMinMax(pix, L_CHOOSE_MAX);
+	case 3:
+		return pixConvertRGBToGray(pix, 0.6, 0.3, 0.1);
+	case 4:
+		return pixConvertRGBToLuminance(pix);
+	}
+	return NULL;
+}
+
+// findSkew measures the skew on a binarised copy reduced 2× (sampled: the
+// search only needs the lines' direction).
+static void findSkew(PIX *pix, float *angle, float *conf) {
+	*angle = 0;
+	*conf = 0;
+	PIX *small = NULL;
+	l_int32 d = pixGetDepth(pix);
+	if (d == 1) {
+		small = pixClone(pix);
+	} else if (d == 32 && pixGetColormap(pix) == NULL) {
+		small = pixScaleRGBToGrayFast(pix, 2, COLOR_GREEN);
+	} else {
+		PIX *g = pixConvertTo8(pix, 0);
+		if (g != NULL) {
+			small = pixScaleBySampling(g, 0.5, 0.5);
+			pixDestroy(&g);
+		}
+	}
+	if (small == NULL) {
+		return;
+	}
+	PIX *bin = pixGetDepth(small) == 1 ? pixClone(small) : pixThresholdToBinary(small, 130);
+	pixDestroy(&small);
+	if (bin == NULL) {
+		return;
+	}
+	// 2 and 1 on the halved page are Leptonica's defaults (4 and 2) on the
+	// whole one; a 1 bpp page is searched at full size with the defaults.
+	int sweep = d == 1 ? 4 : 2, search = d == 1 ? 2 : 1;
+	if (pixFindSkewSweepAndSearch(bin, angle, conf, sweep, search, 7.0, 1.0, 0.01) != 0) {
+		*angle = 0;
+		*conf = 0;
+	}
+	pixDestroy(&bin);
+}
+
+// prepare decodes a page, finds its skew and, when it is at least minAngle
+// degrees with confidence minConf, turns a copy about its centre to
+// straighten it (same size, white brought in). The page handed over is
+// encoded in format (IFF_PNM, IFF_TIFF...). Returns nonzero when the image
+// cannot be decoded.
+static int prepare(const unsigned char *data, size_t size, float minAngle, float minConf,
+		int rotateType, int grey, int format, prepared *p) {
+	p->data = NULL;
+	p->size = 0;
+	p->rotated = 0;
+	PIX *pix = pixReadMem(data, size);
+	if (pix == NULL) {
+		return 1;
+	}
+	p->width = pixGetWidth(pix);
+	p->height = pixGetHeight(pix);
+	findSkew(pix, &p->angle, &p->conf);
+	PIX *page = greyed(pix, grey);
+	if (page == NULL) {
+		page = pixClone(pix);
+	} else {
+		pixCopyResolution(page, pix);
+	}
+	pixDestroy(&pix);
+	int changed = grey != 0 && pixGetDepth(page) == 8;
+	if (p->conf >= minConf && fabsf(p->angle) >= minAngle) {
+		PIX *turned = pixRotate(page, p->angle * 3.14159265358979 / 180, rotateType, L_BRING_IN_WHITE, 0, 0);
+		if (turned != NULL) {
+			pixCopyResolution(turned, page);
+			pixDestroy(&page);
+			page = turned;
+			changed = 1;
+			p->rotated = 1;
+		}
+	}
+	if (changed) {
+		int failed = format == IFF_PNM ? pixWriteMemPnm(&p->data, &p->size, page)
+		                               : pixWriteMem(&p->data, &p->size, page, format);
+		if (failed) {
+			p->data = NULL;
+			p->rotated = 0;
+		}
+	}
+	pixDestroy(&page);
+	return 0;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"unsafe"
+)
+
+// preparation says how a page is made ready for Tesseract. The zero value
+// hands the image over as given.
+type preparation struct {
+	minAngle   float64 // degrees; 0 = never turn
+	rotateType C.int   // L_ROTATE_*
+	grey       C.int   // see greyed
+	format     C.int   // IFF_*
+}
+
+// defaultPreparation is how an Engine prepares pages (doc.go, Skew).
+var defaultPreparation = preparation{minAngle: 1.5, rotateType: C.L_ROTATE_AREA_MAP, format: C.IFF_TIFF}
+
+// minSkewConfidence is Leptonica's own bar for deskewing (skew.c,
+// MinAllowedConfidence): below it the lines found say little.
+const minSkewConfidence = 3.0
+
+// A readyPage is the page Tesseract reads.
+type readyPage struct {
+	data          []byte  // the image to read
+	width, height int     // of the image as given; the one read has the same size
+	turned        float64 // clockwise degrees the image read was turned about its centre; 0 = not turned
+	found         float64 // the skew Leptonica found, clockwise degrees that straighten; 0 when unsure
+}
+
+// prepare decodes img with Leptonica, the decoder Tesseract uses, and makes
+// the page Tesseract is to read. gosseract hands a failed decode (a null
+// image) straight to Tesseract, which crashes the process, so nothing
+// reaches it unchecked.
+func prepare(img []byte, how preparation) (readyPage, error) {
+	if len(img) == 0 {
+		return readyPage{}, errors.New("the image is empty")
+	}
+	minAngle := how.minAngle
+	if minAngle <= 0 {
+		minAngle = math.Inf(1)
+	}
+	var p C.prepared
+	if C.prepare((*C.uchar)(unsafe.Pointer(&img[0])), C.size_t(len(img)), C.float(minAngle), minSkewConfidence,
+		how.rotateType, how.grey, how.format, &p) != 0 {
+		return readyPage{}, errors.New("the image cannot be read: it is not a JPEG, PNG, TIFF or PNM file, or it is damaged")
+	}
+	r := readyPage{data: img, width: int(p.width), height: int(p.height)}
+	if p.conf >= minSkewConfidence {
+		r.found = float64(p.angle)
+	}
+	if p.data != nil {
+		defer C.lept_free(unsafe.Pointer(p.data))
+		r.data = C.GoBytes(unsafe.Pointer(p.data), C.int(p.size))
+		if p.rotated != 0 {
+			r.turned = float64(p.angle)
+		}
+	}
+	if r.width > maxSide || r.height > maxSide {
+		return readyPage{}, fmt.Errorf("the image is %d×%d pixels; Tesseract reads at most %d pixels a side", r.width, r.height, maxSide)
+	}
+	return r, nil
+}
+
+// unturn maps a box of the page read back into the image as given: the
+// inverse of Leptonica's turn by turned degrees clockwise about (w/2, h/2),
+// integer halves as pixRotate takes them. The box is the bounding box of
+// the turned corners, clipped to the image.
+func unturn(b image.Rectangle, turned float64, width, height int) image.Rectangle {
+	if turned == 0 {
+		return b
+	}
+	sin, cos := math.Sincos(turned * math.Pi / 180)
+	cx, cy := float64(width/2), float64(height/2)
+	minX, minY := math.Inf(1), math.Inf(1)
+	maxX, maxY := math.Inf(-1), math.Inf(-1)
+	for _, c := range [4]image.Point{b.Min, {b.Max.X, b.Min.Y}, {b.Min.X, b.Max.Y}, b.Max} {
+		dx, dy := float64(c.X)-cx, float64(c.Y)-cy
+		// A clockwise turn (y pointing down) took (x, y) to
+		// (cx + dx·cos − dy·sin, cy + dx·sin + dy·cos); this undoes it.
+		x, y := cx+dx*cos+dy*sin, cy-dx*sin+dy*cos
+		minX, maxX = min(minX, x), max(maxX, x)
+		minY, maxY = min(minY, y), max(maxY, y)
+	}
+	out := image.Rect(int(math.Floor(minX)), int(math.Floor(minY)), int(math.Ceil(maxX)), int(math.Ceil(maxY)))
+	return out.Intersect(image.Rect(0, 0, width, height))
+}
