@@ -224,7 +224,8 @@ sizes() {
     [ -f "$out" ] || continue
     local ob; ob=$(stat -c %s "$out")
     in_b[$fmt]=$(( ${in_b[$fmt]:-0} + bytes )); out_b[$fmt]=$(( ${out_b[$fmt]:-0} + ob )); pages_n[$fmt]=$(( ${pages_n[$fmt]:-0} + np ))
-    local qdf; qdf=$(qpdf --qdf --object-streams=disable "$out" - 2>/dev/null | tr -d '\000' | grep -a -E '/Predictor|/CCITTFaxDecode' || true)
+    # Streams as the file has them (--qdf alone would decode Flate and its predictor away).
+    local qdf; qdf=$(qpdf --qdf --stream-data=preserve --object-streams=disable "$out" - 2>/dev/null | tr -d '\000' | grep -a -E '/Predictor|/CCITTFaxDecode' || true)
     case $fmt in
       jpeg)
         if [ "$np" = 1 ]; then
