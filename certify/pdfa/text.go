@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"math/bits"
+	"slices"
 	"unicode"
 )
 
@@ -12,6 +13,10 @@ type rect struct{ x0, y0, x1, y1 float64 }
 
 func (r rect) dx() float64 { return r.x1 - r.x0 }
 func (r rect) dy() float64 { return r.y1 - r.y0 }
+
+func (r rect) union(o rect) rect {
+	return rect{math.Min(r.x0, o.x0), math.Min(r.y0, o.y0), math.Max(r.x1, o.x1), math.Max(r.y1, o.y1)}
+}
 
 // matrix is a PDF transformation matrix [a b c d e f].
 type matrix [6]float64
@@ -111,13 +116,23 @@ type placedWord struct {
 }
 
 // layoutWords places words in upright page space. Words that follow each
-// other on one line get one baseline and one font size, the line's full
-// height: text extractors join words into lines only when those agree, and
-// the glyph-less font's single glyph is exactly one em tall, so the
-// invisible text then covers the line. Each word is stretched (Tz) so its
-// advance runs to the start of the next word, a space included, which
-// keeps the spaces between words for copy and paste; the last word of a
-// line fills its own box. advance is the glyph's advance width in em.
+// other on one line get one baseline and one font size: text extractors
+// join words into lines only when those agree, and the glyph-less font's
+// single glyph is exactly one em tall, so the invisible text then covers
+// the line. Each word is stretched (Tz) so its advance runs to the start
+// of the next word, a space included, which keeps the spaces between
+// words for copy and paste; the last word of a line fills its own box.
+// advance is the glyph's advance width in em.
+//
+// Lines that follow each other down a column (a run, see nextInColumn)
+// also share one font size, the median of their heights, each line's em
+// box centred on the line. The reason is reading order: poppler
+// (pdftotext, Evince, Okular) puts two lines in one block only when their
+// font sizes differ by less than 5 %, and a line's height depends on its
+// letters (descenders, capitals, tone marks, a tall bracket), not only on
+// the type. With each line sized to its own box a column fell apart into
+// blocks of a line or two, which poppler then read in another order than
+// the OCR: on a two-column page, the columns interleaved.
 func layoutWords(words []Word, g pageGeometry, advance float64) []placedWord {
 	type item struct {
 		box   rect
@@ -132,25 +147,31 @@ func layoutWords(words []Word, g pageGeometry, advance float64) []placedWord {
 		items = append(items, item{g.uprightBox(w.Box), codes})
 	}
 
-	placed := make([]placedWord, 0, len(items))
+	// A line continues while each word lies to the right of the one
+	// before and overlaps it vertically by at least half the smaller
+	// height. Comparing neighbours, not the whole line, follows lines that
+	// drift on a skewed scan.
+	var lines []textLine
 	for start := 0; start < len(items); {
-		// A line continues while each word lies to the right of the one
-		// before and overlaps it vertically by at least half the smaller
-		// height. Comparing neighbours, not the whole line, follows lines
-		// that drift on a skewed scan.
 		end := start + 1
-		bottom, top := items[start].box.y0, items[start].box.y1
+		box := items[start].box
 		for end < len(items) && sameLine(items[end-1].box, items[end].box) {
-			bottom = math.Min(bottom, items[end].box.y0)
-			top = math.Max(top, items[end].box.y1)
+			box = box.union(items[end].box)
 			end++
 		}
-		size := top - bottom
-		for i := start; i < end; i++ {
+		lines = append(lines, textLine{start: start, end: end, box: box})
+		start = end
+	}
+	sizeLines(lines)
+
+	placed := make([]placedWord, 0, len(items))
+	for _, l := range lines {
+		y := (l.box.y0+l.box.y1)/2 - l.size/2
+		for i := l.start; i < l.end; i++ {
 			it := items[i]
 			span := it.box.dx()
 			codes := it.codes
-			if i+1 < end {
+			if i+1 < l.end {
 				if gap := items[i+1].box.x0 - it.box.x0; gap > span {
 					span = gap
 					codes = append(codes, ' ')
@@ -159,15 +180,138 @@ func layoutWords(words []Word, g pageGeometry, advance float64) []placedWord {
 			placed = append(placed, placedWord{
 				codes:    codes,
 				x:        it.box.x0,
-				y:        bottom,
-				size:     size,
-				hscale:   100 * span / (float64(len(codes)) * advance * size),
-				lineHead: i == start,
+				y:        y,
+				size:     l.size,
+				hscale:   100 * span / (float64(len(codes)) * advance * l.size),
+				lineHead: i == l.start,
 			})
 		}
-		start = end
 	}
 	return placed
+}
+
+// textLine is one line of words in upright space: the words
+// [start, end) of the page, their box and the font size given to them.
+type textLine struct {
+	start, end int
+	box        rect
+	size       float64
+}
+
+// lineRun is a run of lines down a column, [start, end) of the page's
+// lines.
+type lineRun struct {
+	start, end int
+	box        rect
+	size       float64 // the median of the lines' heights
+	reach      float64 // the font size that keeps the run one block in poppler; 0 for one line
+}
+
+// sizeLines gives each line its run's font size. A run continues while
+// the next line lies where nextInColumn expects it and is of about the
+// run's height, loosely (a line without descenders, or one with a tall
+// bracket or stacked tone marks, is still set in the same type). The
+// first line of a run, though, must match the lines after it closely: a
+// heading set larger or bolder than the text under it becomes a run of
+// its own, and poppler then keeps it a block of its own rather than
+// aligning it with the other column's text.
+func sizeLines(lines []textLine) {
+	var runs []lineRun
+	for start := 0; start < len(lines); {
+		heights := []float64{lines[start].box.dy()}
+		var pitches []float64
+		box := lines[start].box
+		end := start + 1
+		for ; end < len(lines); end++ {
+			pitch, ok := nextInColumn(lines[end-1].box, lines[end].box, median(heights), pitches)
+			if !ok {
+				break
+			}
+			if end == start+1 {
+				var next []float64
+				for _, l := range lines[end:min(end+3, len(lines))] {
+					next = append(next, l.box.dy())
+				}
+				if r := heights[0] / median(next); r < 1/1.12 || r > 1.12 {
+					break
+				}
+			} else if r := lines[end].box.dy() / median(heights); r < 1/1.3 || r > 1.3 {
+				break
+			}
+			heights = append(heights, lines[end].box.dy())
+			pitches = append(pitches, pitch)
+			box = box.union(lines[end].box)
+		}
+		r := lineRun{start: start, end: end, box: box, size: median(heights)}
+		if len(pitches) > 0 {
+			r.reach = slices.Max(pitches) / maxPitch
+		}
+		runs = append(runs, r)
+		start = end
+	}
+	for _, r := range runs {
+		size := r.size
+		if r.reach > size && besideAnother(r, runs) {
+			size = r.reach
+		}
+		for i := r.start; i < r.end; i++ {
+			lines[i].size = size
+		}
+	}
+}
+
+// maxPitch is how far apart, in font sizes, the baselines of two lines of
+// one run may be for poppler to keep them in one block: it joins lines
+// whose baselines are at most 1.5 font sizes apart. Lines set with wide
+// spacing (one and a half, double) are further apart than that in their
+// own heights, and each becomes a block of its own. In a single column
+// that does no harm, but where columns stand side by side poppler takes
+// such blocks, aligned line by line, for the cells of a table and reads
+// across the columns, row by row (samplescan's two-column letter at
+// 200 dpi read so). So a run with another run beside it gets the font
+// size its pitch over maxPitch asks for: its em boxes grow about their
+// lines, staying clear of each other. A single column keeps boxes as
+// tall as its lines.
+const maxPitch = 1.45
+
+// besideAnother reports whether another run stands beside r: level with it
+// in part, and to its left or right.
+func besideAnother(r lineRun, runs []lineRun) bool {
+	for _, q := range runs {
+		if q.start != r.start && q.box.y0 < r.box.y1 && q.box.y1 > r.box.y0 &&
+			(q.box.x0 >= r.box.x1 || q.box.x1 <= r.box.x0) {
+			return true
+		}
+	}
+	return false
+}
+
+// nextInColumn reports whether line cur, read after line prev, lies where
+// the next line of a run does, given the height of the run's lines and
+// the pitches (distances between the centres of successive lines) so far,
+// and returns the pitch from prev to cur. The next line lies below prev at
+// about the run's pitch (a wider gap starts a new paragraph or section,
+// and the next column starts above) and overlaps it across the page.
+func nextInColumn(prev, cur rect, height float64, pitches []float64) (float64, bool) {
+	pitch := (prev.y0 + prev.y1 - cur.y0 - cur.y1) / 2
+	if pitch < height/2 || cur.x0 >= prev.x1 || cur.x1 <= prev.x0 {
+		return 0, false
+	}
+	if len(pitches) == 0 {
+		return pitch, pitch <= 2.5*height
+	}
+	p := median(pitches)
+	return pitch, pitch >= 0.8*p && pitch <= 1.25*p
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func sameLine(prev, cur rect) bool {
