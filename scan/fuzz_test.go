@@ -126,7 +126,7 @@ func checkFuzzPage(t *testing.T, i int, p *Page) {
 		t.Fatalf("Page(%d) is %d×%d pixels, outside 1 to %d", i, p.Width, p.Height, fuzzLimits.MaxPixels)
 	case len(p.Data) == 0 || len(p.OCRImage) == 0:
 		t.Fatalf("Page(%d) has no data (%d bytes) or OCR image (%d bytes)", i, len(p.Data), len(p.OCRImage))
-	case p.Filter != "DCTDecode" && p.Filter != "FlateDecode":
+	case p.Filter != "DCTDecode" && p.Filter != "FlateDecode" && p.Filter != "CCITTFaxDecode":
 		t.Fatalf("Page(%d).Filter = %q", i, p.Filter)
 	case p.BitsPerComponent != 1 && p.BitsPerComponent != 8:
 		t.Fatalf("Page(%d).BitsPerComponent = %d", i, p.BitsPerComponent)

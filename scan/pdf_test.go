@@ -118,7 +118,7 @@ func TestPageDataReadsBackThroughPoppler(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(inflate(t, bp.Data), want) {
+		if !bytes.Equal(pageSamples(t, bp), want) {
 			t.Errorf("page %d: poppler reads different pixels from our Data", i+1)
 		}
 	}
@@ -133,8 +133,8 @@ func imagePDF(p *Page, colorSpace string) []byte {
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>", w, h),
-		stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /%s",
-			p.Width, p.Height, colorSpace, p.BitsPerComponent, p.Filter), p.Data),
+		stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /%s%s",
+			p.Width, p.Height, colorSpace, p.BitsPerComponent, p.Filter, decodeParms(p)), p.Data),
 		stream("", []byte(content)),
 	)
 }

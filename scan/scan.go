@@ -6,9 +6,10 @@
 // The scanner's bytes are the record: a JPEG page is passed through
 // untouched, never re-encoded, and so are a scanner PDF's JBIG2 and JPEG
 // 2000 images and JPEGs wrapped in Flate, decoded only for OCR (by
-// jbig2dec and OpenJPEG, see codecs.go). Other lossless pages are decoded
-// and their samples recompressed with Flate (or, on request, encoded as
-// JPEG).
+// jbig2dec and OpenJPEG, see codecs.go). So are a PNG's compressed rows
+// (with their PNG predictors) and a TIFF's CCITT Group 4 strip. Other
+// lossless pages are decoded and their samples recompressed with Flate (or,
+// on request, encoded as JPEG).
 //
 // Each page also carries what the quality gate needs: the colour depth the
 // file was delivered in and a small luminance thumbnail, made from the
@@ -150,9 +151,21 @@ type Page struct {
 	// "JPXDecode" (a JPEG 2000 file), and "FlateDecode DCTDecode" (a
 	// filter pipeline, names in the order a PDF lists them: a JPEG file
 	// zlib-compressed).
+	//
+	// A PNG's own compressed rows and a TIFF's Group 4 strip are kept as
+	// they are too: "FlateDecode" with Predictor 15, and "CCITTFaxDecode"
+	// (fax-coded 1-bit grey, read with CCITT).
 	Filter       string
 	Data         []byte
 	JBIG2Globals []byte
+
+	// Predictor is, for "FlateDecode" data, the PNG predictor its rows were
+	// filtered with before compression: 15 when Data is a PNG file's image
+	// data, each row led by its filter type; 0 for plain samples.
+	Predictor int
+
+	// CCITT describes "CCITTFaxDecode" data.
+	CCITT CCITTParams
 
 	// JBIG2Symbols is true for a JBIG2 page coded by pattern matching
 	// (symbol or pattern dictionaries): the encoder may have painted one

@@ -19,11 +19,15 @@ const (
 	tagBitsPerSample  = 258
 	tagCompression    = 259
 	tagPhotometric    = 262
+	tagFillOrder      = 266
 	tagStripOffsets   = 273
 	tagSamplesPerPix  = 277
+	tagRowsPerStrip   = 278
+	tagStripBytes     = 279
 	tagXResolution    = 282
 	tagYResolution    = 283
 	tagResolutionUnit = 296
+	tagT6Options      = 293
 
 	photometricWhiteIsZero = 0
 	photometricBlackIsZero = 1
@@ -44,6 +48,16 @@ var tiffTagsRead = map[uint16]bool{
 	tagImageWidth: true, tagImageLength: true, tagBitsPerSample: true, tagCompression: true,
 	tagPhotometric: true, tagStripOffsets: true, tagSamplesPerPix: true,
 	tagXResolution: true, tagYResolution: true, tagResolutionUnit: true,
+	tagFillOrder: true, tagRowsPerStrip: true, tagStripBytes: true, tagT6Options: true,
+}
+
+// CCITTParams are the decoding parameters of fax-coded page data
+// (Page.CCITT), as a PDF's /DecodeParms for CCITTFaxDecode has them.
+type CCITTParams struct {
+	K int // -1: Group 4
+	// BlackIs1 says the decoded runs show the other way round: coded
+	// white as 0 bits, black as 1. A TIFF says so with BlackIsZero.
+	BlackIs1 bool
 }
 
 type tiffReader struct {
@@ -304,5 +318,52 @@ func (d *Document) tiffPage(i int) (*Page, error) {
 	p := &Page{Number: page}
 	x, y := ifd.resolution()
 	d.setDPI(p, x, y)
+	if r.bilevel && compression == compressionG4 && !d.opt.PixelsOnly {
+		if strip := d.g4Strip(ifd, r.height); strip != nil {
+			p.Filter, p.Data = "CCITTFaxDecode", strip
+			p.CCITT = CCITTParams{K: -1, BlackIs1: photometric == photometricBlackIsZero}
+			return keptPage(p, r), nil
+		}
+	}
 	return d.rasterPage(p, r)
+}
+
+// g4Strip returns the coded data of a Group 4 page, to go into the PDF as
+// it is (CCITTFaxDecode), or nil when a PDF reader could not read it so.
+// A page in several strips is refused: each strip's coding starts afresh
+// (its first row is coded against a white one), so strips cannot be
+// joined into one image's data. Also refused are grey-level and palette
+// pages, bits filled from the least significant end (FillOrder 2), which
+// PDF's filter does not read, and uncompressed mode (T6Options bit 1).
+// Those pages have their decoded samples compressed as before.
+func (d *Document) g4Strip(ifd *tiffIFD, height int) []byte {
+	photometric, _ := ifd.uint(tagPhotometric)
+	if photometric != photometricWhiteIsZero && photometric != photometricBlackIsZero {
+		return nil
+	}
+	if spp, ok := ifd.uint(tagSamplesPerPix); ok && spp != 1 {
+		return nil
+	}
+	if fill, ok := ifd.uint(tagFillOrder); ok && fill != 1 {
+		return nil
+	}
+	if opts, _ := ifd.uint(tagT6Options); opts&2 != 0 {
+		return nil
+	}
+	if rows, ok := ifd.uint(tagRowsPerStrip); ok && int64(rows) < int64(height) {
+		return nil
+	}
+	if ifd.entries[tagStripOffsets].count != 1 || ifd.entries[tagStripBytes].count != 1 {
+		return nil
+	}
+	off, _ := ifd.uint(tagStripOffsets)
+	n, _ := ifd.uint(tagStripBytes)
+	if n == 0 || int64(off)+int64(n) > d.size {
+		return nil
+	}
+	strip := make([]byte, n)
+	if _, err := d.file.ReadAt(strip, int64(off)); err != nil {
+		return nil
+	}
+	return strip
 }

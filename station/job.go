@@ -695,6 +695,7 @@ func pdfaPage(p *scan.Page, res *ocr.Result) pdfa.Page {
 		Image: pdfa.Image{
 			Width: p.Width, Height: p.Height, DPIX: p.DPIX, DPIY: p.DPIY,
 			ColorSpace: cs, BitsPerComponent: p.BitsPerComponent, Filter: p.Filter, Data: p.Data, Globals: p.JBIG2Globals,
+			Predictor: p.Predictor, CCITT: pdfa.CCITTParams{K: p.CCITT.K, BlackIs1: p.CCITT.BlackIs1},
 		},
 		Words:  words,
 		Rotate: rotate,
