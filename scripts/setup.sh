@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything scanstation and its tests need on a Debian 12 machine, as root:
-# Debian packages, veraPDF (Maven Central), pyHanko (PyPI), Go modules.
+# Debian packages, veraPDF (Maven Central), pyHanko (PyPI), EU DSS (Maven Central), Tesseract's
+# models (Debian, pinned), Go modules.
 # Every outside tool is pinned to an exact version and checked by hash (scripts/pins/,
 # docs/pins.md says how to move a pin). Safe to run again: a tool whose pin has not changed
 # is not installed again.
@@ -158,6 +159,53 @@ if [ "$TOOLS_DIR" = "$DEFAULT_TOOLS_DIR" ]; then
   ln -sf "$TOOLS_DIR/bin/dss-judge" /usr/local/bin/dss-judge
 fi
 # --- end of EU DSS ----------------------------------------------------------------------------
+
+# --- Tesseract's models (docs/ocr-models.md) ------------------------------------------------
+# The models the station was measured with, as a folder of their own that ocr.tessdata can name:
+# each Debian package fetched at the exact version tessdata.lock names (apt-get download, not
+# install, so the system's own copies are left alone), its .deb and the model in it checked by
+# SHA-256. osd.traineddata is there too: the engine looks for orientation detection's model in
+# the same folder as the languages.
+if ! installed tessdata "$PINS/tessdata.lock"; then
+  say "installing Tesseract's models from Debian ($PINS/tessdata.lock)"
+  work=$(mktemp -d)
+  mkdir "$work/tessdata"
+  updated=
+  while read -r pkg version deb_sha file file_sha; do
+    case $pkg in '' | '#'*) continue ;; esac
+    mkdir "$work/$pkg"
+    # A fresh machine may have no package lists yet: fetch them once, then ask again.
+    if ! (cd "$work/$pkg" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version" 2>/dev/null); then
+      [ -n "$updated" ] || { apt-get update -qq; updated=1; }
+      (cd "$work/$pkg" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version") ||
+        die "Debian no longer offers $pkg $version ($PINS/tessdata.lock); docs/pins.md says how to move the pin"
+    fi
+    deb=$(echo "$work/$pkg/"*.deb)
+    echo "$deb_sha  $deb" | sha256sum --quiet --strict -c ||
+      die "$pkg $version from Debian is not the package $PINS/tessdata.lock names (its SHA-256 differs)"
+    dpkg-deb -x "$deb" "$work/$pkg/x"
+    model=$(find "$work/$pkg/x" -type f -name "$file")
+    [ -n "$model" ] || die "$pkg $version holds no $file"
+    echo "$file_sha  $model" | sha256sum --quiet --strict -c ||
+      die "$file in $pkg $version is not the model $PINS/tessdata.lock names (its SHA-256 differs)"
+    mv "$model" "$work/tessdata/$file"
+  done <"$PINS/tessdata.lock"
+  chmod 755 "$work/tessdata"
+  chmod 644 "$work/tessdata/"*
+  rm -rf "$TOOLS_DIR/tessdata"
+  mv "$work/tessdata" "$TOOLS_DIR/tessdata"
+  rm -rf "$work"
+  pin_stamp "$PINS/tessdata.lock" >"$TOOLS_DIR/tessdata/.pin"
+fi
+# An empty ocr.tessdata reads Debian's own copies; say when they are not the measured ones.
+while read -r pkg version deb_sha file file_sha; do
+  case $pkg in '' | '#'*) continue ;; esac
+  sys=/usr/share/tesseract-ocr/5/tessdata/$file
+  if [ "$(sha256sum <"$sys" 2>/dev/null | cut -d' ' -f1)" != "$file_sha" ]; then
+    say "note: $sys is not the model measured in docs/ocr-models.md ($pkg $version); $TOOLS_DIR/tessdata is"
+  fi
+done <"$PINS/tessdata.lock"
+# --- end of Tesseract's models ----------------------------------------------------------------
 
 if [ -f go.mod ]; then
   say "downloading Go modules"
