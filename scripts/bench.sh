@@ -17,12 +17,14 @@
 #   accuracy  scripts/ocreval's corpus (34 pages: noise, skews of 1-4° both ways, upside-down, JPEG q60,
 #             200 dpi greyish, red seal, two columns) read by bare tesseract, OCRmyPDF and
 #             `scanstation process`, scored from the text (PDF text layers for OCRmyPDF and the station)
+#   ideas     BENCH_IDEAS: other station settings, each measured as the station is (speed, memory, size
+#             on the bench corpus; accuracy on ocreval's), a row each in the summary
 # and writes the figures with the machine, the versions and the commands to docs/benchmarks.md
 # (BENCH_REPORT to write elsewhere), issue 15's summary table first. Work files go to BENCH_DIR
 # (/tmp/scanstation-bench).
 #
 #   scripts/bench.sh                 everything
-#   scripts/bench.sh STEP...         some steps: setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak report
+#   scripts/bench.sh STEP...         some steps: setup build corpus raw ocrmypdf station slow backlog gobench accuracy ideas soak report
 #
 # A full run takes about an hour on 2 shared cores, half of it the soak (BENCH_SOAK_PAGES=0 skips
 # it); each step's time is in the report. Needs root on Debian 12 for the installs (apt: tesseract, softhsm2,
@@ -36,6 +38,10 @@ W=${BENCH_DIR:-/tmp/scanstation-bench}
 PAGES=${BENCH_PAGES:-48}
 SOAK_PAGES=${BENCH_SOAK_PAGES:-1000}
 ACC_LETTERS=${BENCH_ACCURACY_LETTERS:-2} # ocreval's letters a scanning condition (2: 34 pages)
+# Station settings to compare, each a row of the summary measured like the default one (speed on the
+# bench corpus, accuracy on ocreval's): "NAME:VAR=VALUE VAR=VALUE;NAME:..." with SCANSTATION_*
+# overrides, NAME letters, digits and _ (e.g. "bestint:SCANSTATION_OCR_TESSDATA=/opt/tessdata-best").
+IDEAS=${BENCH_IDEAS:-}
 SIGN_DELAY_MS=${BENCH_SIGN_DELAY_MS:-1000}
 BACKLOG_DELAY_MS=${BENCH_BACKLOG_DELAY_MS:-5000}
 REPORT=${BENCH_REPORT:-$ROOT/docs/benchmarks.md}
@@ -366,7 +372,9 @@ step_soak() {
       p=$((p + np))
     done <"$CORPUS/manifest.tsv"
   done
-  station_run soak "$src" SCANSTATION_PDF_LOSSLESS_AS_JPEG=true
+  # Default settings, as stations run and as issue 15's memory target is read (the soaks before
+  # 2026-12-07 ran with pdf.lossless_as_jpeg: true).
+  station_run soak "$src"
 }
 
 # Accuracy on scripts/ocreval's corpus (docs/ocr-accuracy.md): each page read by bare tesseract (the
@@ -385,6 +393,42 @@ step_accuracy() {
     { say "ocreval failed; see $d/log"; return 1; }
   put accuracy_seconds "$(calc "$(now) - $t0" 0)"
   put accuracy_cmd "ocreval -corpus $d/corpus -run tesseract,ocrmypdf,station -config $d/station/scanstation.yaml -station $BIN -ocrmypdf $OCRMYPDF -json"
+}
+
+# Each of BENCH_IDEAS through the daemon on the bench corpus and through `scanstation process` on
+# ocreval's corpus (made by the accuracy step), with its settings in the environment.
+step_ideas() {
+  put ideas "$IDEAS"
+  [ -n "$IDEAS" ] || return 0
+  local entries entry name envs
+  IFS=';' read -ra entries <<<"$IDEAS"
+  for entry in "${entries[@]}"; do
+    name=${entry%%:*}; envs=${entry#*:}
+    [[ $name =~ ^[A-Za-z0-9_]+$ ]] || { say "BENCH_IDEAS: name $name: letters, digits and _ only"; return 1; }
+    say "idea $name: $envs"
+    # shellcheck disable=SC2086 # the settings are words on purpose
+    station_run "idea_$name" "$CORPUS" $envs
+    if [ -f "$W/accuracy/corpus/corpus.json" ]; then
+      # shellcheck disable=SC2086
+      env $envs "$OCREVAL" -corpus "$W/accuracy/corpus" -run station -config "$W/accuracy/station/scanstation.yaml" \
+        -station "$BIN" -tesseract-text "$W/accuracy/text/tesseract" -json >"$W/accuracy/idea_$name.json" 2>"$W/accuracy/idea_$name.log" ||
+        say "idea $name: ocreval failed; see $W/accuracy/idea_$name.log"
+    fi
+  done
+}
+
+# idea_rows: a summary row for each idea of the run.
+idea_rows() {
+  local entries entry name envs
+  [ -n "$(get ideas)" ] || return 0
+  IFS=';' read -ra entries <<<"$(get ideas)"
+  for entry in "${entries[@]}"; do
+    name=${entry%%:*}; envs=${entry#*:}
+    local r="idea_$name" np; np=$(get "${r}_pages")
+    local ppmc; ppmc=$(calc "$NCPU * 60 * $np / $(get "${r}_cpu_seconds")")
+    local ACC_FILE="$W/accuracy/$r.json" two='.variants["two-column"]'
+    echo "| scanstation, $name (\`$envs\`) | $(acc .readers.station.total.cer) | $(acc .readers.station.apart.cer) | $(acc .readers.station.total.words_missed_any_order 0)/$(acc .readers.station.total.words 0) | $(acc .readers.station.total.number_words_right 0)/$(acc .readers.station.total.number_words 0) | $(acc ".readers.station${two}.order_vs_tesseract" 3) ($(acc ".readers.station${two}.order" 3)) | $(get "${r}_ppm") | $ppmc | $(calc "$(get "${r}_ppm") / $(get raw3_ppm)" 2) / $(calc "$ppmc / $(calc "$NCPU * 60 * $(get corpus_pages) / $(get raw3_cpu_seconds)")" 2) | daemon $(calc "$(get "${r}_peak_root_kib") / 1024" 0), largest worker $(calc "$(get "${r}_peak_worker_kib") / 1024" 0) (bench corpus) | $(get "${r}_jpg_growth_max_pct")% | $(get "${r}_png_predictor") | $(get "${r}_g4_ccitt") ($(get "${r}_g4_same")) |"
+  done
 }
 
 step_gobench() {
@@ -439,8 +483,8 @@ isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
 # pf VALUE OP LIMIT: PASS or FAIL, "no figure" when the value was not measured.
 pf() { if ! isnum "$1"; then echo "no figure"; elif awk "BEGIN { exit !($1 $2 $3) }"; then echo "**PASS**"; else echo "**FAIL**"; fi; }
 # acc JQ-FILTER [DECIMALS]: a figure from ocreval's JSON, rounded; - when absent.
-acc() {
-  local x; x=$(jq -r "($1) // empty" "$W/accuracy/result.json" 2>/dev/null)
+acc() { # ACC_FILE: another ocreval result (an idea's)
+  local x; x=$(jq -r "($1) // empty" "${ACC_FILE:-$W/accuracy/result.json}" 2>/dev/null)
   if isnum "$x"; then calc "$x" "${2:-4}"; else printf -- '-'; fi
 }
 # frac N/M: PASS when every one of at least one file passed.
@@ -463,7 +507,7 @@ summary() {
   done
   local two='.variants["two-column"]'
   local tot_s=0 s
-  for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak; do
+  for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy ideas soak; do
     isnum "$(v step_${s}_seconds)" && tot_s=$(calc "$tot_s + $(v step_${s}_seconds)" 0)
   done
   # Memory is judged on a soak of 1,000 pages or more, as the issue asks; a shorter one is shown only.
@@ -488,6 +532,7 @@ The run took $(calc "$tot_s / 60" 0) minutes; 1-minute load averages before each
 | bare \`tesseract\` (psm 3, no OSD) | $(acc .readers.tesseract.total.cer) | $(acc .readers.tesseract.apart.cer) | $(acc .readers.tesseract.total.words_missed_any_order 0)/$(acc .readers.tesseract.total.words 0) | $(acc .readers.tesseract.total.number_words_right 0)/$(acc .readers.tesseract.total.number_words 0) | $(acc ".readers.tesseract${two}.order_vs_tesseract" 3) ($(acc ".readers.tesseract${two}.order" 3)) | ${PPM[raw3]} | ${PPMC[raw3]} | 1 / 1 | $(mib raw3_peak_rss_kib) a process | (no PDF) | | |
 | OCRmyPDF $(v ocrmypdf_version) \`--output-type pdfa --rotate-pages\` | $(acc .readers.ocrmypdf.total.cer) | $(acc .readers.ocrmypdf.apart.cer) | $(acc .readers.ocrmypdf.total.words_missed_any_order 0)/$(acc .readers.ocrmypdf.total.words 0) | $(acc .readers.ocrmypdf.total.number_words_right 0)/$(acc .readers.ocrmypdf.total.number_words 0) | $(acc ".readers.ocrmypdf${two}.order_vs_tesseract" 3) ($(acc ".readers.ocrmypdf${two}.order" 3)) | ${PPM[ocrmypdf]} | ${PPMC[ocrmypdf]} | ${RATIO[ocrmypdf]} / ${RATIOC[ocrmypdf]} | $(mib ocrmypdf_peak_rss_kib) a process | $(v ocrmypdf_jpg_growth_max_pct)% | $(v ocrmypdf_png_predictor) | $(v ocrmypdf_g4_ccitt) ($(v ocrmypdf_g4_same)) |
 | **scanstation** (default settings) | **$(acc .readers.station.total.cer)** | $(acc .readers.station.apart.cer) | $(acc .readers.station.total.words_missed_any_order 0)/$(acc .readers.station.total.words 0) | $(acc .readers.station.total.number_words_right 0)/$(acc .readers.station.total.number_words 0) | $(acc ".readers.station${two}.order_vs_tesseract" 3) ($(acc ".readers.station${two}.order" 3)) | ${PPM[fast]} | ${PPMC[fast]} | ${RATIO[fast]} / ${RATIOC[fast]} | daemon $(mib soak_peak_root_kib), largest worker $(mib soak_peak_worker_kib) (soak) | $(v fast_jpg_growth_max_pct)% | $(v fast_png_predictor) | $(v fast_g4_ccitt) ($(v fast_g4_same)) |
+$(idea_rows)
 
 CER is scored from the text each reader gives: bare tesseract's text output, and the PDF's text layer
 (\`pdftotext\`, without \`-layout\`, the mark's widget hidden) for OCRmyPDF and scanstation. "Words in
@@ -663,7 +708,7 @@ $(timeline_table backlog)
 
 ## Memory over $(v soak_pages) pages
 
-The corpus again and again under new names ($(v soak_files) files, $(v soak_pages) pages, \`lossless_as_jpeg: true\`),
+The corpus again and again under new names ($(v soak_files) files, $(v soak_pages) pages, default settings),
 dropped in the inbox before the start; memory sampled every 0.5 s, grouped by how many pages had
 been recognised. $(v soak_failed) files failed. $(v soak_ppm) pages/min over the run (load before: $(v soak_load_before)).
 Peak: $(mib soak_peak_total_kib) MiB all processes, $(mib soak_peak_root_kib) MiB the daemon, $(mib soak_peak_worker_kib) MiB the largest OCR worker.
@@ -702,7 +747,8 @@ $(grep -E '^(Benchmark|pkg:|cpu:)' "$W/gobench.txt" 2>/dev/null)
 
 \`\`\`sh
 make bench                        # scripts/bench.sh, every step (make gobench: every Go benchmark)
-scripts/bench.sh                  # setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak report
+scripts/bench.sh                  # setup build corpus raw ocrmypdf station slow backlog gobench accuracy ideas soak report
+BENCH_IDEAS="noosd:SCANSTATION_X=1;best:SCANSTATION_OCR_TESSDATA=/dir" scripts/bench.sh   # a row for each (see the script)
 scripts/bench.sh station report   # some steps (results accumulate in \$BENCH_DIR/results.env)
 BENCH_PAGES=96 BENCH_SOAK_PAGES=0 BENCH_SIGN_DELAY_MS=2000 BENCH_DIR=/tmp/b scripts/bench.sh
 # a quick look at the report (not figures to commit): small corpus, short soak, elsewhere
@@ -718,7 +764,7 @@ As run:
 - slow token: \`$(v slow_cmd)\`
 - accuracy: \`$(v accuracy_cmd)\` (results in \`$W/accuracy/result.json\`, each reader's text in \`$W/accuracy/text\`)
 
-Time per step in this run, minutes: $(for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak; do isnum "$(v step_${s}_seconds)" && printf '%s %s, ' "$s" "$(calc "$(v step_${s}_seconds) / 60" 1)"; done | sed 's/, $//').
+Time per step in this run, minutes: $(for s in setup build corpus raw ocrmypdf station slow backlog gobench accuracy ideas soak; do isnum "$(v step_${s}_seconds)" && printf '%s %s, ' "$s" "$(calc "$(v step_${s}_seconds) / 60" 1)"; done | sed 's/, $//').
 
 $marker
 MD
@@ -727,9 +773,12 @@ MD
   mv "$REPORT.tmp" "$REPORT"
 }
 
-ALL=(setup build corpus raw ocrmypdf station slow backlog gobench accuracy soak report)
+ALL=(setup build corpus raw ocrmypdf station slow backlog gobench accuracy ideas soak report)
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=("${ALL[@]}")
+if [ ${#steps[@]} -eq 0 ]; then
+  steps=("${ALL[@]}")
+  rm -f "$RES" # a whole run: no figure left from an earlier one
+fi
 for s in "${steps[@]}"; do
   t0=$(now)
   "step_$s"

@@ -63,6 +63,7 @@ func main() {
 	run := flag.String("run", "", "read the corpus with these readers, comma-separated: tesseract, ocrmypdf, station")
 	ocrmypdf := flag.String("ocrmypdf", "ocrmypdf", "the OCRmyPDF `command`, for -run ocrmypdf")
 	langs := flag.String("lang", "", "Tesseract's `languages` for bare tesseract and OCRmyPDF (vie+eng); from -config when empty")
+	tessText := flag.String("tesseract-text", "", "a `folder` of bare tesseract's text of the pages (OCREVAL_KEEP's tesseract folder): the order is scored against it when tesseract is not among -run")
 	tessdata := flag.String("tessdata", "", "Tesseract's model `folder` for bare tesseract and OCRmyPDF; from -config when empty (empty there: Tesseract's own)")
 	config := flag.String("config", "", "the station's `scanstation.yaml`, for -run station")
 	station := flag.String("station", "bin/scanstation", "the scanstation `binary`, for -run station")
@@ -92,7 +93,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ocreval: give the corpus directory with -corpus")
 		os.Exit(2)
 	}
-	rd := readers{station: *station, config: *config, agency: *agency, ocrmypdf: *ocrmypdf, model: m}
+	rd := readers{station: *station, config: *config, agency: *agency, ocrmypdf: *ocrmypdf, model: m, tessText: *tessText}
 	switch {
 	case flag.Arg(0) == "make":
 		err = makeCorpus(*corpus, *letters, *seed)
@@ -532,6 +533,7 @@ type readers struct {
 	station, config, agency string
 	ocrmypdf                string
 	model                   model
+	tessText                string // bare tesseract's texts from an earlier run, for the order
 }
 
 // A reader turns the corpus's scans into text files, one a page, named by
@@ -631,6 +633,16 @@ func runReaders(dir string, names []string, rs readers, asJSON bool) error {
 	// The order of each reader's words against bare tesseract's: the
 	// issue asks for the text layer in the order the engine read.
 	vsTess := map[string]map[string]score{} // reader → page → order only
+	if _, ok := texts["tesseract"]; !ok && rs.tessText != "" {
+		texts["tesseract"] = map[string]string{}
+		for _, p := range pages {
+			t, err := os.ReadFile(filepath.Join(rs.tessText, p.Name+".txt"))
+			if err != nil {
+				return fmt.Errorf("bare tesseract's text of %s (-tesseract-text): %w", p.Name, err)
+			}
+			texts["tesseract"][p.Name] = string(t)
+		}
+	}
 	if _, ok := texts["tesseract"]; ok {
 		for _, n := range names {
 			vsTess[n] = map[string]score{}
