@@ -11,7 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"syscall"
+	"time"
 	_ "time/tzdata" // Asia/Ho_Chi_Minh must resolve even on a minimal system
 
 	"scanstation/config"
@@ -77,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "init":
 		return cmdInit(args, stdout)
 	case "run":
+		limitMemory()
+		if path := os.Getenv(HeapProfileEnv); path != "" {
+			go profileHeapPeaks(ctx, path, stderr)
+		}
 		return cmdRun(ctx, args, stderr)
 	case "process":
 		return cmdProcess(ctx, args, stdout, stderr)
@@ -205,4 +213,71 @@ func cmdConfigCheck(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  %s\n", p)
 	}
 	return exitError(1)
+}
+
+// daemonMemoryLimit is the daemon's soft memory limit when GOMEMLIMIT does not set one. Go
+// lets the heap grow to twice what is live before it collects (GOGC=100): a daemon that
+// holds 100 MiB of decoded pages for a moment then sits at 200 MiB or more for minutes. Under
+// the limit the collector runs sooner instead. It is soft: a daemon that needs more gets more
+// (the collector then runs often, which docs/ocr-memory.md, "Daemon memory", measured).
+const daemonMemoryLimit = 150 << 20
+
+// limitMemory sets daemonMemoryLimit unless GOMEMLIMIT chose a limit. The OCR workers are
+// other processes and keep their own settings.
+func limitMemory() {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		return
+	}
+	debug.SetMemoryLimit(daemonMemoryLimit)
+}
+
+// HeapProfileEnv names a file the daemon writes a Go heap profile to each time its live heap
+// reaches a new high, for finding where the daemon's memory goes (docs/ocr-memory.md, "Daemon
+// memory"). It is a file, not a network endpoint: nothing is served to anyone.
+const HeapProfileEnv = "SCANSTATION_HEAP_PROFILE"
+
+// profileHeapPeaks watches the live heap (measured at the end of each GC) and rewrites the
+// profile at path whenever it grows 5% past the last one written, so the file left at the end
+// is the heap at its highest. When ctx ends it writes path.end too, whose alloc_space counts
+// everything the run allocated.
+func profileHeapPeaks(ctx context.Context, path string, stderr io.Writer) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var written uint64
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := writeHeapProfile(path + ".end"); err != nil {
+				fmt.Fprintf(stderr, "scanstation: %s: %v\n", HeapProfileEnv, err)
+			}
+			return
+		case <-tick.C:
+		}
+		metrics.Read(sample)
+		live := sample[0].Value.Uint64()
+		if live <= written+written/20 {
+			continue
+		}
+		if err := writeHeapProfile(path); err != nil {
+			fmt.Fprintf(stderr, "scanstation: %s: %v\n", HeapProfileEnv, err)
+			return
+		}
+		written = live
+	}
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return fmt.Errorf("write the heap profile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write the heap profile %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write the heap profile %s: %w", f.Name(), err)
+	}
+	return os.Rename(path+".tmp", path)
 }
