@@ -2,6 +2,7 @@ package pdfa
 
 import (
 	"bytes"
+	"image"
 	"image/png"
 	"math"
 	"slices"
@@ -43,6 +44,12 @@ import (
 //     0.67-0.79): every line was a block of its own, and poppler read the
 //     two columns line by line across, as a table. Now all 22 are in the
 //     same order. The test keeps two of them.
+//   - The same 18 letters as ordinary one-column pages (RenderLetter): all
+//     in the same order before and now, pdftotext's text unchanged. A
+//     first version of the runs took the organ's last line "NHÀ NƯỚC"
+//     into a run with the header rows above it, and poppler then read the
+//     organ before the motto on one page (0.968); header rows with a wide
+//     gap now stay out of runs (textLine.apart). The test keeps that page.
 //
 // The linn threshold sits between before and now, with room for Tesseract
 // releases that read a word differently.
@@ -70,22 +77,39 @@ func TestReadingOrderLinn(t *testing.T) {
 	}
 }
 
-func TestReadingOrderTwoColumns(t *testing.T) {
+func TestReadingOrderLetters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("OCR of a full page takes seconds")
 	}
-	// The first letter (300 dpi, line spacing 1.3) and the fourth (200 dpi,
-	// line spacing 1.5: its baselines are more than 1.5 line heights apart).
-	letters := samplescan.LetterSet(4, 15)
-	for _, s := range []samplescan.LetterSample{letters[0], letters[3]} {
-		t.Run(s.Name, func(t *testing.T) {
-			opt := s.Options
+	twoColumns := func(l samplescan.Letter, opt samplescan.LetterOptions) (image.Image, error) {
+		img, _, err := samplescan.RenderTwoColumns(l, opt)
+		return img, err
+	}
+	letters := samplescan.LetterSet(15, 15)
+	for _, c := range []struct {
+		name   string
+		sample samplescan.LetterSample
+		render func(samplescan.Letter, samplescan.LetterOptions) (image.Image, error)
+	}{
+		// Line spacing 1.3, 300 dpi.
+		{"two columns", letters[0], twoColumns},
+		// Line spacing 1.5, 200 dpi: baselines more than 1.5 line heights
+		// apart.
+		{"two columns, wide spacing", letters[3], twoColumns},
+		// One column under a header whose organ and motto Tesseract reads
+		// as one line each, and an organ line of its own under them: the
+		// order must stay row by row, as before runs of lines were sized
+		// alike.
+		{"letter with header", letters[14], samplescan.RenderLetter},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opt := c.sample.Options
 			opt.Skew, opt.Gray = 0, false
 			dpi := opt.DPI
 			if dpi == 0 {
 				dpi = 300
 			}
-			img, _, err := samplescan.RenderTwoColumns(s.Letter, opt)
+			img, err := c.render(c.sample.Letter, opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +122,7 @@ func TestReadingOrderTwoColumns(t *testing.T) {
 			res := recognize(t, jpg.Bytes())
 			want := strings.Fields(res.Text())
 			got := pdftotextWords(t, im, res)
-			t.Logf("%d words, in order %.3f, Kendall tau %.3f", len(want), float64(lcs(got, want))/float64(len(want)), kendallTau(got, want))
+			t.Logf("%s: %d words, in order %.3f, Kendall tau %.3f", c.sample.Name, len(want), float64(lcs(got, want))/float64(len(want)), kendallTau(got, want))
 			if strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Errorf("pdftotext reads the words in another order than Tesseract\ngot:\n%s\nwant:\n%s", strings.Join(got, " "), res.Text())
 			}
@@ -227,6 +251,15 @@ func TestSizeLines(t *testing.T) {
 	})
 	if want := []float64{26, 20, 20, 20, 20}; !slices.Equal(got, want) {
 		t.Errorf("heading and column: sizes %v, want %v", got, want)
+	}
+
+	// A line with a wide gap (two blocks side by side read as one line)
+	// keeps its own height and ends the run above it.
+	apart := line(100, 400, 622, 24)
+	apart.apart = true
+	got = sizes([]textLine{line(100, 400, 670, 20), line(100, 400, 646, 20), apart, line(100, 400, 598, 22)})
+	if want := []float64{20, 20, 24, 22}; !slices.Equal(got, want) {
+		t.Errorf("line with a gap: sizes %v, want %v", got, want)
 	}
 
 	// Lines double spaced: alone on the page they keep their height; with

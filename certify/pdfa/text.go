@@ -155,11 +155,13 @@ func layoutWords(words []Word, g pageGeometry, advance float64) []placedWord {
 	for start := 0; start < len(items); {
 		end := start + 1
 		box := items[start].box
+		gap := 0.0
 		for end < len(items) && sameLine(items[end-1].box, items[end].box) {
+			gap = max(gap, items[end].box.x0-items[end-1].box.x1)
 			box = box.union(items[end].box)
 			end++
 		}
-		lines = append(lines, textLine{start: start, end: end, box: box})
+		lines = append(lines, textLine{start: start, end: end, box: box, apart: gap > 2*box.dy()})
 		start = end
 	}
 	sizeLines(lines)
@@ -196,6 +198,11 @@ type textLine struct {
 	start, end int
 	box        rect
 	size       float64
+	// apart says the line has a gap wider than twice its height: two
+	// blocks side by side that Tesseract read as one line, as the organ
+	// and the motto at the head of a letter. poppler splits it, and the
+	// halves are not lines of a column.
+	apart bool
 }
 
 // lineRun is a run of lines down a column, [start, end) of the page's
@@ -222,7 +229,7 @@ func sizeLines(lines []textLine) {
 		var pitches []float64
 		box := lines[start].box
 		end := start + 1
-		for ; end < len(lines); end++ {
+		for ; end < len(lines) && !lines[start].apart && !lines[end].apart; end++ {
 			pitch, ok := nextInColumn(lines[end-1].box, lines[end].box, median(heights), pitches)
 			if !ok {
 				break
