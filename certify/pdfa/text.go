@@ -274,8 +274,8 @@ func sizeLines(lines []textLine) {
 // own heights, and each becomes a block of its own. In a single column
 // that does no harm, but where columns stand side by side poppler takes
 // such blocks, aligned line by line, for the cells of a table and reads
-// across the columns, row by row (samplescan's two-column letter at
-// 200 dpi read so). So a run with another run beside it gets the font
+// across the columns, row by row (samplescan's two-column letters with
+// line spacing 1.45 or more read so). So a run with another run beside it gets the font
 // size its pitch over maxPitch asks for: its em boxes grow about their
 // lines, staying clear of each other. A single column keeps boxes as
 // tall as its lines.
