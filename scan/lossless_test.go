@@ -104,6 +104,40 @@ func bilevelPNG(tb testing.TB, g *image.Gray) []byte {
 	return append(file, pngChunk("IEND", nil)...)
 }
 
+// interlacedPNG writes an 8-bit grey PNG in Adam7's seven passes, which image/png reads but
+// does not write; each pass's rows unfiltered.
+func interlacedPNG(tb testing.TB, g *image.Gray) []byte {
+	tb.Helper()
+	w, h := g.Bounds().Dx(), g.Bounds().Dy()
+	var raw bytes.Buffer
+	for _, pass := range [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}} {
+		x0, y0, dx, dy := pass[0], pass[1], pass[2], pass[3]
+		if x0 >= w || y0 >= h {
+			continue // an empty pass has no rows, not even their filter bytes
+		}
+		for y := y0; y < h; y += dy {
+			raw.WriteByte(0)
+			for x := x0; x < w; x += dx {
+				raw.WriteByte(g.GrayAt(x, y).Y)
+			}
+		}
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(raw.Bytes())
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr, uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[12] = 8, 1 // 8-bit grey, Adam7
+	file := []byte("\x89PNG\r\n\x1a\n")
+	file = append(file, pngChunk("IHDR", ihdr)...)
+	file = append(file, pngChunk("IDAT", z.Bytes())...)
+	return append(file, pngChunk("IEND", nil)...)
+}
+
 // idat returns a PNG file's image data, all IDAT chunks joined.
 func idat(tb testing.TB, file []byte) []byte {
 	tb.Helper()
@@ -253,6 +287,7 @@ func keptCases(t *testing.T) []keptCase {
 		// Compressed anew: the file's data is not what a PDF image reads.
 		{name: "palette PNG", path: file("palette.png", encodePNG(t, palette)), filter: "FlateDecode", samples: paletteSamples},
 		{name: "16-bit grey PNG", path: file("grey16.png", encodePNG(t, grey16)), filter: "FlateDecode", samples: grayPix(grey)},
+		{name: "interlaced grey PNG", path: file("interlaced.png", interlacedPNG(t, grey)), filter: "FlateDecode", samples: grayPix(grey)},
 		{name: "colour PNG with tRNS", path: file("trns.png", colourTRNS), filter: "FlateDecode", samples: rgbPix(colour)},
 		{name: "G4 TIFF in strips", path: g4Strips, filter: "FlateDecode", samples: packedPDFGray(bw)},
 		{name: "G4 TIFF, FillOrder 2", path: g4LSB, filter: "FlateDecode", samples: packedPDFGray(bw)},
