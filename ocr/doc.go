@@ -3,17 +3,21 @@
 //
 // One Engine is one single-threaded Tesseract in this process; a Pool runs
 // one engine per core, each in a worker process of its own (see Worker
-// processes). Each page is recognised once (one GetBoundingBoxesVerbose call):
+// processes). Each reading of a page is one GetBoundingBoxesVerbose call:
 // gosseract's Text, HOCRText and GetBoundingBoxes* each run recognition
 // again, so everything in a Result is derived from that one answer.
 //
 // # Orientation
 //
-// Engines run Tesseract in PSM_AUTO_OSD: one pass detects the orientation,
-// reads a turned page correctly, and returns the boxes in the coordinates of
-// the image as given. Orientation is read from the words themselves: the
-// direction in which successive words of a line run. The mode is set as a
-// Tesseract variable because gosseract's SetPageSegMode is applied before
+// A page is read first in PSM_AUTO, without orientation detection (OSD).
+// When that reading is unsure — no words, words not running left to right,
+// or a mean confidence below 80 (a page read upside down scores 58-72,
+// clean upright pages 95-97) — it is read again in PSM_AUTO_OSD, which
+// detects the orientation, reads a turned page correctly and returns the
+// boxes in the coordinates of the image as given; the better reading is
+// kept. Orientation is read from the words themselves: the direction in
+// which successive words of a line run. The mode is set as a Tesseract
+// variable because gosseract's SetPageSegMode is applied before
 // initialisation, which resets it (it then silently runs in single-block
 // mode, and PSM_AUTO_OSD has no effect at all).
 //
@@ -22,21 +26,21 @@
 // turned by 180° in memory (the record's image is never changed), and the
 // turned reading is kept when it is clearly better.
 //
-// Measured on synthetic A4 pages at 300 dpi (JPEG, vie+eng, Debian
-// Tesseract 5.3, one thread, 2-core AMD EPYC, CPU seconds a page):
+// Measured over the corpus of docs/ocr-accuracy.md (18 A4 pages, 2 of them
+// upside down; vie+eng, Debian Tesseract 5.3, one thread, CPU a page, the
+// preparation below included):
 //
-//	PSM_AUTO_OSD, upright            1.25 s   confidence 96
-//	PSM_AUTO_OSD, upside down        1.23 s   confidence 96
-//	PSM_AUTO, upright                1.09 s   confidence 96
-//	PSM_AUTO, upside down            1.56 s   confidence 59 (unreadable)
-//	Leptonica decode check           0.04 s
-//	turn 180° in memory              0.16 s
+//	PSM_AUTO_OSD on every page       0.92 s   (upright 0.68-1.17, upside down 0.87)
+//	PSM_AUTO, OSD when unsure        0.74 s   (upright 0.45-0.85, upside down 1.55)
+//	bare tesseract, psm 3            1.06 s   (a process a page: 0.15 s of it loads the models)
 //
-// Recognising without OSD and retrying every low-confidence page turned
-// would cost 1.09 s upright but 2.8 s upside down, and cannot read pages
-// turned 90° counter-clockwise; OSD costs 0.16 s on every page and reads
-// all four orientations in one pass. OSD it is, with the retry kept for
-// short pages only OSD misses.
+// The same text either way (CER 0.0027). OSD costs 0.22-0.38 s on an
+// upright page inside PSM_AUTO_OSD. Tesseract's DetectOrientationScript on
+// its own costs more (0.38-0.52 s on the full page, 0.29-0.37 s at half
+// size; at quarter size it turned two upright pages of eight and gave up
+// on a third), so it is no cheaper way to decide first. Turned pages pay
+// for two readings; upright ones, the common case, pay for no OSD. A poor
+// upright scan (mean confidence under 80) is read twice too.
 //
 // Character error rate against the rendered text (NFC, white space made
 // single): upright page 0.013 (tone marks lost on bold all-caps headings:
