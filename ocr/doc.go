@@ -69,7 +69,10 @@
 // turned, −1° at 0.0032 against 0.0104; ±1.5° read alike both ways, and
 // from 2° the page as scanned loses lines (0.026 at 2°, 0.22-0.79 at 4°).
 // Orientation detection sees the straightened page, so a page fed upside
-// down and skewed reads too.
+// down and skewed reads too. When the lines found are too few to trust
+// (Leptonica's confidence under 3), the skew is looked for across the page
+// as well, on the binarised copy turned by 90°: a letter skewed 3° and fed
+// turned 90° read at CER 0.32-0.76 before, 0.0014-0.014 with it.
 //
 // # Red ink
 //

@@ -25,8 +25,9 @@ static PIX *redChannel(PIX *pix) {
 }
 
 // findSkew measures the skew on a binarised copy reduced 2× (sampled: the
-// search only needs the lines' direction).
-static void findSkew(PIX *pix, float *angle, float *conf) {
+// search only needs the lines' direction), on that copy turned by 90° too
+// when the lines found are too few to trust.
+static void findSkew(PIX *pix, float minConf, float *angle, float *conf) {
 	*angle = 0;
 	*conf = 0;
 	PIX *small = NULL;
@@ -57,6 +58,18 @@ static void findSkew(PIX *pix, float *angle, float *conf) {
 		*angle = 0;
 		*conf = 0;
 	}
+	if (*conf < minConf) {
+		// The lines may run up or down: a page fed turned by 90°. Turns
+		// commute, so the angle that straightens them in a copy turned by
+		// 90° straightens them in the page as given.
+		PIX *across = pixRotate90(bin, 1);
+		float a, c;
+		if (across != NULL && pixFindSkewSweepAndSearch(across, &a, &c, sweep, search, 7.0, 1.0, 0.01) == 0 && c > *conf) {
+			*angle = a;
+			*conf = c;
+		}
+		pixDestroy(&across);
+	}
 	pixDestroy(&bin);
 }
 
@@ -85,7 +98,7 @@ static int prepare(const unsigned char *data, size_t size, float minAngle, float
 		pixDestroy(&pix);
 		return 2;
 	}
-	findSkew(pix, &p->angle, &p->conf);
+	findSkew(pix, minConf, &p->angle, &p->conf);
 	PIX *page = dropRed ? redChannel(pix) : NULL;
 	if (page == NULL) {
 		page = pixClone(pix);
