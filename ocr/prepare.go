@@ -16,7 +16,8 @@ typedef struct {
 
 // redChannel is the page Tesseract reads when red ink is to vanish: the
 // red channel of a colour page, where a red seal is nearly as light as the
-// paper and black or blue ink stays dark. NULL when the page is not colour.
+// paper and black ink stays dark (blue ink should too, having little red;
+// not measured). NULL when the page is not colour.
 static PIX *redChannel(PIX *pix) {
 	if (pixGetDepth(pix) != 32) {
 		return NULL;
