@@ -418,7 +418,7 @@ var defaults = map[string]any{
 	"watch.events":             true,
 	"watch.incomplete_grace":   "2m",
 	"watch.duplicates":         "flag",
-	"ocr.languages":            []string{"vie", "eng"},
+	"ocr.languages":            []string{"vie", "Vietnamese"},
 	"ocr.tessdata":             "",
 	"ocr.workers":              0,
 	"pdf.lossless_as_jpeg":     false,

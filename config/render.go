@@ -23,7 +23,7 @@ func Default(dir string) *Config {
 			Discarded: dir + "/discarded",
 		},
 		Watch: Watch{Settle: 2 * time.Second, Rescan: 30 * time.Second, Events: true, IncompleteGrace: 2 * time.Minute, Duplicates: "flag"},
-		OCR:   OCR{Languages: []string{"vie", "eng"}},
+		OCR:   OCR{Languages: []string{"vie", "Vietnamese"}},
 		PDF:   PDF{JPEGQuality: 85, AssumeDPI: 300, ICCProfile: defaults["pdf.icc_profile"].(string)},
 		Signing: Signing{
 			Reason:  defaults["signing.reason"].(string),

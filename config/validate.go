@@ -14,6 +14,7 @@ import (
 
 	"scanstation/certify/quality"
 	"scanstation/docmeta"
+	"scanstation/ocr"
 )
 
 // Problem is one thing wrong with a configuration, named by its key.
@@ -117,12 +118,12 @@ func (c *Config) Validate() []Problem {
 	}
 
 	if len(c.OCR.Languages) == 0 {
-		add("ocr.languages", "no language is configured; the default is [vie, eng]")
+		add("ocr.languages", "no language is configured; the default is [vie, Vietnamese]")
 	}
 	for _, lang := range c.OCR.Languages {
 		if dir := c.tessdataDir(); dir != "" {
 			if _, err := os.Stat(filepath.Join(dir, lang+".traineddata")); err != nil {
-				add("ocr.languages", "no model for %q in %s (install tesseract-ocr-%s or set ocr.tessdata)", lang, dir, lang)
+				add("ocr.languages", "no model for %q in %s (install %s or set ocr.tessdata)", lang, dir, ocr.ModelPackage(lang))
 			}
 		}
 	}

@@ -19,7 +19,7 @@ import (
 // Options configure an Engine. The zero value reads Vietnamese and English
 // with Tesseract's default models and detects turned pages.
 type Options struct {
-	Languages   []string // zero = []string{"vie", "eng"}
+	Languages   []string // zero = []string{"vie", "Vietnamese"} (docs/ocr-models.md)
 	TessdataDir string   // zero = Tesseract's default (TESSDATA_PREFIX or the built-in folder)
 
 	// NoOrientation skips orientation detection (OSD). Pages fed upside
@@ -148,7 +148,7 @@ func warmUpImage() []byte {
 func NewEngine(opt Options) (*Engine, error) {
 	langs := opt.Languages
 	if len(langs) == 0 {
-		langs = []string{"vie", "eng"}
+		langs = []string{"vie", "Vietnamese"}
 	}
 	where := opt.TessdataDir
 	if where == "" {
@@ -182,8 +182,8 @@ func NewEngine(opt Options) (*Engine, error) {
 	if _, err := e.recognize(readyPage{data: warmUpImage(), width: 32, height: 32}); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("ocr: Tesseract could not load the languages %s from %s (%v); "+
-			"install the tesseract-ocr-%s package(s) or correct the tessdata folder",
-			strings.Join(langs, "+"), where, err, strings.Join(langs, ", tesseract-ocr-"))
+			"install %s or correct the tessdata folder",
+			strings.Join(langs, "+"), where, err, modelPackages(langs))
 	}
 	return e, nil
 }
@@ -399,3 +399,22 @@ const (
 	orientationClearMargin = 20 // points of mean confidence
 	orientationPoorReading = 50 // mean confidence
 )
+
+// ModelPackage names the Debian package that installs Tesseract's model for lang: language
+// models come in tesseract-ocr-LANG, script models (capitalised names such as Vietnamese) in
+// tesseract-ocr-script-ABBREVIATION.
+func ModelPackage(lang string) string {
+	scripts := map[string]string{"Vietnamese": "viet", "Latin": "latn", "Cyrillic": "cyrl"}
+	if abbr, ok := scripts[lang]; ok {
+		return "tesseract-ocr-script-" + abbr
+	}
+	return "tesseract-ocr-" + strings.ReplaceAll(strings.ToLower(lang), "_", "-")
+}
+
+func modelPackages(langs []string) string {
+	names := make([]string, len(langs))
+	for i, l := range langs {
+		names[i] = ModelPackage(l)
+	}
+	return strings.Join(names, ", ")
+}

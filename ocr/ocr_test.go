@@ -298,8 +298,8 @@ func TestNewEngineReportsMissingModels(t *testing.T) {
 	if _, err := NewEngine(Options{TessdataDir: empty}); err == nil || !strings.Contains(err.Error(), "osd") {
 		t.Errorf("empty tessdata folder: err = %v, want one naming the orientation model", err)
 	}
-	if _, err := NewEngine(Options{TessdataDir: empty, NoOrientation: true}); err == nil || !strings.Contains(err.Error(), "vie+eng") {
-		t.Errorf("empty tessdata folder: err = %v, want one naming the languages", err)
+	if _, err := NewEngine(Options{TessdataDir: empty, NoOrientation: true}); err == nil || !strings.Contains(err.Error(), "vie+Vietnamese") || !strings.Contains(err.Error(), "tesseract-ocr-script-viet") {
+		t.Errorf("empty tessdata folder: err = %v, want one naming the languages and their packages", err)
 	}
 }
 
@@ -311,7 +311,7 @@ func TestTessdataDir(t *testing.T) {
 		t.Skip("Debian's tessdata folder is not here:", err)
 	}
 	dir := t.TempDir()
-	for _, m := range []string{"vie", "eng", "osd"} {
+	for _, m := range []string{"vie", "Vietnamese", "osd"} {
 		name := m + ".traineddata"
 		if err := os.Symlink(filepath.Join(system, name), filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)

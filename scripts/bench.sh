@@ -82,7 +82,7 @@ models_shown() { local d; d=$(get model_tessdata); if [ -n "$d" ]; then echo "$d
 tessdata_env() { local d; d=$(get model_tessdata); [ -z "$d" ] || printf -- 'TESSDATA_PREFIX=%s' "$d"; }
 
 step_setup() {
-  local pkgs=(tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-vie softhsm2 opensc
+  local pkgs=(tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-vie tesseract-ocr-script-viet softhsm2 opensc
     libtesseract-dev libleptonica-dev ghostscript sqlite3 time gcc python3-venv img2pdf pngquant
     unpaper fonts-liberation2 icc-profiles-free qpdf poppler-utils libtiff-tools jq) missing=()
   for p in "${pkgs[@]}"; do
