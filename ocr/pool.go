@@ -163,7 +163,13 @@ func (p *Pool) read(ctx context.Context, w *worker, img []byte) (*Result, error)
 	defer stop()
 
 	var reply workerReply
-	err := w.send(workerRequest{Image: img})
+	err := w.enc.Encode(workerRequest{Size: len(img)})
+	if err == nil {
+		_, err = w.bw.Write(img)
+	}
+	if err == nil {
+		err = w.bw.Flush()
+	}
 	if err == nil {
 		if p.testHookSent != nil {
 			p.testHookSent(w.pid)

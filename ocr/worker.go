@@ -36,9 +36,13 @@ type workerConfig struct {
 	NoOrientation bool
 }
 
-// workerRequest is one page to recognise.
+// workerRequest is one page to recognise. The image's Size bytes follow the
+// message on the pipe, outside gob: a gob Encoder keeps the buffer of the
+// largest message it ever sent, and a decoded colour page is 26 MB, which
+// the station then held for each worker for good (docs/ocr-memory.md,
+// "Daemon memory, issue 15").
 type workerRequest struct {
-	Image []byte
+	Size int
 }
 
 // workerReply answers workerConfig (engine ready, or why not) and each
@@ -67,7 +71,8 @@ func init() {
 // serveWorker runs one engine: it reads a workerConfig, starts the engine,
 // answers it, then answers each workerRequest until in ends.
 func serveWorker(in io.Reader, out io.Writer) error {
-	dec := gob.NewDecoder(bufio.NewReader(in))
+	br := bufio.NewReader(in)
+	dec := gob.NewDecoder(br)
 	bw := bufio.NewWriter(out)
 	enc := gob.NewEncoder(bw)
 	reply := func(r workerReply) error {
@@ -98,7 +103,14 @@ func serveWorker(in io.Reader, out io.Writer) error {
 		} else if err != nil {
 			return fmt.Errorf("read request: %w", err)
 		}
-		res, err := e.Recognize(req.Image)
+		if req.Size < 0 || req.Size > 1<<31 {
+			return fmt.Errorf("read request: an image of %d bytes", req.Size)
+		}
+		img := make([]byte, req.Size)
+		if _, err := io.ReadFull(br, img); err != nil {
+			return fmt.Errorf("read request: %w", err)
+		}
+		res, err := e.Recognize(img)
 		r := workerReply{Result: res}
 		if err != nil {
 			r = workerReply{Err: err.Error()}
