@@ -259,7 +259,9 @@ func (r *raster) ycbcr420() *image.YCbCr {
 }
 
 // rasterPage completes p from a decoded raster: the data to embed and the
-// image for OCR.
+// image for OCR. A page whose Data are already set keeps them: they are the
+// file's own compressed bytes (a PNG's rows, a G4 strip), not compressed a
+// second time.
 func (d *Document) rasterPage(p *Page, r *raster) (*Page, error) {
 	p.Width, p.Height = r.width, r.height
 	p.Gray = r.gray
@@ -269,7 +271,7 @@ func (d *Document) rasterPage(p *Page, r *raster) (*Page, error) {
 	}
 	var err error
 	switch {
-	case d.opt.PixelsOnly:
+	case d.opt.PixelsOnly, p.Data != nil:
 	case d.opt.LosslessAsJPEG && !r.bilevel:
 		p.Filter = "DCTDecode"
 		p.Data, err = r.jpeg(d.opt.JPEGQuality)

@@ -118,7 +118,7 @@ func (d *Document) pngPage() (*Page, error) {
 	if d.keepsPNGRows(r) {
 		if idat := pngImageData(data); idat != nil {
 			p.Filter, p.Data, p.Predictor = "FlateDecode", idat, 15
-			return keptPage(p, r), nil
+			return d.rasterPage(p, r)
 		}
 	}
 	return d.rasterPage(p, r)
@@ -179,20 +179,4 @@ func pngImageData(file []byte) []byte {
 		data = append(data, file[s[0]:s[1]]...)
 	}
 	return data
-}
-
-// keptPage completes p, whose Data are the file's own compressed bytes,
-// from the decoded raster: the image for OCR and the thumbnail, as
-// rasterPage makes them, without compressing the samples a second time.
-func keptPage(p *Page, r *raster) *Page {
-	p.Width, p.Height = r.width, r.height
-	p.Gray = r.gray
-	p.BitsPerComponent = 8
-	if r.bilevel {
-		p.BitsPerComponent = 1
-	}
-	p.OCRImage = r.pnm()
-	p.ColorDepth = r.depth
-	p.Thumb, p.ThumbScale = r.thumb(), 1.0/thumbFactor
-	return p
 }

@@ -322,7 +322,7 @@ func (d *Document) tiffPage(i int) (*Page, error) {
 		if strip := d.g4Strip(ifd, r.height); strip != nil {
 			p.Filter, p.Data = "CCITTFaxDecode", strip
 			p.CCITT = CCITTParams{K: -1, BlackIs1: photometric == photometricBlackIsZero}
-			return keptPage(p, r), nil
+			return d.rasterPage(p, r)
 		}
 	}
 	return d.rasterPage(p, r)
