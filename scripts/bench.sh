@@ -635,7 +635,7 @@ scan of the same page, the lossless ones much smaller.
 
 ## Pages per minute
 
-Same files, same languages (\`vie+eng\`), $NCPU processes or workers, one thread each.
+Same files, same languages (\`$(langs)\`), $NCPU processes or workers, one thread each.
 
 | what | pages/min | wall s | CPU s | CPU s a page | pages/min from CPU | peak RSS | load before |
 |---|---:|---:|---:|---:|---:|---:|---:|
