@@ -454,6 +454,7 @@ func (e *extractor) organ(m *Metadata) {
 		if ri >= e.mottoRow {
 			ws = r.leftOf(e.split)
 		}
+		ws = slices.DeleteFunc(slices.Clone(ws), func(w word) bool { return strayMark(w.text) })
 		if len(ws) == 0 {
 			continue
 		}
@@ -481,7 +482,9 @@ func (e *extractor) organ(m *Metadata) {
 		_, known := organLexicon.restore(texts)
 		return meanConf(units[i]) * (0.8 + 0.2*known)
 	}
-	m.OrganName = extracted(strings.Join(lines[last], " "), conf(last))
+	// An organ's name never ends in a full stop; the model sometimes reads the end of the
+	// rule under the header as one.
+	m.OrganName = extracted(strings.TrimRight(strings.Join(lines[last], " "), ".,"), conf(last))
 	if last > 0 {
 		var parent []string
 		var ws []word
@@ -489,7 +492,7 @@ func (e *extractor) organ(m *Metadata) {
 			parent = append(parent, lines[i]...)
 			ws = append(ws, units[i]...)
 		}
-		m.ParentOrgan = extracted(strings.Join(parent, " "), meanConf(ws)*0.9)
+		m.ParentOrgan = extracted(strings.TrimRight(strings.Join(parent, " "), ".,"), meanConf(ws)*0.9)
 	}
 }
 
@@ -594,4 +597,19 @@ func typeHeading(line string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// strayMark says whether an OCR word is a mark standing alone, with no letter or digit: a tone
+// mark or circumflex read apart from its letter ("ˆ", a modifier letter to Unicode), a dot.
+// The dash of "BÀ RỊA - VŨNG TÀU" is part of a name and stays.
+func strayMark(text string) bool {
+	if text == "-" || text == "–" {
+		return false
+	}
+	for _, r := range text {
+		if unicode.IsDigit(r) || (unicode.IsLetter(r) && !unicode.Is(unicode.Lm, r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -248,3 +248,16 @@ func TestExtractLongVvLine(t *testing.T) {
 		"organ_name": "ỦY BAN NHÂN DÂN TỈNH BÀ RỊA - VŨNG TÀU",
 	})
 }
+
+// TestStrayMark: a tone mark or dot read apart from its letter is no word of an organ's name;
+// a name's words and the dash of "BÀ RỊA - VŨNG TÀU" are.
+func TestStrayMark(t *testing.T) {
+	for text, want := range map[string]bool{
+		"ˆ": true, ".": true, "ˆ.": true, "`": true, "˜": true,
+		"-": false, "–": false, "HUẾ": false, "UBND": false, "TỈNH": false, "12": false, "Đ": false,
+	} {
+		if got := strayMark(text); got != want {
+			t.Errorf("strayMark(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
