@@ -16,8 +16,9 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Options configure an Engine. The zero value reads Vietnamese and English
-// with Tesseract's default models and detects turned pages.
+// Options configure an Engine. The zero value reads Vietnamese with
+// Tesseract's vie language model and its Vietnamese script model, from
+// Tesseract's default folder, and detects turned pages.
 type Options struct {
 	Languages   []string // zero = []string{"vie", "Vietnamese"} (docs/ocr-models.md)
 	TessdataDir string   // zero = Tesseract's default (TESSDATA_PREFIX or the built-in folder)
